@@ -1,0 +1,162 @@
+"""Kernels over CSR matrices, given as their ``data``, ``indices`` and ``indptr`` arrays.
+
+X is never densified: the squared distance between a sparse row x and a dense
+center c is ``||x||² - 2 x·c + ||c||²``, with the dot product taken over the
+non-zeros of x and the norms precomputed in float64. Results are clipped at zero,
+where rounding could make them slightly negative.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import CHUNK_ROWS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
+from .dense import n_chunks
+
+
+@njit(**JIT_OPTIONS)
+def row_dot(data, indices, indptr, i, C, c):
+    """Dot product of sparse row i with dense row C[c], summed in float64."""
+    total = 0.0
+    for p in range(indptr[i], indptr[i + 1]):
+        total += np.float64(data[p]) * np.float64(C[c, indices[p]])
+    return total
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def row_sq_norms(data, indptr):
+    """||x_i||² of every sparse row, float64."""
+    n = indptr.shape[0] - 1
+    out = np.empty(n)
+    for i in prange(n):
+        total = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            total += np.float64(data[p]) * np.float64(data[p])
+        out[i] = total
+    return out
+
+
+@njit(**JIT_OPTIONS)
+def dense_row_sq_norms(C):
+    """||C[c]||² of every dense row, float64."""
+    out = np.empty(C.shape[0])
+    for c in range(C.shape[0]):
+        total = 0.0
+        for j in range(C.shape[1]):
+            total += np.float64(C[c, j]) * np.float64(C[c, j])
+        out[c] = total
+    return out
+
+
+@njit(**JIT_OPTIONS)
+def _sq_dist(data, indices, indptr, x_sq_norms, i, C, c_sq_norms, c):
+    dist = x_sq_norms[i] - 2.0 * row_dot(data, indices, indptr, i, C, c) + c_sq_norms[c]
+    return max(dist, 0.0)
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def assign_labels(
+    data, indices, indptr, x_sq_norms, sample_weight, centers, labels, min_sq_dist, chunk_inertia
+):
+    """Sparse twin of :func:`centroids._kernels.dense.assign_labels` (same outputs)."""
+    n = indptr.shape[0] - 1
+    k = centers.shape[0]
+    c_sq_norms = dense_row_sq_norms(centers)
+    for chunk in prange(n_chunks(n)):
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        partial = 0.0
+        for i in range(start, stop):
+            best = np.inf
+            best_c = 0
+            for c in range(k):
+                dist = _sq_dist(data, indices, indptr, x_sq_norms, i, centers, c_sq_norms, c)
+                if dist < best:
+                    best = dist
+                    best_c = c
+            labels[i] = best_c
+            min_sq_dist[i] = best
+            partial += sample_weight[i] * best
+        chunk_inertia[chunk] = partial
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def labelled_inertia(
+    data, indices, indptr, x_sq_norms, sample_weight, centers, labels, chunk_inertia
+):
+    """Sparse twin of :func:`centroids._kernels.dense.labelled_inertia`."""
+    n = indptr.shape[0] - 1
+    c_sq_norms = dense_row_sq_norms(centers)
+    for chunk in prange(n_chunks(n)):
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        partial = 0.0
+        for i in range(start, stop):
+            dist = _sq_dist(data, indices, indptr, x_sq_norms, i, centers, c_sq_norms, labels[i])
+            partial += sample_weight[i] * dist
+        chunk_inertia[chunk] = partial
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def weighted_cluster_sums(data, indices, indptr, sample_weight, order, starts, sums, weights):
+    """Sparse twin of :func:`centroids._kernels.dense.weighted_cluster_sums`."""
+    for c in prange(sums.shape[0]):
+        sums[c, :] = 0.0
+        total_weight = 0.0
+        for q in range(starts[c], starts[c + 1]):
+            i = order[q]
+            w = np.float64(sample_weight[i])
+            total_weight += w
+            for p in range(indptr[i], indptr[i + 1]):
+                sums[c, indices[p]] += w * data[p]
+        weights[c] = total_weight
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def pairwise_sq_distances(data, indices, indptr, x_sq_norms, centers, out):
+    """Sparse twin of :func:`centroids._kernels.dense.pairwise_sq_distances`."""
+    n = indptr.shape[0] - 1
+    k = centers.shape[0]
+    c_sq_norms = dense_row_sq_norms(centers)
+    for chunk in prange(n_chunks(n)):
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        for i in range(start, stop):
+            for c in range(k):
+                out[i, c] = _sq_dist(data, indices, indptr, x_sq_norms, i, centers, c_sq_norms, c)
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def candidate_potentials(
+    data, indices, indptr, x_sq_norms, sample_weight, closest_sq_dist, candidates, chunk_potentials
+):
+    """Sparse twin of :func:`centroids._kernels.dense.candidate_potentials`.
+
+    The candidates are dense rows (a few sparse rows of X, densified by the caller).
+    """
+    n = indptr.shape[0] - 1
+    n_candidates = candidates.shape[0]
+    cand_sq_norms = dense_row_sq_norms(candidates)
+    for chunk in prange(n_chunks(n)):
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        for t in range(n_candidates):
+            chunk_potentials[chunk, t] = 0.0
+        for i in range(start, stop):
+            w = np.float64(sample_weight[i])
+            for t in range(n_candidates):
+                dist = _sq_dist(data, indices, indptr, x_sq_norms, i, candidates, cand_sq_norms, t)
+                chunk_potentials[chunk, t] += w * min(closest_sq_dist[i], dist)
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def update_closest_sq_dist(data, indices, indptr, x_sq_norms, points, p, closest_sq_dist):
+    """Sparse twin of :func:`centroids._kernels.dense.update_closest_sq_dist`."""
+    n = indptr.shape[0] - 1
+    p_sq_norms = dense_row_sq_norms(points)
+    for chunk in prange(n_chunks(n)):
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        for i in range(start, stop):
+            dist = _sq_dist(data, indices, indptr, x_sq_norms, i, points, p_sq_norms, p)
+            if dist < closest_sq_dist[i]:
+                closest_sq_dist[i] = dist

@@ -1,0 +1,348 @@
+"""K-Means with scikit-learn's estimator API over centroids' own engine."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..engine import (
+    blas_limited_to_one_thread,
+    engine_data,
+    fit_kmeans,
+    kmeans_plusplus_centers,
+)
+from ._validation import check_features, check_initial_centers, check_sample_weight
+
+
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """K-Means clustering.
+
+    Parameters and attributes follow :class:`sklearn.cluster.KMeans`; the seeding,
+    the iterations and the kernels are centroids' own (numba, both cores, no copy
+    of float32 or float64 C-ordered input, sparse input never densified).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters to form, at least 1 and at most the number of rows.
+    init : {'k-means++', 'random'}, callable or array-like of shape \
+            (n_clusters, n_features), default='k-means++'
+        'k-means++': greedy k-means++ seeding, the best of ``2 + ln k`` candidates
+        at each step. 'random': ``n_clusters`` distinct rows drawn with probability
+        proportional to their sample weight. A callable is called as
+        ``init(X, n_clusters, random_state=random_state)`` and returns the centers.
+        An array gives the initial centers themselves.
+    n_init : 'auto' or int, default='auto'
+        Number of runs from different seeds; the run with the lowest inertia wins.
+        'auto' means 1 run with 'k-means++' or an array, 10 with 'random' or a callable.
+    max_iter : int, default=300
+        Maximum number of iterations of one run.
+    tol : float, default=1e-4
+        Convergence tolerance on the total squared shift of the centers between two
+        iterations, relative to the mean variance of the features. A run also stops
+        as soon as no label changes.
+    verbose : int, default=0
+        Print the inertia of every iteration when positive.
+    random_state : int, RandomState instance or None, default=None
+        Seed for the initialisation. The same seed gives bit-identical results,
+        whatever the number of threads.
+    copy_x : bool, default=True
+        Kept for compatibility with scikit-learn. centroids never modifies X (it does
+        not centre the data in place), so X is left untouched with either value.
+    algorithm : {'auto', 'lloyd'}, default='auto'
+        The iteration algorithm. 'auto' picks the best available one for the data;
+        today that is 'lloyd'.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Coordinates of the cluster centers, in the dtype of the training data.
+    labels_ : ndarray of shape (n_samples,), dtype int32
+        Index of the cluster each training row belongs to.
+    inertia_ : float
+        Sum of the weighted squared distances of the rows to their closest center.
+    n_iter_ : int
+        Number of iterations run by the winning run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X was a DataFrame with string
+        column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centroids import KMeans
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+    >>> sorted(km.cluster_centers_.tolist())
+    [[1.0, 2.0], [10.0, 2.0]]
+    >>> float(km.inertia_)
+    16.0
+    >>> bool(km.predict([[0, 0]])[0] == km.labels_[0])
+    True
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"auto", "lloyd"})],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        verbose=0,
+        random_state=None,
+        copy_x=True,
+        algorithm="auto",
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+    # -- fitting -----------------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute k-means clustering.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training rows. float32 data is clustered in float32, without a copy when
+            C-ordered; other numeric types are converted to float64. CSC is converted
+            to CSR; sparse data is never densified.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row; None gives every row weight 1.
+
+        Returns
+        -------
+        self : KMeans
+            The fitted estimator. On bad input a ValueError or TypeError is raised
+            and the estimator is left exactly as it was before the call.
+        """
+        state = self.__dict__.copy()
+        try:
+            self._fit(X, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+        return self
+
+    def _fit(self, X, sample_weight):
+        self._validate_params()
+        X = check_features(self, X, reset=True, where="fit")
+        n_samples, n_features = X.shape
+        if n_samples < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}: "
+                f"X has fewer rows than clusters. Lower n_clusters or pass more rows."
+            )
+        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        n_weighted = int(np.count_nonzero(sample_weight))
+        if n_weighted < self.n_clusters:
+            raise ValueError(
+                f"Only {n_weighted} rows have a positive sample_weight, fewer than "
+                f"n_clusters={self.n_clusters}; lower n_clusters or give more rows weight."
+            )
+        init, n_init = self._resolved_init(n_features, X.dtype)
+        result = fit_kmeans(
+            X,
+            sample_weight,
+            n_clusters=self.n_clusters,
+            init=init,
+            n_init=n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=check_random_state(self.random_state),
+            algorithm=self._resolved_algorithm(),
+            verbose=bool(self.verbose),
+        )
+        self.cluster_centers_ = result.centers
+        self.labels_ = result.labels
+        self.inertia_ = result.inertia
+        self.n_iter_ = result.n_iter
+
+    def _resolved_algorithm(self):
+        return "lloyd" if self.algorithm == "auto" else self.algorithm
+
+    def _resolved_init(self, n_features, dtype):
+        """The validated init and the number of runs it implies."""
+        init = self.init
+        if isinstance(init, str):
+            n_init = (1 if init == "k-means++" else 10) if self.n_init == "auto" else self.n_init
+            return init, n_init
+        if callable(init):
+            n_init = 10 if self.n_init == "auto" else self.n_init
+            user_init = init
+            n_clusters = self.n_clusters
+
+            def validated_init(X, n_clusters_, random_state):
+                centers = user_init(X, n_clusters_, random_state=random_state)
+                return check_initial_centers(
+                    centers, n_clusters, n_features, dtype, source="the init callable's result"
+                )
+
+            return validated_init, n_init
+        centers = check_initial_centers(init, self.n_clusters, n_features, dtype)
+        if self.n_init != "auto" and self.n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"{type(self).__name__} instead of n_init={self.n_init}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return centers, 1
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return the cluster index of every row (``labels_``)."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    # -- using a fitted model ----------------------------------------------------------
+
+    def _check_test_data(self, X, where):
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False, where=where)
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        return engine_data(X), centers
+
+    def predict(self, X):
+        """Index of the closest center for every row of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Rows with the same features (and column names) as in fit.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int32
+        """
+        data, centers = self._check_test_data(X, "predict")
+        with blas_limited_to_one_thread():
+            labels, _, _ = data.assign_labels(np.ones(data.n_rows, dtype=data.dtype), centers)
+        return labels
+
+    def transform(self, X):
+        """Euclidean distance from every row of X to every center.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters), in X's float dtype
+        """
+        data, centers = self._check_test_data(X, "transform")
+        with blas_limited_to_one_thread():
+            sq_distances = data.sq_distances(centers)
+        return np.sqrt(sq_distances, out=sq_distances)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return the distances from every row to every center."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of X under the fitted centers (higher is better).
+
+        Returns
+        -------
+        score : float
+            ``-Σ w_i min_c ||x_i - c||²``.
+        """
+        data, centers = self._check_test_data(X, "score")
+        sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)
+        with blas_limited_to_one_thread():
+            _, _, inertia = data.assign_labels(sample_weight, centers)
+        return -inertia
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):
+    """Initial centers by greedy k-means++, as :func:`sklearn.cluster.kmeans_plusplus`.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The rows to pick centers from.
+    n_clusters : int
+        Number of centers, between 1 and n_samples.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Rows are drawn with probability proportional to weight × squared distance.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+    n_local_trials : int, default=None
+        Candidates tried per center; None means ``2 + int(ln(n_clusters))``.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), in X's float dtype
+    indices : ndarray of shape (n_clusters,)
+        The row of X each center was taken from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centroids import kmeans_plusplus
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> centers, indices = kmeans_plusplus(X, n_clusters=2, random_state=0)
+    >>> centers.shape, sorted(set(centers[:, 0].tolist()))
+    ((2, 2), [1.0, 10.0])
+    """
+    X = check_features(None, X, reset=True, where="kmeans_plusplus", name="kmeans_plusplus")
+    n_samples = X.shape[0]
+    if not isinstance(n_clusters, Integral) or not 1 <= n_clusters <= n_samples:
+        raise ValueError(
+            f"n_clusters must be an integer between 1 and n_samples={n_samples}; "
+            f"got {n_clusters!r}."
+        )
+    if n_local_trials is not None and (
+        not isinstance(n_local_trials, Integral) or n_local_trials < 1
+    ):
+        raise ValueError(f"n_local_trials must be a positive integer; got {n_local_trials!r}.")
+    sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+    with blas_limited_to_one_thread():
+        return kmeans_plusplus_centers(
+            engine_data(X),
+            n_clusters,
+            sample_weight,
+            check_random_state(random_state),
+            n_local_trials,
+        )
