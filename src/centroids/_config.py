@@ -22,3 +22,9 @@ CHUNK_ROWS = 256
 #: sums, variances). Fixed, not tied to the thread count, for the same reason as
 #: ``CHUNK_ROWS``; bounds the scratch space to ``REDUCTION_BLOCKS × d`` values.
 REDUCTION_BLOCKS = 64
+
+#: Below this much work (multiply-adds: rows × centers × features for dense data,
+#: non-zeros × centers for sparse data) a kernel runs on the calling thread: waking
+#: the thread pool costs more than it saves. Both paths cut the rows into the same
+#: chunks and combine them in the same order, so the choice never changes a result.
+PARALLEL_MIN_WORK = 1 << 18

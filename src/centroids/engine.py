@@ -34,20 +34,23 @@ class DenseData:
         self.X = X
         self.n_rows, self.n_features = X.shape
         self.dtype = X.dtype
+        self.row_work = X.size
 
     def assign_labels(self, sample_weight, centers):
         """Labels, squared distance to the assigned center, and inertia."""
         labels = np.empty(self.n_rows, dtype=np.int32)
         min_sq_dist = np.empty(self.n_rows)
         chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
-        dense_kernels.assign_labels(
+        _sized(dense_kernels.assign_labels, self, centers.shape[0])(
             self.X, sample_weight, centers, labels, min_sq_dist, chunk_inertia
         )
         return labels, min_sq_dist, float(chunk_inertia.sum())
 
     def labelled_inertia(self, sample_weight, centers, labels):
         chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
-        dense_kernels.labelled_inertia(self.X, sample_weight, centers, labels, chunk_inertia)
+        _sized(dense_kernels.labelled_inertia, self, 1)(
+            self.X, sample_weight, centers, labels, chunk_inertia
+        )
         return float(chunk_inertia.sum())
 
     def cluster_sums(self, sample_weight, labels, n_clusters):
@@ -55,30 +58,32 @@ class DenseData:
         order, starts = _group_by_label(labels, n_clusters)
         sums = np.empty((n_clusters, self.n_features))
         weights = np.empty(n_clusters)
-        dense_kernels.weighted_cluster_sums(self.X, sample_weight, order, starts, sums, weights)
+        _sized(dense_kernels.weighted_cluster_sums, self, 1)(
+            self.X, sample_weight, order, starts, sums, weights
+        )
         return sums, weights
 
     def sq_distances(self, centers):
         out = np.empty((self.n_rows, centers.shape[0]), dtype=self.dtype)
-        dense_kernels.pairwise_sq_distances(self.X, centers, out)
+        _sized(dense_kernels.pairwise_sq_distances, self, centers.shape[0])(self.X, centers, out)
         return out
 
     def candidate_potentials(self, sample_weight, closest_sq_dist, candidates):
         chunk_pot = np.empty((dense_kernels.n_chunks(self.n_rows), candidates.shape[0]))
-        dense_kernels.candidate_potentials(
+        _sized(dense_kernels.candidate_potentials, self, candidates.shape[0])(
             self.X, sample_weight, closest_sq_dist, candidates, chunk_pot
         )
         return chunk_pot.sum(axis=0)
 
     def update_closest_sq_dist(self, points, p, closest_sq_dist):
-        dense_kernels.update_closest_sq_dist(self.X, points, p, closest_sq_dist)
+        _sized(dense_kernels.update_closest_sq_dist, self, 1)(self.X, points, p, closest_sq_dist)
 
     def rows(self, indices):
         """Rows of X as a dense array of X's dtype."""
         return self.X[np.asarray(indices)]
 
     def column_variances(self):
-        return dense_kernels.column_variances(self.X)
+        return _sized(dense_kernels.column_variances, self, 1)(self.X)
 
 
 class CSRData:
@@ -88,14 +93,15 @@ class CSRData:
         self.X = X
         self.n_rows, self.n_features = X.shape
         self.dtype = X.dtype
+        self.row_work = X.nnz
         self._arrays = (X.data, X.indices, X.indptr)
-        self.x_sq_norms = sparse_kernels.row_sq_norms(X.data, X.indptr)
+        self.x_sq_norms = _sized(sparse_kernels.row_sq_norms, self, 1)(X.data, X.indptr)
 
     def assign_labels(self, sample_weight, centers):
         labels = np.empty(self.n_rows, dtype=np.int32)
         min_sq_dist = np.empty(self.n_rows)
         chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
-        sparse_kernels.assign_labels(
+        _sized(sparse_kernels.assign_labels, self, centers.shape[0])(
             *self._arrays,
             self.x_sq_norms,
             sample_weight,
@@ -108,7 +114,7 @@ class CSRData:
 
     def labelled_inertia(self, sample_weight, centers, labels):
         chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
-        sparse_kernels.labelled_inertia(
+        _sized(sparse_kernels.labelled_inertia, self, 1)(
             *self._arrays, self.x_sq_norms, sample_weight, centers, labels, chunk_inertia
         )
         return float(chunk_inertia.sum())
@@ -117,25 +123,27 @@ class CSRData:
         order, starts = _group_by_label(labels, n_clusters)
         sums = np.empty((n_clusters, self.n_features))
         weights = np.empty(n_clusters)
-        sparse_kernels.weighted_cluster_sums(
+        _sized(sparse_kernels.weighted_cluster_sums, self, 1)(
             *self._arrays, sample_weight, order, starts, sums, weights
         )
         return sums, weights
 
     def sq_distances(self, centers):
         out = np.empty((self.n_rows, centers.shape[0]), dtype=self.dtype)
-        sparse_kernels.pairwise_sq_distances(*self._arrays, self.x_sq_norms, centers, out)
+        _sized(sparse_kernels.pairwise_sq_distances, self, centers.shape[0])(
+            *self._arrays, self.x_sq_norms, centers, out
+        )
         return out
 
     def candidate_potentials(self, sample_weight, closest_sq_dist, candidates):
         chunk_pot = np.empty((dense_kernels.n_chunks(self.n_rows), candidates.shape[0]))
-        sparse_kernels.candidate_potentials(
+        _sized(sparse_kernels.candidate_potentials, self, candidates.shape[0])(
             *self._arrays, self.x_sq_norms, sample_weight, closest_sq_dist, candidates, chunk_pot
         )
         return chunk_pot.sum(axis=0)
 
     def update_closest_sq_dist(self, points, p, closest_sq_dist):
-        sparse_kernels.update_closest_sq_dist(
+        _sized(sparse_kernels.update_closest_sq_dist, self, 1)(
             *self._arrays, self.x_sq_norms, points, p, closest_sq_dist
         )
 
@@ -153,6 +161,11 @@ def engine_data(X):
     if sp.issparse(X):
         return CSRData(X)
     return DenseData(X)
+
+
+def _sized(kernel, data, n_centers):
+    """The parallel or serial form of ``kernel``, by the work it will do on ``data``."""
+    return kernel.for_work(data.row_work * n_centers)
 
 
 def _group_by_label(labels, n_clusters):

@@ -9,7 +9,8 @@ float64.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS, REDUCTION_BLOCKS
+from .._config import CHUNK_ROWS, JIT_OPTIONS, REDUCTION_BLOCKS
+from ._compile import chunked_kernel
 
 
 @njit(**JIT_OPTIONS)
@@ -28,7 +29,7 @@ def row_sq_dist(X, i, C, c):
     return total
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def assign_labels(X, sample_weight, centers, labels, min_sq_dist, chunk_inertia):
     """Nearest center of every row: ``labels[i] = argmin_c ||X[i] - centers[c]||²``.
 
@@ -59,7 +60,7 @@ def assign_labels(X, sample_weight, centers, labels, min_sq_dist, chunk_inertia)
         chunk_inertia[chunk] = partial
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def labelled_inertia(X, sample_weight, centers, labels, chunk_inertia):
     """Weighted squared distance of each row to the center it is labelled with.
 
@@ -75,7 +76,7 @@ def labelled_inertia(X, sample_weight, centers, labels, chunk_inertia):
         chunk_inertia[chunk] = partial
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def weighted_cluster_sums(X, sample_weight, order, starts, sums, weights):
     """Per-cluster weighted sums of rows: ``sums[c] = Σ_{labels[i]=c} w_i X[i]``.
 
@@ -98,7 +99,7 @@ def weighted_cluster_sums(X, sample_weight, order, starts, sums, weights):
         weights[c] = total_weight
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def pairwise_sq_distances(X, centers, out):
     """out[i, c] = ||X[i] - centers[c]||². out : (n, k) OUT, any float dtype."""
     n = X.shape[0]
@@ -111,7 +112,7 @@ def pairwise_sq_distances(X, centers, out):
                 out[i, c] = row_sq_dist(X, i, centers, c)
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def candidate_potentials(X, sample_weight, closest_sq_dist, candidates, chunk_potentials):
     """k-means++ potential of each candidate center, per chunk.
 
@@ -134,7 +135,7 @@ def candidate_potentials(X, sample_weight, closest_sq_dist, candidates, chunk_po
                 chunk_potentials[chunk, t] += w * dist
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def update_closest_sq_dist(X, points, p, closest_sq_dist):
     """closest_sq_dist[i] = min(closest_sq_dist[i], ||X[i] - points[p]||²). IN/OUT."""
     n = X.shape[0]
@@ -147,7 +148,7 @@ def update_closest_sq_dist(X, points, p, closest_sq_dist):
                 closest_sq_dist[i] = dist
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def column_variances(X):
     """Population variance of every column, float64, by two passes over fixed row blocks."""
     n, d = X.shape

@@ -9,7 +9,8 @@ where rounding could make them slightly negative.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
+from .._config import CHUNK_ROWS, JIT_OPTIONS
+from ._compile import chunked_kernel
 from .dense import n_chunks
 
 
@@ -22,7 +23,7 @@ def row_dot(data, indices, indptr, i, C, c):
     return total
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def row_sq_norms(data, indptr):
     """||x_i||² of every sparse row, float64."""
     n = indptr.shape[0] - 1
@@ -53,7 +54,7 @@ def _sq_dist(data, indices, indptr, x_sq_norms, i, C, c_sq_norms, c):
     return max(dist, 0.0)
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def assign_labels(
     data, indices, indptr, x_sq_norms, sample_weight, centers, labels, min_sq_dist, chunk_inertia
 ):
@@ -79,7 +80,7 @@ def assign_labels(
         chunk_inertia[chunk] = partial
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def labelled_inertia(
     data, indices, indptr, x_sq_norms, sample_weight, centers, labels, chunk_inertia
 ):
@@ -96,7 +97,7 @@ def labelled_inertia(
         chunk_inertia[chunk] = partial
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def weighted_cluster_sums(data, indices, indptr, sample_weight, order, starts, sums, weights):
     """Sparse twin of :func:`centroids._kernels.dense.weighted_cluster_sums`."""
     for c in prange(sums.shape[0]):
@@ -111,7 +112,7 @@ def weighted_cluster_sums(data, indices, indptr, sample_weight, order, starts, s
         weights[c] = total_weight
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def pairwise_sq_distances(data, indices, indptr, x_sq_norms, centers, out):
     """Sparse twin of :func:`centroids._kernels.dense.pairwise_sq_distances`."""
     n = indptr.shape[0] - 1
@@ -125,7 +126,7 @@ def pairwise_sq_distances(data, indices, indptr, x_sq_norms, centers, out):
                 out[i, c] = _sq_dist(data, indices, indptr, x_sq_norms, i, centers, c_sq_norms, c)
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def candidate_potentials(
     data, indices, indptr, x_sq_norms, sample_weight, closest_sq_dist, candidates, chunk_potentials
 ):
@@ -148,7 +149,7 @@ def candidate_potentials(
                 chunk_potentials[chunk, t] += w * min(closest_sq_dist[i], dist)
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
+@chunked_kernel
 def update_closest_sq_dist(data, indices, indptr, x_sq_norms, points, p, closest_sq_dist):
     """Sparse twin of :func:`centroids._kernels.dense.update_closest_sq_dist`."""
     n = indptr.shape[0] - 1

@@ -67,23 +67,15 @@ def _describe_non_numeric_value(X, estimator_name, error):
 
 
 def _reject_empty(X):
-    shape = getattr(X, "shape", None)
-    if shape is None:
-        try:
-            shape = np.shape(X)
-        except ValueError:  # ragged nested lists: check_array reports those
-            return
-    if len(shape) != 2:
-        return  # check_array explains how to reshape 1-D or 3-D input
-    n_rows, n_features = shape
+    n_rows, n_features = X.shape
     if n_rows == 0:
         raise ValueError(
-            f"X is empty: it has 0 sample(s) (shape={tuple(shape)}) while a minimum of 1 is "
+            f"X is empty: it has 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
             "required. Check the filter, query or file that produced X."
         )
     if n_features == 0:
         raise ValueError(
-            f"X has 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 is required. "
+            f"X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required. "
             "Select at least one numeric column."
         )
 
@@ -124,12 +116,13 @@ def check_features(estimator, X, *, reset, where, name=None):
     """
     name = name or type(estimator).__name__
     reject_non_numeric_columns(X, name)
-    _reject_empty(X)
     options = {
         "accept_sparse": "csr",
         "dtype": list(FLOAT_DTYPES),
         "order": "C",
         "ensure_all_finite": False,
+        "ensure_min_samples": 0,
+        "ensure_min_features": 0,
         "accept_large_sparse": True,
     }
     try:
@@ -144,6 +137,7 @@ def check_features(estimator, X, *, reset, where, name=None):
             if described is not None:
                 raise described from error
         raise
+    _reject_empty(X)
     if sp.issparse(X) and not X.has_canonical_format:
         X = X.copy()
         X.sum_duplicates()
