@@ -221,9 +221,7 @@ def test_dataframe_feature_names_and_pandas_output(blobs):
     frame = pd.DataFrame(blobs, columns=["income", "spend", "age", "visits"])
     model = KMeans(3, random_state=0).fit(frame)
     np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
-    np.testing.assert_array_equal(
-        model.get_feature_names_out(), ["kmeans0", "kmeans1", "kmeans2"]
-    )
+    np.testing.assert_array_equal(model.get_feature_names_out(), ["kmeans0", "kmeans1", "kmeans2"])
     model.set_output(transform="pandas")
     distances = model.transform(frame)
     assert isinstance(distances, pd.DataFrame)
@@ -315,7 +313,8 @@ def test_callable_init_is_called_with_a_random_state_and_checked(blobs):
 
     KMeans(4, init=init, n_init=1).fit(blobs)
     assert calls == [(blobs.shape, 4, "RandomState")]
-    with pytest.raises(ValueError, match="does not match the number of clusters 4: the init callable's result"):
+    message = "does not match the number of clusters 4: the init callable's result"
+    with pytest.raises(ValueError, match=message):
         KMeans(4, init=lambda X, k, random_state: X[:2], n_init=1).fit(blobs)
 
 
@@ -452,3 +451,17 @@ def test_no_warning_on_well_posed_fit(blobs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KMeans(4, random_state=0).fit(blobs)
+
+
+def _fit_in_child(X):
+    return _fit_signature(KMeans(8, random_state=0).fit(X))
+
+
+def test_fit_works_in_a_process_forked_after_the_thread_pool_started():
+    import multiprocessing
+
+    X = np.random.RandomState(0).normal(size=(20_000, 8))  # large enough for the pool
+    in_parent = _fit_signature(KMeans(8, random_state=0).fit(X))
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        in_child = pool.apply_async(_fit_in_child, (X,)).get(timeout=120)
+    assert in_child == in_parent
