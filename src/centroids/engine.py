@@ -22,7 +22,7 @@ from threadpoolctl import ThreadpoolController
 
 from ._kernels import dense as dense_kernels
 from ._kernels import sparse as sparse_kernels
-from ._kernels.labels import count_distinct_labels, group_rows_by_label, is_same_partition
+from ._kernels.labels import count_distinct_labels, group_rows_by_label
 
 ALGORITHMS = ("lloyd",)
 
@@ -256,28 +256,48 @@ def relocate_empty_clusters(data, sample_weight, labels, min_sq_dist, sums, weig
     Works on the float64 ``sums``/``weights`` of the update step, in place: the
     point's contribution moves from its old cluster to the empty one, so the next
     centers are the means of the moved partition (labels are fixed by the next
-    assignment). Only points with positive weight and positive distance are moved;
-    a cluster that cannot get one (X has fewer distinct points than n_clusters)
-    keeps its previous center, never NaN.
+    assignment). Only points with positive weight and positive distance are moved,
+    the farthest first and the lowest row index first among equals; a cluster that
+    cannot get one (X has fewer distinct points than n_clusters) keeps its previous
+    center, never NaN. Returns the number of points moved.
     """
     empty = np.flatnonzero(weights == 0)
     if empty.size == 0:
-        return
-    distance = np.where(sample_weight > 0, min_sq_dist, -1.0)
-    n_moved = min(empty.size, distance.size)
-    farthest = np.argpartition(distance, -n_moved)[-n_moved:]
-    # Largest distance first, lower index first among equals: a stable order.
-    farthest = farthest[np.lexsort((farthest, -distance[farthest]))]
+        return 0
+    positive = sample_weight > 0
+    distance = np.where(positive, min_sq_dist, -1.0)
+    farthest = _farthest_rows(distance, min(empty.size, distance.size))
+    # Members of positive weight left in each cluster: a cluster whose last one moves
+    # is empty, whatever rounding residue the subtractions leave in its sums.
+    members = np.bincount(labels[positive], minlength=weights.size)
+    n_moved = 0
     for new_cluster, i in zip(empty, farthest, strict=False):
         if distance[i] <= 0:
             break
         old_cluster = labels[i]
         w = float(sample_weight[i])
         x = np.asarray(data.rows([i])[0], dtype=np.float64)
-        sums[old_cluster] -= w * x
-        weights[old_cluster] -= w
+        members[old_cluster] -= 1
+        if members[old_cluster] == 0:
+            sums[old_cluster] = 0.0
+            weights[old_cluster] = 0.0
+        else:
+            sums[old_cluster] -= w * x
+            weights[old_cluster] -= w
         sums[new_cluster] = w * x
         weights[new_cluster] = w
+        n_moved += 1
+    return n_moved
+
+
+def _farthest_rows(distance, n):
+    """Indices of the ``n`` largest distances, largest first, lower index first among
+    equals (in O(len(distance)) plus a sort of the ``n`` chosen)."""
+    cut = np.partition(distance, distance.size - n)[distance.size - n]
+    above = np.flatnonzero(distance > cut)
+    at_cut = np.flatnonzero(distance == cut)[: n - above.size]
+    chosen = np.concatenate([above, at_cut])
+    return chosen[np.lexsort((chosen, -distance[chosen]))]
 
 
 def centers_from_sums(sums, weights, previous_centers):
@@ -316,6 +336,7 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
         center_shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
         if verbose:
             print(f"Iteration {iteration}, inertia {inertia}.")
+        centers_moved = not np.array_equal(new_centers, centers)
         centers = new_centers
         if np.array_equal(labels, labels_old):
             strict_convergence = True
@@ -330,7 +351,9 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
                 )
             break
         labels_old = labels
-    if strict_convergence:
+    if strict_convergence and not centers_moved:
+        # The last assignment was made to the final centers. (After a relocation in
+        # the previous iteration they may still move, as the means of the same labels.)
         inertia = data.labelled_inertia(sample_weight, centers, labels)
     else:
         labels, _, inertia = data.assign_labels(sample_weight, centers)
@@ -387,10 +410,7 @@ def fit_kmeans(
             if verbose:
                 print("Initialization complete")
             run = lloyd(data, sample_weight, centers, max_iter, tol, verbose)
-            if best is None or (
-                run.inertia < best.inertia
-                and not is_same_partition(run.labels, best.labels, n_clusters)
-            ):
+            if best is None or run.inertia < best.inertia:
                 best = run
     n_distinct = count_distinct_labels(best.labels, n_clusters)
     if n_distinct < n_clusters:

@@ -34,19 +34,3 @@ def count_distinct_labels(labels, n_clusters):
     for i in range(labels.shape[0]):
         seen[labels[i]] = True
     return int(seen.sum())
-
-
-@njit(**JIT_OPTIONS)
-def is_same_partition(labels_a, labels_b, n_clusters):
-    """True when two labelings describe the same partition up to renaming the labels."""
-    a_to_b = np.full(n_clusters, -1, dtype=np.int64)
-    b_to_a = np.full(n_clusters, -1, dtype=np.int64)
-    for i in range(labels_a.shape[0]):
-        a = labels_a[i]
-        b = labels_b[i]
-        if a_to_b[a] == -1 and b_to_a[b] == -1:
-            a_to_b[a] = b
-            b_to_a[b] = a
-        elif a_to_b[a] != b or b_to_a[b] != a:
-            return False
-    return True

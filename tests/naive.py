@@ -1,0 +1,194 @@
+"""Slow, obvious NumPy references for the kernels and the engine.
+
+Everything here is computed in float64 with full ``n × k`` matrices and plain loops,
+so that it is easy to check by reading. The fast code in ``centroids`` is compared
+with these functions on small random data.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def as_dense64(X):
+    """X (ndarray or sparse matrix) as a dense float64 array."""
+    if sp.issparse(X):
+        X = X.toarray()
+    return np.asarray(X, dtype=np.float64)
+
+
+def sq_distances(X, centers):
+    """D[i, c] = ||X[i] - centers[c]||², float64, full n × k matrix."""
+    X = as_dense64(X)
+    centers = np.asarray(centers, dtype=np.float64)
+    return ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+
+
+def nearest_centers(X, centers):
+    """Labels (argmin, lowest index on ties) and the squared distance to the chosen center."""
+    D = sq_distances(X, centers)
+    labels = np.argmin(D, axis=1)
+    return labels, D[np.arange(D.shape[0]), labels]
+
+
+def inertia(X, sample_weight, centers, labels):
+    """Σ w_i ||X[i] - centers[labels[i]]||²."""
+    D = sq_distances(X, centers)
+    return float(np.sum(np.asarray(sample_weight, dtype=np.float64) * D[np.arange(len(D)), labels]))
+
+
+def cluster_sums(X, sample_weight, labels, n_clusters):
+    """(sums, weights): sums[c] = Σ_{labels[i]=c} w_i X[i], weights[c] = Σ_{labels[i]=c} w_i."""
+    X = as_dense64(X)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    sums = np.zeros((n_clusters, X.shape[1]))
+    weights = np.zeros(n_clusters)
+    for c in range(n_clusters):
+        members = labels == c
+        sums[c] = (w[members, None] * X[members]).sum(axis=0)
+        weights[c] = w[members].sum()
+    return sums, weights
+
+
+def cluster_means(X, sample_weight, labels, previous_centers):
+    """Weighted mean of each cluster; a cluster of zero weight keeps its previous center."""
+    previous_centers = np.asarray(previous_centers, dtype=np.float64)
+    sums, weights = cluster_sums(X, sample_weight, labels, previous_centers.shape[0])
+    means = previous_centers.copy()
+    for c in range(len(weights)):
+        if weights[c] > 0:
+            means[c] = sums[c] / weights[c]
+    return means
+
+
+def rows_by_label(labels, n_clusters):
+    """(order, starts): row indices grouped by label, increasing within a label."""
+    labels = np.asarray(labels)
+    groups = [np.flatnonzero(labels == c) for c in range(n_clusters)]
+    order = np.concatenate([*groups, np.empty(0, dtype=np.int64)]).astype(np.int64)
+    starts = np.zeros(n_clusters + 1, dtype=np.int64)
+    for c, group in enumerate(groups):
+        starts[c + 1] = starts[c] + len(group)
+    return order, starts
+
+
+def column_variances(X):
+    """Population variance of every column, float64."""
+    return np.var(as_dense64(X), axis=0)
+
+
+def candidate_potential(X, sample_weight, closest_sq_dist, candidate):
+    """k-means++ potential Σ w_i min(closest_sq_dist[i], ||X[i] - candidate||²)."""
+    d = sq_distances(X, np.asarray(candidate)[None, :])[:, 0]
+    w = np.asarray(sample_weight, dtype=np.float64)
+    return float(np.sum(w * np.minimum(closest_sq_dist, d)))
+
+
+def first_nonfinite(X):
+    """(row, column) of the first NaN or infinity in row-major order, or (-1, -1)."""
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            if not np.isfinite(X[i, j]):
+                return i, j
+    return -1, -1
+
+
+def relabel_by_first_appearance(labels):
+    """Labels renamed 0, 1, 2, ... in the order in which they first appear."""
+    mapping = {}
+    return np.array([mapping.setdefault(int(label), len(mapping)) for label in labels])
+
+
+def partition(labels):
+    """The partition a labeling describes: a frozenset of frozensets of row indices."""
+    groups = {}
+    for i, label in enumerate(np.asarray(labels).tolist()):
+        groups.setdefault(label, set()).add(i)
+    return frozenset(frozenset(group) for group in groups.values())
+
+
+def relocated_labels(sample_weight, labels, min_sq_dist, n_clusters):
+    """Labels after giving every empty cluster the farthest point (see engine docstring).
+
+    Empty clusters, in increasing index order, take the positive-weight points in
+    decreasing order of distance to their own center (lower row index first among
+    equal distances), as long as that distance is positive.
+    """
+    labels = np.array(labels, copy=True)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    sizes = np.array([w[labels == c].sum() for c in range(n_clusters)])
+    empty = [c for c in range(n_clusters) if sizes[c] == 0]
+    candidates = sorted(
+        (i for i in range(len(labels)) if w[i] > 0), key=lambda i: (-min_sq_dist[i], i)
+    )
+    for new_cluster, i in zip(empty, candidates, strict=False):
+        if min_sq_dist[i] <= 0:
+            break
+        labels[i] = new_cluster
+    return labels
+
+
+def lloyd(X, sample_weight, centers_init, max_iter, tol):
+    """Plain Lloyd: assign, relocate empty clusters, take means; repeat.
+
+    Stops when no label changes from one iteration to the next, or when the total
+    squared shift of the centers is at most ``tol``, or after ``max_iter``
+    iterations. Centers are kept in X's dtype between iterations (as the engine
+    does); all arithmetic is float64. Returns ``(centers, labels, inertia, n_iter)``
+    where ``labels`` is the assignment to the returned ``centers``.
+    """
+    dtype = X.dtype
+    centers = np.array(centers_init, dtype=dtype)
+    n_clusters = centers.shape[0]
+    labels_old = None
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        labels, min_sq_dist = nearest_centers(X, centers)
+        moved = relocated_labels(sample_weight, labels, min_sq_dist, n_clusters)
+        new_centers = cluster_means(X, sample_weight, moved, centers).astype(dtype)
+        shift = float(((new_centers.astype(np.float64) - centers.astype(np.float64)) ** 2).sum())
+        centers = new_centers
+        if labels_old is not None and np.array_equal(labels, labels_old):
+            break
+        if shift <= tol:
+            break
+        labels_old = labels
+    labels, _ = nearest_centers(X, centers)
+    return centers, labels, inertia(X, sample_weight, centers, labels), n_iter
+
+
+def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+    """Greedy k-means++ with the draw protocol the engine documents.
+
+    First center: a row drawn with probability ∝ w. Every next center: draw
+    ``n_local_trials`` candidates by inverting the cumulative distribution of
+    ``w_i D(x_i)²`` at ``uniform() × total`` (a row of zero mass is never drawn);
+    keep the candidate of lowest potential (first on ties). Returns ``(centers, indices)``.
+    """
+    Xd = as_dense64(X)
+    n = Xd.shape[0]
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    w = np.asarray(sample_weight, dtype=np.float64)
+    indices = [int(random_state.choice(n, p=w / w.sum()))]
+    closest = sq_distances(Xd, Xd[indices])[:, 0]
+    for _ in range(1, n_clusters):
+        mass = w * closest
+        cumulative = np.cumsum(mass)
+        draws = random_state.uniform(size=n_local_trials) * cumulative[-1]
+        if cumulative[-1] > 0:
+            positive = np.flatnonzero(mass > 0)
+            candidates = []
+            for draw in draws:
+                # First row of positive mass whose cumulative mass exceeds the draw.
+                above = positive[cumulative[positive] > draw]
+                candidates.append(int(above[0]) if above.size else int(positive[-1]))
+        else:
+            candidates = list(random_state.choice(n, size=n_local_trials, p=w / w.sum()))
+        potentials = [candidate_potential(Xd, w, closest, Xd[c]) for c in candidates]
+        best = candidates[int(np.argmin(potentials))]
+        indices.append(best)
+        closest = np.minimum(closest, sq_distances(Xd, Xd[[best]])[:, 0])
+    indices = np.array(indices)
+    rows = X[indices].toarray() if sp.issparse(X) else X[indices]
+    return np.asarray(rows, dtype=X.dtype), indices
