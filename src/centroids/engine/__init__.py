@@ -1,0 +1,104 @@
+"""One k-means run, and the driver that owns the n_init loop.
+
+Three layers, as in scikit-learn: the estimators in :mod:`centroids.models`
+validate input; this package seeds (:mod:`.seeding`), iterates and converges
+(:mod:`.lloyd`), relocates empty clusters, keeps the best of several runs and warns;
+the kernels in :mod:`centroids._kernels` do the arithmetic on buffers and check
+nothing. Data reaches the kernels through an adapter (:mod:`.data`) that gives the
+engine one interface for dense and sparse X. Prior validation of X, sample_weight
+and init is assumed here.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import ThreadpoolController
+
+from .._kernels.labels import count_distinct_labels
+from .data import CSRData, DenseData, engine_data
+from .lloyd import (
+    KMeansRun,
+    absolute_tolerance,
+    centers_from_sums,
+    lloyd,
+    relocate_empty_clusters,
+)
+from .seeding import initial_centers, kmeans_plusplus_centers, random_centers
+
+__all__ = [
+    "ALGORITHMS",
+    "CSRData",
+    "DenseData",
+    "KMeansRun",
+    "absolute_tolerance",
+    "blas_limited_to_one_thread",
+    "centers_from_sums",
+    "engine_data",
+    "fit_kmeans",
+    "initial_centers",
+    "kmeans_plusplus_centers",
+    "lloyd",
+    "random_centers",
+    "relocate_empty_clusters",
+]
+
+ALGORITHMS = ("lloyd",)
+
+
+_THREADPOOLS = None
+
+
+def blas_limited_to_one_thread():
+    """Context in which BLAS runs on one thread, so it never nests inside numba's pool."""
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
+
+
+def fit_kmeans(
+    X,
+    sample_weight,
+    *,
+    n_clusters,
+    init,
+    n_init,
+    max_iter,
+    tol,
+    random_state,
+    algorithm="lloyd",
+    verbose=False,
+):
+    """Best of ``n_init`` k-means runs on a validated X.
+
+    X is a C-ordered float32/float64 ndarray or a CSR matrix; ``sample_weight`` an
+    array of X's dtype; ``init`` 'k-means++', 'random', a callable or a validated
+    (k, d) array; ``random_state`` a ``numpy.random.RandomState``. The run with the
+    lowest inertia wins. Warns with ``ConvergenceWarning`` when fewer than
+    ``n_clusters`` distinct clusters were found.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    data = engine_data(X)
+    with blas_limited_to_one_thread():
+        tol = absolute_tolerance(data, tol)
+        best = None
+        for _ in range(n_init):
+            centers = initial_centers(data, X, n_clusters, init, sample_weight, random_state)
+            if verbose:
+                print("Initialization complete")
+            run = lloyd(data, sample_weight, centers, max_iter, tol, verbose)
+            if best is None or run.inertia < best.inertia:
+                best = run
+    n_distinct = count_distinct_labels(best.labels, n_clusters)
+    if n_distinct < n_clusters:
+        warnings.warn(
+            f"Number of distinct clusters ({n_distinct}) found smaller than "
+            f"n_clusters ({n_clusters}): X probably has fewer than {n_clusters} distinct "
+            "points (duplicate rows). Some centers are duplicates; lower n_clusters.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return best
