@@ -192,3 +192,153 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
     indices = np.array(indices)
     rows = X[indices].toarray() if sp.issparse(X) else X[indices]
     return np.asarray(rows, dtype=X.dtype), indices
+
+
+def two_nearest_sq_distances(X, centers):
+    """(labels, d1, d2): nearest center (lowest index on ties), the squared distance to
+    it and the squared distance to the nearest *other* center (inf for one center)."""
+    D = sq_distances(X, centers)
+    labels = np.argmin(D, axis=1)
+    rows = np.arange(D.shape[0])
+    d1 = D[rows, labels]
+    others = D.copy()
+    others[rows, labels] = np.inf
+    d2 = others.min(axis=1) if D.shape[1] > 1 else np.full(D.shape[0], np.inf)
+    return labels, d1, d2
+
+
+def removal_costs(X, sample_weight, centers):
+    """Increase of inertia when each center alone is deleted, by recomputing inertia."""
+    X = as_dense64(X)
+    centers = np.asarray(centers, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    base = float(np.sum(w * sq_distances(X, centers).min(axis=1)))
+    costs = []
+    for c in range(centers.shape[0]):
+        rest = np.delete(centers, c, axis=0)
+        costs.append(float(np.sum(w * sq_distances(X, rest).min(axis=1))) - base)
+    return np.array(costs)
+
+
+def row_sq_norms(X):
+    """||X[i]||² of every row, float64."""
+    X = as_dense64(X)
+    return (X * X).sum(axis=1)
+
+
+def center_distance_matrix(centers):
+    """D[a, b] = ||centers[a] - centers[b]||, float64 (not squared)."""
+    return np.sqrt(sq_distances(centers, centers))
+
+
+def half_distance_to_nearest_center(centers):
+    """½ of the distance from each center to the nearest other one (inf when k = 1)."""
+    D = center_distance_matrix(centers)
+    np.fill_diagonal(D, np.inf)
+    return 0.5 * D.min(axis=1)
+
+
+def bounds_hold(X, centers, labels, upper, lower, group_of=None):
+    """Whether bounds of an accelerated assignment are valid for ``centers``.
+
+    ``upper[i]`` ≥ ||X[i] - centers[labels[i]]||; with ``group_of`` None and a 1-d
+    ``lower``, ``lower[i]`` ≤ the distance to every other center (Hamerly); with a
+    2-d ``lower`` of k columns, ``lower[i, c]`` ≤ the distance to center c (Elkan);
+    with ``group_of``, ``lower[i, g]`` ≤ the distance to every center of group g but
+    ``labels[i]`` (Yinyang). Compared with a relative margin of 1e-9 for rounding.
+    """
+    D = np.sqrt(sq_distances(X, centers))
+    rows = np.arange(D.shape[0])
+    margin = 1e-9 * (1.0 + D.max())
+    if np.any(upper < D[rows, labels] - margin):
+        return False
+    others = D.copy()
+    others[rows, labels] = np.inf
+    if group_of is None and np.ndim(lower) == 1:
+        return bool(np.all(lower <= others.min(axis=1) + margin))
+    if group_of is None:
+        return bool(np.all(lower <= D + margin))
+    for g in range(lower.shape[1]):
+        nearest_in_group = others[:, group_of == g].min(axis=1)
+        if np.any(lower[:, g] > nearest_in_group + margin):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Seeding references (k-means||, AFK-MC²): same draws, full n × k matrices.
+# ---------------------------------------------------------------------------
+
+
+def closest_chosen_centers(X, centers):
+    """(closest center index, lowest on ties; squared distance) of every row of X."""
+    return nearest_centers(X, centers)
+
+
+def rows_drawn_by_mass(mass, uniforms):
+    """Rows where the cumulative mass first exceeds ``u × total`` (zero-mass rows skipped)."""
+    cumulative = np.cumsum(mass)
+    positive = np.flatnonzero(mass > 0)
+    rows = []
+    for u in uniforms:
+        above = positive[cumulative[positive] > u * cumulative[-1]]
+        rows.append(int(above[0]) if above.size else int(positive[-1]))
+    return np.array(rows, dtype=np.int64)
+
+
+def kmeans_parallel(X, n_clusters, sample_weight, random_state, n_rounds=5, oversampling=2.0):
+    """k-means|| with the draw protocol of ``centroids.engine.seeding``; returns indices.
+
+    First candidate ∝ w; each round keeps row i when ``u_i φ < ℓ w_i D_i²``; top up by
+    D² draws while fewer than k candidates; weight candidates by the weight of their
+    closest rows; reduce with weighted greedy k-means++ (``kmeans_plusplus`` above).
+    """
+    Xd = as_dense64(X)
+    n = Xd.shape[0]
+    w = np.asarray(sample_weight, dtype=np.float64)
+    ell = oversampling * n_clusters
+    candidates = [int(random_state.choice(n, p=w / w.sum()))]
+    for _ in range(n_rounds):
+        _, closest = nearest_centers(Xd, Xd[candidates])
+        mass = w * closest
+        potential = float(mass.sum())
+        if not potential > 0:
+            break
+        keep = random_state.uniform(size=n) * potential < ell * mass
+        candidates.extend(np.flatnonzero(keep).tolist())
+    while len(candidates) < n_clusters:
+        _, closest = nearest_centers(Xd, Xd[candidates])
+        mass = w * closest
+        if not mass.sum() > 0:
+            break
+        uniforms = random_state.uniform(size=n_clusters - len(candidates))
+        candidates.extend(np.unique(rows_drawn_by_mass(mass, uniforms)).tolist())
+    candidates = np.array(candidates)
+    labels, _ = nearest_centers(Xd, Xd[candidates])
+    candidate_weights = np.array([w[labels == c].sum() for c in range(len(candidates))])
+    _, chosen = kmeans_plusplus(Xd[candidates], n_clusters, candidate_weights, random_state)
+    return candidates[chosen]
+
+
+def afkmc2(X, n_clusters, sample_weight, random_state, chain_length=200):
+    """AFK-MC² with the draw protocol of ``centroids.engine.seeding``; returns indices."""
+    Xd = as_dense64(X)
+    n = Xd.shape[0]
+    w = np.asarray(sample_weight, dtype=np.float64)
+    indices = [int(random_state.choice(n, p=w / w.sum()))]
+    first_sq = sq_distances(Xd, Xd[indices])[:, 0]
+    q = 0.5 * w / w.sum()
+    mass = w * first_sq
+    if mass.sum() > 0:
+        q = q + 0.5 * mass / mass.sum()
+    for _ in range(1, n_clusters):
+        uniforms = random_state.uniform(size=chain_length)
+        chain = rows_drawn_by_mass(q, uniforms)
+        accept = random_state.uniform(size=chain_length - 1)
+        target = w[chain] * sq_distances(Xd[chain], Xd[indices]).min(axis=1)
+        at = 0
+        for step in range(1, chain_length):
+            if accept[step - 1] * target[at] * q[chain[step]] < target[step] * q[chain[at]]:
+                at = step
+        indices.append(int(chain[at]))
+    return np.array(indices)

@@ -3,10 +3,12 @@
 Small random problems come from hypothesis; a few deterministic problems with more
 rows than ``CHUNK_ROWS`` cover the multi-chunk paths. Every kernel runs for float32
 and float64 and, where a sparse twin exists, for C-ordered dense arrays and CSR.
-Kernels accumulate in float64, so the only tolerance needed is for rounding: about
-1e-10 relative in float64 and 1e-5 in float32, with an absolute floor that scales
-with the squared norms of the rows involved (the sparse kernels compute
-``||x||² - 2x·c + ||c||²``, whose rounding error is relative to those norms).
+Assignment kernels compute in X's dtype (direct differences for low d, the expanded
+form ``||x||² - 2x·c + ||c||²`` through a matrix product for high d and for CSR), so
+their tolerance is relative to ``||x||² + ||c||²``: about 1e-10 in float64 and 1e-5 in
+float32. Sums and variances accumulate in float64. Where two centers are nearly
+equidistant from a row, either label is accepted (``check_assignment``); exact ties
+(duplicated centers) must go to the lowest index.
 """
 
 import numba
@@ -17,15 +19,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from centroids._config import CHUNK_ROWS, REDUCTION_BLOCKS
+from centroids._config import (
+    CHUNK_ROWS,
+    CLUSTER_SUMS_BLOCKS,
+    CLUSTER_SUMS_SCRATCH,
+    REDUCTION_BLOCKS,
+)
 from centroids._kernels import dense, labels, sparse
+from centroids.engine.data import _scaled_transposed_centers
 
 import naive
 
 DTYPES = [np.float32, np.float64]
 LAYOUTS = ["dense", "csr"]
+# The three assignment kernels: dense direct differences, dense matrix product, CSR.
+ASSIGN_PATHS = ["direct", "gemm", "csr"]
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 TINY = 1e-290  # absolute floor for values that underflow in both implementations
+# Absolute floor for distances computed in X's dtype: in float32 a squared difference
+# below float32's smallest subnormal (~1.4e-45) rounds to zero, where float64 keeps it.
+DISTANCE_FLOOR = {np.dtype(np.float32): 1e-40, np.dtype(np.float64): TINY}
 
 SETTINGS = settings(max_examples=50, deadline=None)
 
@@ -96,6 +109,8 @@ class Kernels:
         self.layout = layout
         self.X = X
         self.n = X.shape[0]
+        if layout == "gemm":
+            self.x_sq_norms = dense.row_sq_norms(X)
         if layout == "csr":
             S = sp.csr_matrix(X)
             assert S.dtype == X.dtype
@@ -106,47 +121,54 @@ class Kernels:
         out_labels = np.full(self.n, -1, dtype=np.int32)
         min_sq_dist = np.full(self.n, np.nan)
         chunk_inertia = np.full(dense.n_chunks(self.n), np.nan)
-        if self.layout == "dense":
-            dense.assign_labels(
-                self.X, sample_weight, centers, out_labels, min_sq_dist, chunk_inertia
+        outputs = (out_labels, min_sq_dist, chunk_inertia)
+        if self.layout in ("dense", "direct"):
+            centers_T = np.ascontiguousarray(centers.T)
+            dense.assign_labels_direct(self.X, sample_weight, centers_T, *outputs)
+        elif self.layout == "gemm":
+            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
+            dense.assign_labels_gemm(
+                self.X, self.x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms, *outputs
             )
         else:
+            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
             sparse.assign_labels(
-                *self.arrays,
-                self.x_sq_norms,
-                sample_weight,
-                centers,
-                out_labels,
-                min_sq_dist,
-                chunk_inertia,
+                *self.arrays, self.x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms, *outputs
             )
-        return out_labels, min_sq_dist, chunk_inertia
+        return outputs
 
     def labelled_inertia(self, sample_weight, centers, row_labels):
         chunk_inertia = np.full(dense.n_chunks(self.n), np.nan)
-        if self.layout == "dense":
-            dense.labelled_inertia(self.X, sample_weight, centers, row_labels, chunk_inertia)
-        else:
+        if self.layout == "csr":
             sparse.labelled_inertia(
                 *self.arrays, self.x_sq_norms, sample_weight, centers, row_labels, chunk_inertia
             )
+        else:
+            dense.labelled_inertia(self.X, sample_weight, centers, row_labels, chunk_inertia)
         return chunk_inertia
 
-    def cluster_sums(self, sample_weight, row_labels, n_clusters):
-        order = np.full(self.n, -1, dtype=np.int64)
-        starts = np.full(n_clusters + 1, -1, dtype=np.int64)
-        labels.group_rows_by_label(row_labels, n_clusters, order, starts)
-        sums = np.full((n_clusters, self.X.shape[1]), np.nan)
+    def cluster_sums(self, sample_weight, row_labels, n_clusters, n_blocks=None):
+        d = self.X.shape[1]
+        if n_blocks is None:
+            n_blocks = dense.cluster_sum_blocks(self.n, n_clusters, d)
+        # Scratch full of NaN: the kernel must overwrite every value it reads.
+        scratch = (
+            np.full((n_blocks, n_clusters, d), np.nan),
+            np.full((n_blocks, n_clusters), np.nan),
+        )
+        sums = np.full((n_clusters, d), np.nan)
         weights = np.full(n_clusters, np.nan)
-        if self.layout == "dense":
-            dense.weighted_cluster_sums(self.X, sample_weight, order, starts, sums, weights)
+        if self.layout == "csr":
+            sparse.weighted_cluster_sums(
+                *self.arrays, sample_weight, row_labels, *scratch, sums, weights
+            )
         else:
-            sparse.weighted_cluster_sums(*self.arrays, sample_weight, order, starts, sums, weights)
+            dense.weighted_cluster_sums(self.X, sample_weight, row_labels, *scratch, sums, weights)
         return sums, weights
 
     def pairwise_sq_distances(self, centers, out_dtype):
         out = np.full((self.n, centers.shape[0]), np.nan, dtype=out_dtype)
-        if self.layout == "dense":
+        if self.layout != "csr":
             dense.pairwise_sq_distances(self.X, centers, out)
         else:
             sparse.pairwise_sq_distances(*self.arrays, self.x_sq_norms, centers, out)
@@ -154,7 +176,7 @@ class Kernels:
 
     def candidate_potentials(self, sample_weight, closest_sq_dist, candidates):
         out = np.full((dense.n_chunks(self.n), candidates.shape[0]), np.nan)
-        if self.layout == "dense":
+        if self.layout != "csr":
             dense.candidate_potentials(self.X, sample_weight, closest_sq_dist, candidates, out)
         else:
             sparse.candidate_potentials(
@@ -163,7 +185,7 @@ class Kernels:
         return out
 
     def update_closest_sq_dist(self, points, p, closest_sq_dist):
-        if self.layout == "dense":
+        if self.layout != "csr":
             dense.update_closest_sq_dist(self.X, points, p, closest_sq_dist)
         else:
             sparse.update_closest_sq_dist(*self.arrays, self.x_sq_norms, points, p, closest_sq_dist)
@@ -182,7 +204,8 @@ def sq_norms(A):
 def distance_tolerance(X, centers):
     """(n, k) absolute tolerance for ||X[i] - centers[c]||²."""
     rtol = RTOL[np.dtype(X.dtype)]
-    return rtol * (sq_norms(X)[:, None] + sq_norms(centers)[None, :]) + TINY
+    floor = DISTANCE_FLOOR[np.dtype(X.dtype)]
+    return rtol * (sq_norms(X)[:, None] + sq_norms(centers)[None, :]) + floor
 
 
 def chunk_slices(n):
@@ -221,7 +244,7 @@ def check_assignment(X, sample_weight, centers, out_labels, min_sq_dist, chunk_i
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout", ASSIGN_PATHS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
 @given(data=st.data())
@@ -231,29 +254,70 @@ def test_assign_labels_matches_naive(layout, dtype, data):
     check_assignment(X, sample_weight, centers, *out)
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout", ASSIGN_PATHS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_assign_labels_many_chunks(layout, dtype):
-    X, sample_weight, centers = random_problem(dtype)
+@pytest.mark.parametrize(("d", "k"), [(5, 7), (40, 33)])
+def test_assign_labels_many_chunks(layout, dtype, d, k):
+    X, sample_weight, centers = random_problem(dtype, d=d, k=k)
     out_labels, min_sq_dist, chunk_inertia = Kernels(layout, X).assign_labels(
         sample_weight, centers
     )
     assert len(chunk_inertia) > 1
     check_assignment(X, sample_weight, centers, out_labels, min_sq_dist, chunk_inertia)
-    # Continuous data: no near-ties, so every label is exactly numpy's argmin.
-    np.testing.assert_array_equal(out_labels, naive.nearest_centers(X, centers)[0])
+    # Continuous data: the nearest center is clearly nearer than the runner-up for
+    # almost every row (check_assignment accepts either label on a near-tie).
+    agree = np.mean(out_labels == naive.nearest_centers(X, centers)[0])
+    assert agree >= 0.999
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout", ASSIGN_PATHS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_assign_labels_ties_go_to_the_lowest_center_index(layout, dtype):
-    X, sample_weight, centers = random_problem(dtype, n=300, k=3, seed=1)
-    # Every center twice, at c and c + 3: each row is exactly as far from both copies.
+@pytest.mark.parametrize("d", [5, 40])
+def test_assign_labels_ties_go_to_the_lowest_center_index(layout, dtype, d):
+    X, sample_weight, centers = random_problem(dtype, n=300, d=d, k=3, seed=1)
+    # Every center twice, at c and c + 3: each row is exactly as far from both copies
+    # (the same arithmetic on the same numbers, whichever copy).
     doubled = np.ascontiguousarray(np.concatenate([centers, centers]))
     out_labels, min_sq_dist, _ = Kernels(layout, X).assign_labels(sample_weight, doubled)
     expected, expected_sq_dist = naive.nearest_centers(X, centers)
-    np.testing.assert_array_equal(out_labels, expected)
-    np.testing.assert_allclose(min_sq_dist, expected_sq_dist, rtol=1e-10)
+    assert np.all(out_labels < 3)
+    clear = _clear_margin(X, centers)
+    np.testing.assert_array_equal(out_labels[clear], expected[clear])
+    allowed = distance_tolerance(X, centers)[np.arange(len(X)), expected]
+    assert np.all(np.abs(min_sq_dist - expected_sq_dist) <= allowed)
+
+
+def _clear_margin(X, centers):
+    """Rows whose nearest center is nearer than the runner-up by more than rounding."""
+    D = naive.sq_distances(X, centers)
+    two = np.partition(D, 1, axis=1)[:, :2]
+    return two[:, 1] - two[:, 0] > 2 * distance_tolerance(X, centers).max(axis=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_and_gemm_assignments_agree(dtype):
+    # Same labels from both dense kernels wherever the nearest center is clear.
+    X, sample_weight, centers = random_problem(dtype, n=2000, d=12, k=20, seed=12)
+    direct = Kernels("direct", X).assign_labels(sample_weight, centers)
+    gemm = Kernels("gemm", X).assign_labels(sample_weight, centers)
+    clear = _clear_margin(X, centers)
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal(direct[0][clear], gemm[0][clear])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_distances_are_never_negative(dtype):
+    # Rows equal to a center, far from the origin: ||x||² - 2x·c + ||c||² cancels to
+    # about zero and rounding could make it negative; the kernel clips at zero.
+    rng = np.random.default_rng(13)
+    centers = (1000.0 + rng.normal(size=(4, 30))).astype(dtype)
+    X = np.ascontiguousarray(np.repeat(centers, 100, axis=0))
+    out_labels, min_sq_dist, chunk_inertia = Kernels("gemm", X).assign_labels(
+        np.ones(len(X), dtype=dtype), centers
+    )
+    np.testing.assert_array_equal(out_labels, np.repeat(np.arange(4), 100))
+    assert np.all(min_sq_dist >= 0)
+    assert np.all(chunk_inertia >= 0)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -341,14 +405,50 @@ def test_weighted_cluster_sums_match_naive(layout, dtype, data):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_weighted_cluster_sums_many_rows(layout, dtype):
+@pytest.mark.parametrize("n_blocks", [None, 1, 3])
+def test_weighted_cluster_sums_many_rows(layout, dtype, n_blocks):
     X, sample_weight, _ = random_problem(dtype, seed=5)
     # Cluster 3 is left empty: its sum and weight must be exactly zero.
     row_labels = np.random.default_rng(6).choice([0, 1, 2, 4], len(X)).astype(np.int32)
-    sums, weights = Kernels(layout, X).cluster_sums(sample_weight, row_labels, 5)
+    sums, weights = Kernels(layout, X).cluster_sums(sample_weight, row_labels, 5, n_blocks)
     check_cluster_sums(X, sample_weight, row_labels, 5, sums, weights)
     assert weights[3] == 0.0
     assert np.all(sums[3] == 0.0)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_weighted_cluster_sums_do_not_depend_on_the_block_count_beyond_rounding(layout):
+    X, sample_weight, _ = random_problem(np.float64, n=5000, seed=14)
+    row_labels = np.random.default_rng(15).integers(0, 6, len(X)).astype(np.int32)
+    kernels = Kernels(layout, X)
+    one_block = kernels.cluster_sums(sample_weight, row_labels, 6, 1)
+    for n_blocks in (2, 7, CLUSTER_SUMS_BLOCKS):
+        sums, weights = kernels.cluster_sums(sample_weight, row_labels, 6, n_blocks)
+        np.testing.assert_allclose(sums, one_block[0], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(weights, one_block[1], rtol=1e-12)
+
+
+def test_cluster_sum_blocks_depend_on_the_shape_only():
+    assert dense.cluster_sum_blocks(0, 3, 2) == 1
+    assert dense.cluster_sum_blocks(CHUNK_ROWS, 3, 2) == 1
+    assert dense.cluster_sum_blocks(3 * CHUNK_ROWS, 3, 2) == 3
+    assert dense.cluster_sum_blocks(10**7, 3, 2) == CLUSTER_SUMS_BLOCKS
+    # Scratch bounded: blocks × k × d within CLUSTER_SUMS_SCRATCH values, at least one block.
+    k, d = 1000, 700
+    n_blocks = dense.cluster_sum_blocks(10**7, k, d)
+    assert n_blocks >= 1 and (n_blocks == 1 or n_blocks * k * d <= CLUSTER_SUMS_SCRATCH)
+    assert dense.cluster_sum_blocks(10**7, 10**4, 10**4) == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(data=st.data())
+def test_dense_row_sq_norms_match_naive(dtype, data):
+    X = data.draw(matrices(dtype, data.draw(st.integers(0, 60)), data.draw(st.integers(1, 6))))
+    norms = dense.row_sq_norms(X)
+    assert norms.dtype == np.float64
+    expected = naive.row_sq_norms(X)
+    assert np.all(np.abs(norms - expected) <= 1e-12 * expected + TINY)
 
 
 # ---------------------------------------------------------------------------
@@ -548,9 +648,10 @@ def test_count_distinct_labels_matches_naive(data):
 @pytest.mark.skipif(
     numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least two numba threads to compare"
 )
-@pytest.mark.parametrize("layout", LAYOUTS)
-def test_kernels_give_bit_identical_results_on_any_number_of_threads(layout):
-    X, sample_weight, centers = random_problem(np.float64, n=3000, seed=11)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("layout", "d"), [("direct", 5), ("gemm", 40), ("csr", 5), ("csr", 40)])
+def test_kernels_give_bit_identical_results_on_any_number_of_threads(layout, d, dtype):
+    X, sample_weight, centers = random_problem(dtype, n=5000, d=d, k=9, seed=11)
     kernels = Kernels(layout, X)
 
     def run():

@@ -28,3 +28,50 @@ REDUCTION_BLOCKS = 64
 #: the thread pool costs more than it saves. Both paths cut the rows into the same
 #: chunks and combine them in the same order, so the choice never changes a result.
 PARALLEL_MIN_WORK = 1 << 18
+
+#: Most bytes the bounds of the accelerated iterations (Elkan's n × k lower bounds,
+#: Yinyang's n × groups) may take. Elkan runs as Yinyang when its bounds would not
+#: fit; Yinyang uses fewer groups. The results are the same, only the speed differs.
+BOUNDS_MEMORY_BUDGET = 256 * 2**20
+
+#: Most row blocks :func:`centroids._kernels.dense.weighted_cluster_sums` (and its
+#: sparse twin) cut the rows into; each block keeps float64 partial sums for all
+#: clusters, added in block order afterwards. Fixed, not tied to the thread count.
+CLUSTER_SUMS_BLOCKS = 16
+
+#: Most float64 values the per-block partial cluster sums may hold together
+#: (blocks × k × d); with more clusters × features the rows are cut into fewer blocks.
+CLUSTER_SUMS_SCRATCH = 1 << 21
+
+#: From this many features on, dense assignment computes ``||c||² - 2 x·c`` through a
+#: matrix product per chunk of rows (BLAS); below, direct differences (vectorised over
+#: the centers). Measured crossover: direct wins or ties at d = 4 for k = 4..256, the
+#: product wins from d = 8 on (1.1-2.3× at d = 8, 1.5-4.6× at d = 64, float32 more).
+GEMM_MIN_FEATURES = 8
+
+#: From this many features on, greedy k-means++ seeding takes the candidate distances of
+#: a chunk where most (point, candidate) pairs survive pruning from one float64 matrix
+#: product (``||x||² - 2 x·y + ||y||²``); below, direct differences.
+SEEDING_GEMM_MIN_FEATURES = 16
+
+#: Below this many values (rows × features for dense X, non-zeros for CSR) the cluster
+#: sums run on the calling thread. The pass is memory-bound and cheap (200k × 8 float64:
+#: 0.6 ms on one thread), so waking the pool rarely pays; measured on the shared
+#: 2-core machine, one thread won up to 55M values.
+CLUSTER_SUMS_PARALLEL_MIN_WORK = 1 << 24
+
+#: ``refine="auto"`` runs the swap refinement after Lloyd (``centroids.engine.refine``)
+#: when the work of one assignment pass (rows × features × k for dense data, non-zeros ×
+#: k for sparse) is at most this: small and medium fits, where it finds every cluster
+#: of the SIPU benchmark sets, but not the large fits whose time targets it would miss.
+REFINE_AUTO_MAX_WORK = 1 << 25
+
+#: ``algorithm="auto"`` (:func:`centroids.engine.choose_algorithm`): Lloyd for at most
+#: this many clusters (bounds cannot skip much when there are few centers to skip) ...
+AUTO_LLOYD_MAX_CLUSTERS = 2
+
+#: ... and for dense data with at least this many features (a Lloyd pass is then one
+#: matrix product per chunk of rows); otherwise Hamerly, or Yinyang from this many
+#: clusters on.
+AUTO_LLOYD_MIN_FEATURES = 256
+AUTO_YINYANG_MIN_CLUSTERS = 64

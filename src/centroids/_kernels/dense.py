@@ -2,14 +2,22 @@
 
 Rows are processed in chunks of ``CHUNK_ROWS``; per-chunk partial sums are written
 to their own slot and combined in chunk order by the caller, so results do not
-depend on the number of threads. Distances are squared Euclidean, accumulated in
-float64.
+depend on the number of threads. Distances are squared Euclidean. The assignment
+kernels compute them in X's dtype (float32 stays float32): by direct differences
+for few features, through a BLAS matrix product per chunk of rows for many; the
+reported distances, inertia and cluster sums are float64.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS, REDUCTION_BLOCKS
+from .._config import (
+    CHUNK_ROWS,
+    CLUSTER_SUMS_BLOCKS,
+    CLUSTER_SUMS_SCRATCH,
+    JIT_OPTIONS,
+    REDUCTION_BLOCKS,
+)
 from ._compile import chunked_kernel
 
 
@@ -29,35 +37,100 @@ def row_sq_dist(X, i, C, c):
     return total
 
 
+@njit(**JIT_OPTIONS)
+def argmin_of_row(scores, r):
+    """(lowest index of the minimum of ``scores[r]``, that minimum); ties to the lowest index."""
+    best = scores[r, 0]
+    best_c = 0
+    for c in range(1, scores.shape[1]):
+        if scores[r, c] < best:
+            best = scores[r, c]
+            best_c = c
+    return best_c, best
+
+
 @chunked_kernel
-def assign_labels(X, sample_weight, centers, labels, min_sq_dist, chunk_inertia):
-    """Nearest center of every row: ``labels[i] = argmin_c ||X[i] - centers[c]||²``.
+def assign_labels_direct(X, sample_weight, centers_T, labels, min_sq_dist, chunk_inertia):
+    """Nearest center of every row by direct differences, in X's dtype (for low d).
 
-    Ties go to the lowest center index, as ``numpy.argmin``.
+    ``labels[i] = argmin_c Σ_j (X[i, j] - centers_T[j, c])²``, ties to the lowest
+    center index. The innermost loop runs over the k contiguous centers of one
+    feature, so it vectorises without reordering any sum.
 
-    X : (n, d) IN; sample_weight : (n,) IN; centers : (k, d) IN;
-    labels : (n,) int32 OUT; min_sq_dist : (n,) float64 OUT, the squared distance
-    to the chosen center; chunk_inertia : (n_chunks(n),) float64 OUT, the weighted
-    sum of ``min_sq_dist`` over each chunk.
+    X : (n, d) IN; sample_weight : (n,) IN; centers_T : (d, k) IN, C-ordered, X's
+    dtype; labels : (n,) int32 OUT; min_sq_dist : (n,) float64 OUT, the squared
+    distance to the chosen center; chunk_inertia : (n_chunks(n),) float64 OUT, the
+    weighted sum of ``min_sq_dist`` over each chunk.
     """
-    n = X.shape[0]
-    k = centers.shape[0]
+    n, d = X.shape
+    k = centers_T.shape[1]
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
+        dist = np.empty((1, k), dtype=X.dtype)
         partial = 0.0
         for i in range(start, stop):
-            best = np.inf
-            best_c = 0
             for c in range(k):
-                dist = row_sq_dist(X, i, centers, c)
-                if dist < best:
-                    best = dist
-                    best_c = c
+                dist[0, c] = 0
+            for j in range(d):
+                x = X[i, j]
+                for c in range(k):
+                    diff = x - centers_T[j, c]
+                    dist[0, c] += diff * diff
+            best_c, best = argmin_of_row(dist, 0)
             labels[i] = best_c
             min_sq_dist[i] = best
-            partial += sample_weight[i] * best
+            partial += sample_weight[i] * np.float64(best)
         chunk_inertia[chunk] = partial
+
+
+@chunked_kernel
+def assign_labels_gemm(
+    X, x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms, labels, min_sq_dist, chunk_inertia
+):
+    """Nearest center of every row through a matrix product per chunk (for high d).
+
+    Per chunk of rows, ``scores = X[chunk] @ neg2_centers_T + c_sq_norms`` in X's
+    dtype (BLAS sgemm/dgemm), i.e. ``||c||² - 2 x·c``; its argmin (ties to the lowest
+    center index) is the label and ``max(||x||² + min, 0)`` the squared distance.
+    Only a (CHUNK_ROWS, k) block of scores exists at a time.
+
+    X : (n, d) IN; x_sq_norms : (n,) float64 IN, ``||X[i]||²``; neg2_centers_T :
+    (d, k) IN, ``-2 centers.T``, C-ordered, X's dtype; c_sq_norms : (k,) IN, X's
+    dtype; labels, min_sq_dist, chunk_inertia : OUT, as :func:`assign_labels_direct`.
+    """
+    n = X.shape[0]
+    k = neg2_centers_T.shape[1]
+    for chunk in prange(n_chunks(n)):
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        scores = np.dot(X[start:stop], neg2_centers_T)
+        for r in range(stop - start):
+            for c in range(k):
+                scores[r, c] += c_sq_norms[c]
+        partial = 0.0
+        for r in range(stop - start):
+            i = start + r
+            best_c, best = argmin_of_row(scores, r)
+            dist = max(x_sq_norms[i] + np.float64(best), 0.0)
+            labels[i] = best_c
+            min_sq_dist[i] = dist
+            partial += sample_weight[i] * dist
+        chunk_inertia[chunk] = partial
+
+
+@chunked_kernel
+def row_sq_norms(X):
+    """||X[i]||² of every row, summed in float64."""
+    n, d = X.shape
+    out = np.empty(n)
+    for chunk in prange(n_chunks(n)):
+        for i in range(chunk * CHUNK_ROWS, min((chunk + 1) * CHUNK_ROWS, n)):
+            total = 0.0
+            for j in range(d):
+                total += np.float64(X[i, j]) * np.float64(X[i, j])
+            out[i] = total
+    return out
 
 
 @chunked_kernel
@@ -76,27 +149,54 @@ def labelled_inertia(X, sample_weight, centers, labels, chunk_inertia):
         chunk_inertia[chunk] = partial
 
 
+@njit(**JIT_OPTIONS)
+def cluster_sum_blocks(n_rows, n_clusters, n_features):
+    """Number of row blocks :func:`weighted_cluster_sums` splits ``n_rows`` rows into.
+
+    Depends on the shape only (never on the thread count): at most
+    ``CLUSTER_SUMS_BLOCKS``, at most one per chunk of rows, and few enough that the
+    per-block (k, d) partial sums stay within ``CLUSTER_SUMS_SCRATCH`` values.
+    """
+    by_scratch = CLUSTER_SUMS_SCRATCH // max(1, n_clusters * n_features)
+    return max(1, min(CLUSTER_SUMS_BLOCKS, n_chunks(n_rows), by_scratch))
+
+
 @chunked_kernel
-def weighted_cluster_sums(X, sample_weight, order, starts, sums, weights):
+def weighted_cluster_sums(X, sample_weight, labels, block_sums, block_weights, sums, weights):
     """Per-cluster weighted sums of rows: ``sums[c] = Σ_{labels[i]=c} w_i X[i]``.
 
-    ``order``/``starts`` come from :func:`group_rows_by_label`. Each cluster is
-    summed by one thread, its rows in increasing index order.
+    One pass over X: the rows are cut into ``block_sums.shape[0]`` contiguous blocks
+    (see :func:`cluster_sum_blocks`), each accumulating float64 partial sums for every
+    cluster; the blocks are then added in block order, so the result does not depend
+    on the number of threads.
 
-    sums : (k, d) float64 OUT; weights : (k,) float64 OUT, the weight of each cluster.
+    labels : (n,) int IN; block_sums : (n_blocks, k, d) float64 scratch;
+    block_weights : (n_blocks, k) float64 scratch; sums : (k, d) float64 OUT;
+    weights : (k,) float64 OUT, the weight of each cluster.
     """
-    d = X.shape[1]
-    for c in prange(sums.shape[0]):
-        for j in range(d):
-            sums[c, j] = 0.0
-        total_weight = 0.0
-        for p in range(starts[c], starts[c + 1]):
-            i = order[p]
+    n, d = X.shape
+    n_blocks = block_weights.shape[0]
+    rows_per_block = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        block_sums[b] = 0.0
+        block_weights[b] = 0.0
+        for i in range(b * rows_per_block, min((b + 1) * rows_per_block, n)):
+            c = labels[i]
             w = np.float64(sample_weight[i])
-            total_weight += w
+            block_weights[b, c] += w
             for j in range(d):
-                sums[c, j] += w * X[i, j]
-        weights[c] = total_weight
+                block_sums[b, c, j] += w * X[i, j]
+    add_blocks_in_order(block_sums, block_weights, sums, weights)
+
+
+@njit(**JIT_OPTIONS)
+def add_blocks_in_order(block_sums, block_weights, sums, weights):
+    """sums = Σ_b block_sums[b], weights = Σ_b block_weights[b], b in increasing order."""
+    sums[:] = block_sums[0]
+    weights[:] = block_weights[0]
+    for b in range(1, block_sums.shape[0]):
+        sums += block_sums[b]
+        weights += block_weights[b]
 
 
 @chunked_kernel

@@ -2,7 +2,9 @@
 
 X is never densified: the squared distance between a sparse row x and a dense
 center c is ``||x||² - 2 x·c + ||c||²``, with the dot product taken over the
-non-zeros of x and the norms precomputed in float64. Results are clipped at zero,
+non-zeros of x and ``||x||²`` precomputed in float64. The assignment kernel works in
+X's dtype against ``-2 centers.T`` (d × k), so each non-zero updates k contiguous
+values; the other kernels sum in float64. Results are clipped at zero,
 where rounding could make them slightly negative.
 """
 
@@ -11,7 +13,7 @@ from numba import njit, prange
 
 from .._config import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
-from .dense import n_chunks
+from .dense import add_blocks_in_order, argmin_of_row, n_chunks
 
 
 @njit(**JIT_OPTIONS)
@@ -56,27 +58,48 @@ def _sq_dist(data, indices, indptr, x_sq_norms, i, C, c_sq_norms, c):
 
 @chunked_kernel
 def assign_labels(
-    data, indices, indptr, x_sq_norms, sample_weight, centers, labels, min_sq_dist, chunk_inertia
+    data,
+    indices,
+    indptr,
+    x_sq_norms,
+    sample_weight,
+    neg2_centers_T,
+    c_sq_norms,
+    labels,
+    min_sq_dist,
+    chunk_inertia,
 ):
-    """Sparse twin of :func:`centroids._kernels.dense.assign_labels` (same outputs)."""
+    """Nearest center of every sparse row, by a sparse × dense product in X's dtype.
+
+    For each row, ``scores[c] = ||c||² - 2 x·c`` starts at ``c_sq_norms`` and every
+    non-zero ``x_j`` adds ``x_j · neg2_centers_T[j]``, a contiguous k-vector; the
+    argmin of the scores (ties to the lowest center index) is the label and
+    ``max(||x||² + min, 0)`` the squared distance.
+
+    x_sq_norms : (n,) float64 IN; neg2_centers_T : (d, k) IN, ``-2 centers.T``,
+    C-ordered, X's dtype; c_sq_norms : (k,) IN, X's dtype; labels, min_sq_dist,
+    chunk_inertia : OUT, as :func:`centroids._kernels.dense.assign_labels_direct`.
+    """
     n = indptr.shape[0] - 1
-    k = centers.shape[0]
-    c_sq_norms = dense_row_sq_norms(centers)
+    k = neg2_centers_T.shape[1]
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
+        scores = np.empty((1, k), dtype=neg2_centers_T.dtype)
         partial = 0.0
         for i in range(start, stop):
-            best = np.inf
-            best_c = 0
             for c in range(k):
-                dist = _sq_dist(data, indices, indptr, x_sq_norms, i, centers, c_sq_norms, c)
-                if dist < best:
-                    best = dist
-                    best_c = c
+                scores[0, c] = c_sq_norms[c]
+            for p in range(indptr[i], indptr[i + 1]):
+                value = data[p]
+                j = indices[p]
+                for c in range(k):
+                    scores[0, c] += value * neg2_centers_T[j, c]
+            best_c, best = argmin_of_row(scores, 0)
+            dist = max(x_sq_norms[i] + np.float64(best), 0.0)
             labels[i] = best_c
-            min_sq_dist[i] = best
-            partial += sample_weight[i] * best
+            min_sq_dist[i] = dist
+            partial += sample_weight[i] * dist
         chunk_inertia[chunk] = partial
 
 
@@ -98,18 +121,24 @@ def labelled_inertia(
 
 
 @chunked_kernel
-def weighted_cluster_sums(data, indices, indptr, sample_weight, order, starts, sums, weights):
-    """Sparse twin of :func:`centroids._kernels.dense.weighted_cluster_sums`."""
-    for c in prange(sums.shape[0]):
-        sums[c, :] = 0.0
-        total_weight = 0.0
-        for q in range(starts[c], starts[c + 1]):
-            i = order[q]
+def weighted_cluster_sums(
+    data, indices, indptr, sample_weight, labels, block_sums, block_weights, sums, weights
+):
+    """Sparse twin of :func:`centroids._kernels.dense.weighted_cluster_sums` (same
+    blocks, same arguments after the CSR arrays)."""
+    n = indptr.shape[0] - 1
+    n_blocks = block_weights.shape[0]
+    rows_per_block = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        block_sums[b] = 0.0
+        block_weights[b] = 0.0
+        for i in range(b * rows_per_block, min((b + 1) * rows_per_block, n)):
+            c = labels[i]
             w = np.float64(sample_weight[i])
-            total_weight += w
+            block_weights[b, c] += w
             for p in range(indptr[i], indptr[i + 1]):
-                sums[c, indices[p]] += w * data[p]
-        weights[c] = total_weight
+                block_sums[b, c, indices[p]] += w * data[p]
+    add_blocks_in_order(block_sums, block_weights, sums, weights)
 
 
 @chunked_kernel

@@ -16,7 +16,13 @@ import warnings
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
+from .._config import (
+    AUTO_LLOYD_MAX_CLUSTERS,
+    AUTO_LLOYD_MIN_FEATURES,
+    AUTO_YINYANG_MIN_CLUSTERS,
+)
 from .._kernels.labels import count_distinct_labels
+from .bounded import elkan, hamerly, yinyang
 from .data import CSRData, DenseData, engine_data
 from .lloyd import (
     KMeansRun,
@@ -25,6 +31,8 @@ from .lloyd import (
     lloyd,
     relocate_empty_clusters,
 )
+from .refine import refine as refine_run
+from .refine import refine_is_on
 from .seeding import initial_centers, kmeans_plusplus_centers, random_centers
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "absolute_tolerance",
     "blas_limited_to_one_thread",
     "centers_from_sums",
+    "choose_algorithm",
     "engine_data",
     "fit_kmeans",
     "initial_centers",
@@ -44,7 +53,29 @@ __all__ = [
     "relocate_empty_clusters",
 ]
 
-ALGORITHMS = ("lloyd",)
+#: The iteration algorithms by name; all give Lloyd's result from the same start.
+ITERATIONS = {"lloyd": lloyd, "hamerly": hamerly, "elkan": elkan, "yinyang": yinyang}
+
+ALGORITHMS = ("auto", *ITERATIONS)
+
+
+def choose_algorithm(data, n_clusters):
+    """The iteration algorithm ``algorithm='auto'`` runs on ``data`` with ``n_clusters``.
+
+    Bounds pay when distances are expensive to recompute and most rows keep their
+    center: Hamerly's single bound for few clusters, Yinyang's group bounds for many.
+    With very many features a pass of Lloyd is one matrix product per chunk of rows,
+    and bounds save less than their bookkeeping costs.
+    """
+    if n_clusters <= AUTO_LLOYD_MAX_CLUSTERS:
+        return "lloyd"
+    if isinstance(data, CSRData):
+        return "hamerly"
+    if data.n_features >= AUTO_LLOYD_MIN_FEATURES:
+        return "lloyd"
+    if n_clusters >= AUTO_YINYANG_MIN_CLUSTERS:
+        return "yinyang"
+    return "hamerly"
 
 
 _THREADPOOLS = None
@@ -68,7 +99,8 @@ def fit_kmeans(
     max_iter,
     tol,
     random_state,
-    algorithm="lloyd",
+    algorithm="auto",
+    refine="auto",
     verbose=False,
 ):
     """Best of ``n_init`` k-means runs on a validated X.
@@ -76,12 +108,20 @@ def fit_kmeans(
     X is a C-ordered float32/float64 ndarray or a CSR matrix; ``sample_weight`` an
     array of X's dtype; ``init`` 'k-means++', 'random', a callable or a validated
     (k, d) array; ``random_state`` a ``numpy.random.RandomState``. The run with the
-    lowest inertia wins. Warns with ``ConvergenceWarning`` when fewer than
-    ``n_clusters`` distinct clusters were found.
+    lowest inertia wins. ``algorithm`` is a name of :data:`ALGORITHMS` ('auto': see
+    :func:`choose_algorithm`); ``refine`` ('auto', True or False, see
+    :func:`centroids.engine.refine.refine_is_on`) runs swap refinement after each run.
+    Warns with ``ConvergenceWarning`` when fewer than ``n_clusters`` distinct clusters
+    were found.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     data = engine_data(X)
+    if algorithm == "auto":
+        algorithm = choose_algorithm(data, n_clusters)
+    iterate = ITERATIONS[algorithm]
+    # 'auto' leaves a start the caller chose (an array or a callable) to plain iterations.
+    refining = refine_is_on(refine, data, n_clusters) and (refine is True or isinstance(init, str))
     with blas_limited_to_one_thread():
         tol = absolute_tolerance(data, tol)
         best = None
@@ -89,7 +129,11 @@ def fit_kmeans(
             centers = initial_centers(data, X, n_clusters, init, sample_weight, random_state)
             if verbose:
                 print("Initialization complete")
-            run = lloyd(data, sample_weight, centers, max_iter, tol, verbose)
+            run = iterate(data, sample_weight, centers, max_iter, tol, verbose)
+            if refining:
+                run = refine_run(
+                    data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
+                )
             if best is None or run.inertia < best.inertia:
                 best = run
     n_distinct = count_distinct_labels(best.labels, n_clusters)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._config import CLUSTER_SUMS_PARALLEL_MIN_WORK, GEMM_MIN_FEATURES
 from .._kernels import dense as dense_kernels
 from .._kernels import sparse as sparse_kernels
-from .._kernels.labels import group_rows_by_label
 
 
 class DenseData:
@@ -23,16 +23,47 @@ class DenseData:
         self.n_rows, self.n_features = X.shape
         self.dtype = X.dtype
         self.row_work = X.size
+        self._x_sq_norms = None
 
     def assign_labels(self, sample_weight, centers):
-        """Labels, squared distance to the assigned center, and inertia."""
+        """Labels, squared distance to the assigned center, and inertia.
+
+        Arithmetic is in X's dtype: direct differences for few features, a matrix
+        product per chunk of rows (``||c||² - 2 x·c``) from ``GEMM_MIN_FEATURES`` on.
+        """
+        centers = np.ascontiguousarray(centers, dtype=self.dtype)
         labels = np.empty(self.n_rows, dtype=np.int32)
         min_sq_dist = np.empty(self.n_rows)
         chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
-        _sized(dense_kernels.assign_labels, self, centers.shape[0])(
-            self.X, sample_weight, centers, labels, min_sq_dist, chunk_inertia
-        )
+        if uses_gemm(self.n_features, centers.shape[0]):
+            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
+            _sized(dense_kernels.assign_labels_gemm, self, centers.shape[0])(
+                self.X,
+                self.x_sq_norms,
+                sample_weight,
+                neg2_centers_T,
+                c_sq_norms,
+                labels,
+                min_sq_dist,
+                chunk_inertia,
+            )
+        else:
+            _sized(dense_kernels.assign_labels_direct, self, centers.shape[0])(
+                self.X,
+                sample_weight,
+                np.ascontiguousarray(centers.T),
+                labels,
+                min_sq_dist,
+                chunk_inertia,
+            )
         return labels, min_sq_dist, float(chunk_inertia.sum())
+
+    @property
+    def x_sq_norms(self):
+        """||X[i]||² of every row, float64; computed on first use and kept."""
+        if self._x_sq_norms is None:
+            self._x_sq_norms = _sized(dense_kernels.row_sq_norms, self, 1)(self.X)
+        return self._x_sq_norms
 
     def labelled_inertia(self, sample_weight, centers, labels):
         chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
@@ -43,11 +74,9 @@ class DenseData:
 
     def cluster_sums(self, sample_weight, labels, n_clusters):
         """float64 weighted sums of the rows of each cluster, and cluster weights."""
-        order, starts = _group_by_label(labels, n_clusters)
-        sums = np.empty((n_clusters, self.n_features))
-        weights = np.empty(n_clusters)
-        _sized(dense_kernels.weighted_cluster_sums, self, 1)(
-            self.X, sample_weight, order, starts, sums, weights
+        sums, weights, scratch = _cluster_sum_buffers(self, n_clusters)
+        _sized_sums(dense_kernels.weighted_cluster_sums, self)(
+            self.X, sample_weight, labels, *scratch, sums, weights
         )
         return sums, weights
 
@@ -86,14 +115,18 @@ class CSRData:
         self.x_sq_norms = _sized(sparse_kernels.row_sq_norms, self, 1)(X.data, X.indptr)
 
     def assign_labels(self, sample_weight, centers):
+        """Labels, squared distance to the assigned center, and inertia (X's dtype)."""
+        centers = np.ascontiguousarray(centers, dtype=self.dtype)
         labels = np.empty(self.n_rows, dtype=np.int32)
         min_sq_dist = np.empty(self.n_rows)
         chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
+        neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
         _sized(sparse_kernels.assign_labels, self, centers.shape[0])(
             *self._arrays,
             self.x_sq_norms,
             sample_weight,
-            centers,
+            neg2_centers_T,
+            c_sq_norms,
             labels,
             min_sq_dist,
             chunk_inertia,
@@ -108,11 +141,10 @@ class CSRData:
         return float(chunk_inertia.sum())
 
     def cluster_sums(self, sample_weight, labels, n_clusters):
-        order, starts = _group_by_label(labels, n_clusters)
-        sums = np.empty((n_clusters, self.n_features))
-        weights = np.empty(n_clusters)
-        _sized(sparse_kernels.weighted_cluster_sums, self, 1)(
-            *self._arrays, sample_weight, order, starts, sums, weights
+        """float64 weighted sums of the rows of each cluster, and cluster weights."""
+        sums, weights, scratch = _cluster_sum_buffers(self, n_clusters)
+        _sized_sums(sparse_kernels.weighted_cluster_sums, self)(
+            *self._arrays, sample_weight, labels, *scratch, sums, weights
         )
         return sums, weights
 
@@ -156,8 +188,29 @@ def _sized(kernel, data, n_centers):
     return kernel.for_work(data.row_work * n_centers)
 
 
-def _group_by_label(labels, n_clusters):
-    order = np.empty(labels.shape[0], dtype=np.int64)
-    starts = np.empty(n_clusters + 1, dtype=np.int64)
-    group_rows_by_label(labels, n_clusters, order, starts)
-    return order, starts
+def _sized_sums(kernel, data):
+    """The serial form of a cluster-sums kernel, or the parallel one for large X."""
+    if data.row_work < CLUSTER_SUMS_PARALLEL_MIN_WORK:
+        return kernel.serial
+    return kernel.for_work(data.row_work)
+
+
+def uses_gemm(n_features, n_clusters):
+    """Whether dense assignment goes through a matrix product (else direct differences)."""
+    return n_features >= GEMM_MIN_FEATURES
+
+
+def _scaled_transposed_centers(centers):
+    """(-2 centers.T C-ordered, ||c||² of every center), both of the centers' dtype."""
+    neg2_centers_T = np.ascontiguousarray(centers.T * centers.dtype.type(-2))
+    c_sq_norms = np.einsum("ij,ij->i", centers, centers)
+    return neg2_centers_T, c_sq_norms
+
+
+def _cluster_sum_buffers(data, n_clusters):
+    """(sums, weights) outputs and the per-block scratch of ``weighted_cluster_sums``."""
+    n_blocks = dense_kernels.cluster_sum_blocks(data.n_rows, n_clusters, data.n_features)
+    sums = np.empty((n_clusters, data.n_features))
+    weights = np.empty(n_clusters)
+    scratch = (np.empty((n_blocks, n_clusters, data.n_features)), np.empty((n_blocks, n_clusters)))
+    return sums, weights, scratch

@@ -1,8 +1,157 @@
-"""Initial centers: greedy k-means++, weighted random rows, or the caller's."""
+"""Initial centers: greedy k-means++ (pruned), k-means||, AFK-MC², random rows, or given.
+
+Every seeding keeps, for every point, its closest chosen center and the squared
+distance to it (D²), updated by the kernels of :mod:`centroids._kernels.seeding`.
+Randomness comes only from the ``random_state`` passed in (a ``RandomState``); the
+kernels combine per-chunk results in chunk order, so the same seed gives the same
+centers on any number of threads.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+
+from .._config import SEEDING_GEMM_MIN_FEATURES
+from .._kernels import seeding as kernels
+
+#: The names ``initial_centers`` accepts for ``init``.
+SEEDING_METHODS = ("k-means++", "random", "k-means||", "afk-mc2")
+
+
+class _SeedingState:
+    """D², closest center and per-center bounds of the points, over dense or CSR X.
+
+    ``centers`` holds the chosen centers (rows of X's dtype); ``n_centers`` how many.
+    ``distance_count`` counts the point-to-center distances computed over X.
+    """
+
+    def __init__(self, data, capacity):
+        self.data = data
+        self.sparse = sp.issparse(data.X)
+        n = data.n_rows
+        self.work_per_center = data.row_work
+        if self.sparse:
+            X = data.X
+            self.x_arrays = (X.data, X.indices, X.indptr, data.x_sq_norms)
+        else:
+            self.x_arrays = (data.X,)
+        # Many features: the candidate distances of busy chunks come from a product.
+        self.candidate_gemm = not self.sparse and data.n_features >= SEEDING_GEMM_MIN_FEATURES
+        if self.candidate_gemm:
+            self.x_sq_norms = kernels.dense_row_sq_norms.for_work(data.row_work)(data.X)
+        self.closest_sq_dist = np.full(n, np.inf)
+        self.closest_center = np.zeros(n, dtype=np.int32)
+        self.centers = np.empty((capacity, data.n_features), dtype=data.dtype)
+        self.group_max_sq = np.full(capacity, np.inf)
+        self.n_centers = 0
+        self.distance_count = 0
+        # Work of the last pruned pass (distances × features, at least one per row): the
+        # next pass is likely alike, so it picks the serial or parallel kernel form.
+        self._recent_work = None
+        self._chunk_counts = np.empty(kernels.seeding_chunks(n), dtype=np.int64)
+        self._block_max_sq = np.empty((kernels.seeding_blocks(n), capacity))
+        self._group_active = np.empty(capacity, dtype=np.uint8)
+
+    def _kernel(self, dense_kernel, sparse_kernel, work):
+        kernel = sparse_kernel if self.sparse else dense_kernel
+        return kernel.for_work(work)
+
+    def center_distances(self, points):
+        """(t, n_centers) float64 squared distances of dense rows to the chosen centers."""
+        out = np.empty((points.shape[0], max(self.n_centers, 1)))
+        kernels.points_to_centers_sq(points, self.centers, self.n_centers, out)
+        return out
+
+    def add_center(self, row, row_center_sq=None):
+        """Choose ``row`` (dense, (d,)) as the next center; update D² with pruning.
+
+        ``row_center_sq`` : its squared distances to the chosen centers, if known.
+        """
+        new = self.n_centers
+        self.centers[new] = row
+        if row_center_sq is None:
+            row_center_sq = self.center_distances(self.centers[new : new + 1])[0]
+        new_center_sq = np.zeros(new + 1)
+        new_center_sq[:new] = row_center_sq[:new]
+        work = self.work_per_center if self._recent_work is None else self._recent_work
+        self._kernel(kernels.dense_add_center, kernels.sparse_add_center, work)(
+            *self.x_arrays,
+            self.centers,
+            new,
+            new_center_sq,
+            self.closest_sq_dist,
+            self.closest_center,
+            self._block_max_sq,
+            self._chunk_counts,
+        )
+        kernels.combine_group_max(self._block_max_sq, new + 1, self.group_max_sq)
+        self.distance_count += int(self._chunk_counts.sum())
+        self.n_centers = new + 1
+
+    def candidate_deltas(self, sample_weight, candidates):
+        """Change of the potential Σ w D² from adding each candidate (dense rows (t, d)).
+
+        Returns the deltas (t,) and the candidate-to-center squared distances.
+        """
+        n_cand = candidates.shape[0]
+        cand_center_sq = self.center_distances(candidates)
+        kernels.active_groups(cand_center_sq, self.n_centers, self.group_max_sq, self._group_active)
+        chunk_deltas = np.empty((self._chunk_counts.shape[0], n_cand))
+        x_arrays = self.x_arrays
+        dense_kernel = kernels.dense_candidate_deltas
+        if self.candidate_gemm:
+            x_arrays = (self.data.X, self.x_sq_norms)
+            dense_kernel = kernels.dense_candidate_deltas_gemm
+        if self._recent_work is None:
+            work = self.work_per_center * n_cand
+        else:  # the last pass computed about a (t+1)-th of what this one will
+            work = self._recent_work * (n_cand + 1)
+        self._kernel(dense_kernel, kernels.sparse_candidate_deltas, work)(
+            *x_arrays,
+            sample_weight,
+            self.closest_sq_dist,
+            self.closest_center,
+            candidates,
+            cand_center_sq,
+            self._group_active,
+            chunk_deltas,
+            self._chunk_counts,
+        )
+        n_distances = int(self._chunk_counts.sum())
+        self.distance_count += n_distances
+        self._recent_work = self._row_work(n_distances) // (n_cand + 1)
+        return chunk_deltas.sum(axis=0), cand_center_sq
+
+    def _row_work(self, n_distances):
+        """Work of ``n_distances`` distances plus one check per row."""
+        per_distance = self.work_per_center // max(self.data.n_rows, 1)
+        return self.data.n_rows + n_distances * max(per_distance, 1)
+
+    def add_centers(self, rows):
+        """Choose the dense rows (m, d) as centers at once (no pruning)."""
+        first = self.n_centers
+        stop = first + rows.shape[0]
+        self.centers[first:stop] = rows
+        x_arrays = self.x_arrays
+        dense_kernel = kernels.dense_add_centers
+        if self.candidate_gemm:
+            x_arrays = (self.data.X, self.x_sq_norms)
+            dense_kernel = kernels.dense_add_centers_gemm
+        self._kernel(
+            dense_kernel,
+            kernels.sparse_add_centers,
+            self.work_per_center * rows.shape[0],
+        )(*x_arrays, self.centers[:stop], first, self.closest_sq_dist, self.closest_center)
+        self.distance_count += self.data.n_rows * rows.shape[0]
+        self.n_centers = stop
+
+
+def _draw_rows_by_mass(weights, closest_sq_dist, uniforms):
+    """Rows drawn ∝ w·D² at ``uniforms`` (see ``draw_by_mass``); None when Σ w·D² = 0."""
+    rows = np.empty(uniforms.shape[0], dtype=np.int64)
+    total = kernels.draw_by_mass(weights, closest_sq_dist, uniforms, rows)
+    return rows if total > 0 else None
 
 
 def kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state, n_local_trials=None):
@@ -11,42 +160,149 @@ def kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state, n_loc
     Each new center is the best of ``n_local_trials`` candidates (default ``2 + ln k``)
     drawn with probability proportional to ``w_i · D(x_i)²``; the best candidate is
     the one that leaves the lowest potential ``Σ w_i min(D(x_i)², ||x_i - cand||²)``.
+    The same rows as :func:`sklearn.cluster.kmeans_plusplus` for the same RandomState
+    (but for near-ties of potentials), with far fewer distances computed: a point is
+    skipped for a candidate y when ``||y - c|| ≥ 2 D(x)``, c its closest center
+    (triangle inequality; Raff, IJCAI 2021).
 
     Returns the centers, (k, d) of the data's dtype, and the row indices they came from.
     """
+    centers, indices, _ = _pruned_kmeans_plusplus(
+        data, n_clusters, sample_weight, random_state, n_local_trials
+    )
+    return centers, indices
+
+
+def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_local_trials=None):
+    """:func:`kmeans_plusplus_centers`, also returning the number of distances computed."""
     n = data.n_rows
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
     weights = np.asarray(sample_weight, dtype=np.float64)
     probabilities = weights / weights.sum()
 
-    centers = np.empty((n_clusters, data.n_features), dtype=data.dtype)
+    state = _SeedingState(data, n_clusters)
     indices = np.empty(n_clusters, dtype=np.int64)
     indices[0] = random_state.choice(n, p=probabilities)
-    centers[0] = data.rows([indices[0]])[0]
-    closest_sq_dist = np.full(n, np.inf)
-    data.update_closest_sq_dist(centers, 0, closest_sq_dist)
+    state.add_center(data.rows([indices[0]])[0])
     for c in range(1, n_clusters):
-        mass = weights * closest_sq_dist
-        cumulative = np.cumsum(mass)
-        draws = random_state.uniform(size=n_local_trials) * cumulative[-1]
-        if cumulative[-1] > 0:
-            # side="right" never picks a point of zero mass (one already a center);
-            # a draw past the end from rounding goes to the last point with mass.
-            last_with_mass = n - 1 - int(np.argmax(mass[::-1] > 0))
-            candidates = np.minimum(
-                np.searchsorted(cumulative, draws, side="right"), last_with_mass
-            )
-        else:
+        uniforms = random_state.uniform(size=n_local_trials)
+        candidates = _draw_rows_by_mass(weights, state.closest_sq_dist, uniforms)
+        if candidates is None:
             # Every point coincides with a chosen center (fewer distinct points than
             # n_clusters): any further center duplicates one; the driver warns.
             candidates = random_state.choice(n, size=n_local_trials, p=probabilities)
-        candidate_points = data.rows(candidates)
-        potentials = data.candidate_potentials(weights, closest_sq_dist, candidate_points)
-        best = int(np.argmin(potentials))
-        centers[c] = candidate_points[best]
+        candidate_points = np.ascontiguousarray(data.rows(candidates), dtype=data.dtype)
+        deltas, cand_center_sq = state.candidate_deltas(weights, candidate_points)
+        best = int(np.argmin(deltas))
         indices[c] = candidates[best]
-        data.update_closest_sq_dist(centers, c, closest_sq_dist)
+        state.add_center(candidate_points[best], cand_center_sq[best])
+    return state.centers, indices, state.distance_count
+
+
+def kmeans_parallel_centers(
+    data, n_clusters, sample_weight, random_state, n_rounds=5, oversampling_factor=2.0
+):
+    """k-means|| (Bahmani et al., 2012): oversample in a few rounds, then reduce.
+
+    The first candidate is a row drawn ∝ w. Each of ``n_rounds`` rounds keeps every
+    row independently with probability ``min(1, ℓ w_i D_i² / φ)``, ``ℓ =
+    oversampling_factor · k`` and ``φ = Σ w D²``, and adds the kept rows as candidates
+    (about ℓ per round). While fewer than k candidates exist (and some row is away
+    from every candidate), rows drawn ∝ w·D² top them up. Every candidate is weighted
+    by the sample weight of the rows closest to it; weighted greedy k-means++ over the
+    candidates picks the k centers.
+
+    Returns the centers, (k, d) of the data's dtype, and the rows of X they are.
+    """
+    n = data.n_rows
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    ell = oversampling_factor * n_clusters
+    capacity = 1 + max(int(np.ceil(n_rounds * ell * 1.5)) + 16, n_clusters)
+    capacity = min(capacity, n + n_clusters)
+    state = _SeedingState(data, capacity)
+    candidates = [int(random_state.choice(n, p=weights / weights.sum()))]
+    state.add_centers(data.rows(candidates).astype(data.dtype, copy=False))
+    for _ in range(n_rounds):
+        mass = weights * state.closest_sq_dist
+        potential = float(mass.sum())
+        if not potential > 0:
+            break
+        keep = random_state.uniform(size=n) * potential < ell * mass
+        new_rows = np.flatnonzero(keep)
+        room = capacity - state.n_centers
+        if new_rows.size > room:  # unlikely (mean ℓ per round): keep the first ones
+            new_rows = new_rows[:room]
+        if new_rows.size:
+            state.add_centers(data.rows(new_rows).astype(data.dtype, copy=False))
+            candidates.extend(new_rows.tolist())
+    while state.n_centers < min(n_clusters, capacity):
+        missing = n_clusters - state.n_centers
+        new_rows = _draw_rows_by_mass(
+            weights, state.closest_sq_dist, random_state.uniform(size=missing)
+        )
+        if new_rows is None:
+            break
+        new_rows = np.unique(new_rows)
+        state.add_centers(data.rows(new_rows).astype(data.dtype, copy=False))
+        candidates.extend(new_rows.tolist())
+    candidates = np.asarray(candidates, dtype=np.int64)
+    candidate_weights = np.bincount(
+        state.closest_center, weights=weights, minlength=candidates.shape[0]
+    )
+    candidate_data = type(data)(data.X[candidates])
+    _, chosen = kmeans_plusplus_centers(candidate_data, n_clusters, candidate_weights, random_state)
+    indices = candidates[chosen]
+    return np.ascontiguousarray(data.rows(indices), dtype=data.dtype), indices
+
+
+def afkmc2_centers(data, n_clusters, sample_weight, random_state, chain_length=200):
+    """AFK-MC² (Bachem et al., NeurIPS 2016): k-means++ approximated by Markov chains.
+
+    The first center is a row drawn ∝ w. Each next center is the last state of a
+    Metropolis chain of ``chain_length`` proposals from the fixed distribution
+    ``q(x) = ½ w D(x, c₁)² / Σ w D(·, c₁)² + ½ w / Σ w`` with target ∝ ``w D(x)²``
+    (D to the centers chosen so far): a step from x to y is accepted with probability
+    ``min(1, (w_y D_y² q(x)) / (w_x D_x² q(y)))``. One pass over X in all; each
+    proposal costs the distances to the chosen centers only.
+
+    Returns the centers, (k, d) of the data's dtype, and the rows of X they are.
+    """
+    n = data.n_rows
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    state = _SeedingState(data, 1)
+    first = int(random_state.choice(n, p=weights / weights.sum()))
+    state.add_centers(data.rows([first]).astype(data.dtype, copy=False))
+    mass = weights * state.closest_sq_dist
+    mass_total = mass.sum()
+    proposal = 0.5 * weights / weights.sum()
+    if mass_total > 0:
+        proposal += 0.5 * mass / mass_total
+    cumulative = np.cumsum(proposal)
+    last_with_mass = n - 1 - int(np.argmax(proposal[::-1] > 0))
+
+    centers = np.empty((n_clusters, data.n_features), dtype=data.dtype)
+    indices = np.empty(n_clusters, dtype=np.int64)
+    centers[0] = data.rows([first])[0]
+    indices[0] = first
+    for c in range(1, n_clusters):
+        draws = random_state.uniform(size=chain_length) * cumulative[-1]
+        chain = np.minimum(np.searchsorted(cumulative, draws, side="right"), last_with_mass)
+        accept = random_state.uniform(size=chain_length - 1)
+        chain_sq_dist = np.empty(chain_length)
+        kernels.min_sq_dist_to_centers.for_work(chain_length * c * data.n_features)(
+            np.ascontiguousarray(data.rows(chain), dtype=data.dtype), centers, c, chain_sq_dist
+        )
+        target = weights[chain] * chain_sq_dist
+        q = proposal[chain]
+        state_at = 0
+        for step in range(1, chain_length):
+            # Accept y from x when u · π(x) q(y) < π(y) q(x): never a NaN, and a state
+            # at distance 0 (a chosen center) is always left for one away from them.
+            if accept[step - 1] * target[state_at] * q[step] < target[step] * q[state_at]:
+                state_at = step
+        indices[c] = chain[state_at]
+        centers[c] = data.rows([indices[c]])[0]
     return centers, indices
 
 
@@ -60,11 +316,19 @@ def random_centers(data, n_clusters, sample_weight, random_state):
 
 
 def initial_centers(data, X, n_clusters, init, sample_weight, random_state):
-    """Centers to start a run from: by name, from a callable, or the given array."""
-    if isinstance(init, str) and init == "k-means++":
-        return kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state)[0]
-    if isinstance(init, str) and init == "random":
-        return random_centers(data, n_clusters, sample_weight, random_state)
+    """Centers to start a run from: by name (``SEEDING_METHODS``), a callable, or an array."""
+    if isinstance(init, str):
+        if init == "k-means++":
+            return kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state)[0]
+        if init == "random":
+            return random_centers(data, n_clusters, sample_weight, random_state)
+        if init == "k-means||":
+            return kmeans_parallel_centers(data, n_clusters, sample_weight, random_state)[0]
+        if init == "afk-mc2":
+            return afkmc2_centers(data, n_clusters, sample_weight, random_state)[0]
+        raise ValueError(
+            f"init must be one of {SEEDING_METHODS}, an array or a callable; got {init!r}"
+        )
     if callable(init):
         return init(X, n_clusters, random_state=random_state)
     return np.array(init, dtype=data.dtype, order="C", copy=True)

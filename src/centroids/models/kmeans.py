@@ -37,16 +37,23 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     ----------
     n_clusters : int, default=8
         The number of clusters to form, at least 1 and at most the number of rows.
-    init : {'k-means++', 'random'}, callable or array-like of shape \
-            (n_clusters, n_features), default='k-means++'
+    init : {'k-means++', 'k-means||', 'afk-mc2', 'random'}, callable or array-like \
+            of shape (n_clusters, n_features), default='k-means++'
         'k-means++': greedy k-means++ seeding, the best of ``2 + ln k`` candidates
-        at each step. 'random': ``n_clusters`` distinct rows drawn with probability
-        proportional to their sample weight. A callable is called as
+        at each step (the same rows as scikit-learn's for the same seed, with the
+        distance updates pruned by the triangle inequality). 'k-means||': scalable
+        k-means++ (Bahmani et al., 2012): a few rounds of oversampling, the candidates
+        reduced to ``n_clusters`` by weighted k-means++; for very large n × k.
+        'afk-mc2': assumption-free k-MC² (Bachem et al., 2016), a Markov-chain
+        approximation of k-means++ that reads few rows per center. 'random':
+        ``n_clusters`` distinct rows drawn with probability proportional to their
+        sample weight. A callable is called as
         ``init(X, n_clusters, random_state=random_state)`` and returns the centers.
         An array gives the initial centers themselves.
     n_init : 'auto' or int, default='auto'
         Number of runs from different seeds; the run with the lowest inertia wins.
-        'auto' means 1 run with 'k-means++' or an array, 10 with 'random' or a callable.
+        'auto' means 1 run with 'k-means++', 'k-means||', 'afk-mc2' or an array, 10
+        with 'random' or a callable.
     max_iter : int, default=300
         Maximum number of iterations of one run.
     tol : float, default=1e-4
@@ -61,9 +68,26 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     copy_x : bool, default=True
         Kept for compatibility with scikit-learn. centroids never modifies X (it does
         not centre the data in place), so X is left untouched with either value.
-    algorithm : {'auto', 'lloyd'}, default='auto'
-        The iteration algorithm. 'auto' picks the best available one for the data;
-        today that is 'lloyd'.
+    algorithm : {'auto', 'lloyd', 'hamerly', 'elkan', 'yinyang'}, default='auto'
+        The iteration algorithm; all give the same result from the same start (up to
+        exact ties), they differ in speed. 'lloyd' computes every distance (through a
+        matrix product per chunk of rows when there are many features). 'hamerly'
+        keeps one upper and one lower bound per row and skips the rows whose center
+        cannot change: best for few features or few clusters. 'elkan' keeps a lower
+        bound per row and center (falls back to 'yinyang' when those would exceed
+        256 MiB). 'yinyang' keeps a lower bound per row and group of about 10
+        centers: best for many clusters. 'auto' picks one from the number of rows,
+        features and clusters and from sparsity (see
+        :func:`centroids.engine.choose_algorithm`).
+    refine : {'auto', True, False}, default='auto'
+        After each run, try swap steps that move the least useful center to where
+        the cost is largest, keeping a step only when the inertia drops; this
+        escapes the local optima k-means++ leaves (two centers in one cluster, one
+        between two). 'auto' refines when one assignment pass is small (rows ×
+        features × clusters up to about 3e7) after the built-in seedings, where it
+        costs little, and leaves a start given as an array or a callable to plain
+        iterations; True always, False never. ``n_iter_`` then counts the
+        refinement's iterations too.
 
     Attributes
     ----------
@@ -74,7 +98,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     inertia_ : float
         Sum of the weighted squared distances of the rows to their closest center.
     n_iter_ : int
-        Number of iterations run by the winning run.
+        Number of iterations run by the winning run, refinement included.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -97,14 +121,19 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     _parameter_constraints: ClassVar[dict] = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "init": [
+            StrOptions({"k-means++", "k-means||", "afk-mc2", "random"}),
+            callable,
+            "array-like",
+        ],
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
-        "algorithm": [StrOptions({"auto", "lloyd"})],
+        "algorithm": [StrOptions({"auto", "lloyd", "hamerly", "elkan", "yinyang"})],
+        "refine": [StrOptions({"auto"}), "boolean"],
     }
 
     def __init__(
@@ -119,6 +148,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         random_state=None,
         copy_x=True,
         algorithm="auto",
+        refine="auto",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -129,6 +159,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.refine = refine
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -196,7 +227,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             max_iter=self.max_iter,
             tol=self.tol,
             random_state=check_random_state(self.random_state),
-            algorithm=self._resolved_algorithm(),
+            algorithm=self.algorithm,
+            refine=self.refine,
             verbose=bool(self.verbose),
         )
         self.cluster_centers_ = result.centers
@@ -204,14 +236,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.inertia_ = result.inertia
         self.n_iter_ = result.n_iter
 
-    def _resolved_algorithm(self):
-        return "lloyd" if self.algorithm == "auto" else self.algorithm
-
     def _resolved_init(self, n_features, dtype):
         """The validated init and the number of runs it implies."""
         init = self.init
         if isinstance(init, str):
-            n_init = (1 if init == "k-means++" else 10) if self.n_init == "auto" else self.n_init
+            n_init = (10 if init == "random" else 1) if self.n_init == "auto" else self.n_init
             return init, n_init
         if callable(init):
             n_init = 10 if self.n_init == "auto" else self.n_init

@@ -1,0 +1,294 @@
+"""Refinement after Lloyd: guided swaps that escape the local optima k-means++ leaves.
+
+Lloyd's iterations stop in a local optimum; the typical bad one found by k-means++ has
+two centers sharing one true cluster while one center sits between two others. A swap
+step moves one center from where it is needed least to where it is needed most, lets
+the iterations settle, and keeps the result only when the inertia drops:
+
+1. One pass gives every row its nearest and second-nearest center. A center's *removal
+   cost* is ``Σ_{rows of c} w_i (d₂ - d₁)``, the inertia added by deleting it
+   (``removal_cost="exact"``, the default). ``removal_cost="merge"`` ranks by the
+   cheaper upper bound ``W_c · min_{c'} ||c - c'||²`` instead (no pass of its own; it
+   reached CI = 0 in 69 of 70 SIPU runs where "exact" reached 70).
+2. The center of lowest removal cost (among those not yet tried since the last
+   accepted swap) is deleted; its rows fall back to their second-nearest center.
+3. Its replacement is drawn as in greedy k-means++: a few candidate rows sampled with
+   probability ∝ ``w · D²`` (distances to the remaining centers), the one that leaves
+   the lowest potential kept; that lands in the region of largest cost.
+4. A few capped iterations follow (``trial_max_iter``); the swap is accepted only when
+   the inertia drops below the current one, else the next-cheapest center is tried.
+
+Refinement stops after ``max_failures`` rejected swaps in a row or ``max_trials`` swaps
+in all; when the last accepted trial was cut at its cap, the iterations then run to
+convergence from it. The result's inertia is never above the input's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _config
+from .._kernels import refine as refine_kernels
+from .data import CSRData, engine_data
+from .lloyd import KMeansRun
+
+#: The ways :func:`refine` can rank the centers to delete.
+REMOVAL_COSTS = ("exact", "merge")
+
+#: From this many features on, the two nearest centers come from a matrix product per
+#: chunk of rows (as dense assignment does); below, from direct differences.
+_GEMM_MIN_FEATURES = getattr(_config, "GEMM_MIN_FEATURES", 8)
+
+_REFINE_AUTO_MAX_WORK = getattr(_config, "REFINE_AUTO_MAX_WORK", 1 << 25)
+
+
+def refine_is_on(option, data, n_clusters):
+    """Whether to refine a fit, from the estimator's ``refine`` option.
+
+    ``True``/``False`` as given; ``"auto"`` refines when one assignment pass is small
+    enough (``data.row_work × n_clusters ≤ REFINE_AUTO_MAX_WORK``, see ``_config``).
+    """
+    if option is True or option is False:
+        return option
+    if isinstance(option, str) and option == "auto":
+        return data.row_work * n_clusters <= _REFINE_AUTO_MAX_WORK
+    raise ValueError(f"refine must be 'auto', True or False, got {option!r}.")
+
+
+def two_nearest_centers(data, centers):
+    """Labels and the squared distances to the nearest and second-nearest center.
+
+    Returns ``(labels, min_sq_dist, second_sq_dist)``; ``second_sq_dist`` is ``inf``
+    when there is a single center. Dense or CSR ``data`` (an engine adapter).
+    """
+    n = data.n_rows
+    labels = np.empty(n, dtype=np.int32)
+    min_sq_dist = np.empty(n)
+    second_sq_dist = np.empty(n)
+    centers = np.ascontiguousarray(centers, dtype=data.dtype)
+    work = data.row_work * centers.shape[0]
+    if isinstance(data, CSRData):
+        refine_kernels.sparse_two_nearest_centers.for_work(work)(
+            data.X.data,
+            data.X.indices,
+            data.X.indptr,
+            data.x_sq_norms,
+            centers,
+            labels,
+            min_sq_dist,
+            second_sq_dist,
+        )
+    elif data.n_features >= _GEMM_MIN_FEATURES:
+        centers64 = centers.astype(np.float64)
+        refine_kernels.two_nearest_centers_gemm.for_work(work)(
+            data.X,
+            _row_sq_norms(data),
+            np.ascontiguousarray(-2 * centers.T),
+            np.einsum("ij,ij->i", centers64, centers64),
+            labels,
+            min_sq_dist,
+            second_sq_dist,
+        )
+    else:
+        refine_kernels.two_nearest_centers.for_work(work)(
+            data.X, centers, labels, min_sq_dist, second_sq_dist
+        )
+    return labels, min_sq_dist, second_sq_dist
+
+
+def _row_sq_norms(data):
+    """``||x_i||²`` in float64: the adapter's cached norms where it keeps them."""
+    norms = getattr(data, "x_sq_norms", None)
+    if norms is None:
+        norms = np.einsum("ij,ij->i", data.X, data.X, dtype=np.float64)
+    return norms
+
+
+def removal_costs(sample_weight, labels, min_sq_dist, second_sq_dist, n_clusters):
+    """Inertia added by deleting each center: ``Σ_{labels[i]=c} w_i (d₂ᵢ - d₁ᵢ)``.
+
+    Summed in row order (deterministic). A center with no rows costs 0.
+    """
+    gain = np.asarray(sample_weight, dtype=np.float64) * (second_sq_dist - min_sq_dist)
+    return np.bincount(labels, weights=gain, minlength=n_clusters)
+
+
+def merge_costs(weights, labels, centers):
+    """Upper bound of each center's removal cost: ``W_c · min_{c' ≠ c} ||c - c'||²``.
+
+    The inertia added if all rows of cluster ``c`` (total weight ``W_c``, mean ``c``)
+    moved to the nearest other center; rows going to their own second-nearest center
+    add at most that. O(k² d), no pass over X.
+    """
+    n_clusters = centers.shape[0]
+    cluster_weight = np.bincount(labels, weights=weights, minlength=n_clusters)
+    C = np.asarray(centers, dtype=np.float64)
+    sq_norms = np.einsum("ij,ij->i", C, C)
+    between = sq_norms[:, None] + sq_norms[None, :] - 2.0 * (C @ C.T)
+    np.maximum(between, 0.0, out=between)
+    np.fill_diagonal(between, np.inf)
+    return cluster_weight * between.min(axis=1)
+
+
+def _without_center(data, sample_weight, labels, min_sq_dist, centers, removed):
+    """Every row's squared distance to its nearest center once ``removed`` is deleted.
+
+    Only the removed cluster's rows change; they are reassigned among the other centers
+    (a pass over those rows alone).
+    """
+    closest_sq_dist = min_sq_dist.copy()
+    members = np.flatnonzero(labels == removed)
+    if members.size:
+        others = np.ascontiguousarray(np.delete(centers, removed, axis=0), dtype=data.dtype)
+        subset = engine_data(data.X[members])
+        _, member_sq_dist, _ = subset.assign_labels(sample_weight[members], others)
+        closest_sq_dist[members] = member_sq_dist
+    return closest_sq_dist
+
+
+def _replacement_center(data, weights, closest_sq_dist, n_candidates, random_state):
+    """Greedy k-means++ step: the best of ``n_candidates`` rows drawn ∝ ``w · D²``.
+
+    Returns the row (X's dtype) and the potential it leaves, or ``None`` when every row
+    already coincides with a center (no mass to draw from).
+    """
+    mass = weights * closest_sq_dist
+    cumulative = np.cumsum(mass)
+    total = cumulative[-1]
+    if not total > 0:
+        return None
+    draws = random_state.uniform(size=n_candidates) * total
+    last_with_mass = mass.size - 1 - int(np.argmax(mass[::-1] > 0))
+    candidates = np.minimum(np.searchsorted(cumulative, draws, side="right"), last_with_mass)
+    candidate_rows = np.ascontiguousarray(data.rows(candidates), dtype=data.dtype)
+    potentials = data.candidate_potentials(weights, closest_sq_dist, candidate_rows)
+    best = int(np.argmin(potentials))
+    return candidate_rows[best], float(potentials[best])
+
+
+def refine(
+    data,
+    sample_weight,
+    run,
+    iterate,
+    random_state,
+    *,
+    max_iter=300,
+    tol=0.0,
+    max_trials=None,
+    max_failures=3,
+    trial_max_iter=10,
+    n_candidates=None,
+    removal_cost="exact",
+):
+    """Improve a converged run by guided swap steps, each accepted only if inertia drops.
+
+    Parameters
+    ----------
+    data : DenseData or CSRData
+        The engine's adapter over X.
+    sample_weight : ndarray of shape (n,)
+        Row weights, X's dtype.
+    run : KMeansRun
+        The converged run to refine (its labels are the assignment to its centers).
+    iterate : callable
+        ``iterate(data, sample_weight, centers_init, max_iter, tol) -> KMeansRun``, the
+        iterations to use (:func:`centroids.engine.lloyd.lloyd` or a faster twin).
+    random_state : numpy.random.RandomState
+        Source of the candidate draws.
+    max_iter : int, default=300
+        Iteration cap of the final convergence run (see below).
+    tol : float, default=0.0
+        Absolute tolerance passed to ``iterate`` (as the fit uses).
+    max_trials : int or None, default=None
+        Most swap steps in all; ``None`` means ``2 · n_clusters``.
+    max_failures : int, default=3
+        Stop after this many rejected swaps in a row.
+    trial_max_iter : int, default=10
+        Iteration cap of each trial before its accept test.
+    n_candidates : int or None, default=None
+        Rows drawn per swap for the new center; ``None`` means ``2 + ln(n_clusters)``,
+        as greedy k-means++.
+    removal_cost : {"exact", "merge"}, default="exact"
+        How the center to delete is chosen: exact removal costs from each row's two
+        nearest centers (one pass over X per accepted swap), or the merge upper bound
+        from the centers alone (see the module docstring).
+
+    Returns
+    -------
+    KMeansRun
+        Centers, labels (the assignment to those centers) and inertia ≤ ``run.inertia``;
+        ``n_iter`` counts every iteration spent: ``run.n_iter`` plus those of all trials,
+        accepted or not, and of the final convergence run. When no swap is accepted, the
+        input's centers, labels and inertia come back (with the trials' iterations
+        counted); when none is possible (one cluster, zero inertia, n ≤ k) the input run
+        itself is returned.
+    """
+    if removal_cost not in REMOVAL_COSTS:
+        raise ValueError(
+            f"refine: removal_cost must be one of {REMOVAL_COSTS}, got {removal_cost!r}."
+        )
+    centers = run.centers
+    n_clusters = centers.shape[0]
+    if n_clusters < 2 or not run.inertia > 0 or data.n_rows <= n_clusters:
+        return run
+    if max_trials is None:
+        max_trials = 2 * n_clusters
+    if n_candidates is None:
+        n_candidates = 2 + int(np.log(n_clusters))
+    weights = np.asarray(sample_weight, dtype=np.float64)
+
+    best = run
+    n_iter_spent = 0
+    accepted_any = False
+    best_is_converged = True
+    tried = np.zeros(n_clusters, dtype=bool)  # removed without success since last accept
+    failures = 0
+    costs_of = None  # the run whose centers `costs` ranks
+    for _ in range(max_trials):
+        if costs_of is not best:  # the centers changed: rank them again
+            if removal_cost == "exact":
+                labels, min_sq_dist, second_sq_dist = two_nearest_centers(data, best.centers)
+                costs = removal_costs(weights, labels, min_sq_dist, second_sq_dist, n_clusters)
+            else:
+                labels, min_sq_dist, _ = data.assign_labels(sample_weight, best.centers)
+                costs = merge_costs(weights, labels, best.centers)
+            costs_of = best
+        costs[tried] = np.inf
+        removed = int(np.argmin(costs))
+        if not np.isfinite(costs[removed]):
+            break
+        if removal_cost == "exact":
+            closest_sq_dist = np.where(labels == removed, second_sq_dist, min_sq_dist)
+        else:
+            closest_sq_dist = _without_center(
+                data, sample_weight, labels, min_sq_dist, best.centers, removed
+            )
+        replacement = _replacement_center(
+            data, weights, closest_sq_dist, n_candidates, random_state
+        )
+        if replacement is None:
+            break
+        trial_centers = best.centers.copy()
+        trial_centers[removed] = replacement[0]
+        trial = iterate(data, sample_weight, trial_centers, trial_max_iter, tol)
+        n_iter_spent += trial.n_iter
+        if trial.inertia < best.inertia:
+            best = trial
+            accepted_any = True
+            best_is_converged = trial.n_iter < trial_max_iter
+            tried[:] = False
+            failures = 0
+        else:
+            tried[removed] = True
+            failures += 1
+            if failures >= max_failures:
+                break
+    if not accepted_any:
+        return KMeansRun(run.centers, run.labels, run.inertia, run.n_iter + n_iter_spent)
+    if not best_is_converged:
+        final = iterate(data, sample_weight, best.centers, max_iter, tol)
+        n_iter_spent += final.n_iter
+        if final.inertia <= best.inertia:
+            best = final
+    return KMeansRun(best.centers, best.labels, best.inertia, run.n_iter + n_iter_spent)

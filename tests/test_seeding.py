@@ -1,0 +1,331 @@
+"""Seeding: pruned greedy k-means++, k-means||, AFK-MC² and their kernels.
+
+The pruned k-means++ must choose exactly the rows of the unpruned reference
+(tests/naive.py) and of scikit-learn's ``kmeans_plusplus``; k-means|| and AFK-MC² are
+compared with references that make the same draws, and checked for validity and
+quality on blobs.
+"""
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
+from sklearn.datasets import make_blobs
+
+from centroids._config import CHUNK_ROWS
+from centroids._kernels import seeding as kernels
+from centroids.engine import engine_data
+from centroids.engine.seeding import (
+    SEEDING_METHODS,
+    _pruned_kmeans_plusplus,
+    _SeedingState,
+    afkmc2_centers,
+    initial_centers,
+    kmeans_parallel_centers,
+    kmeans_plusplus_centers,
+)
+
+import naive
+
+DTYPES = [np.float32, np.float64]
+LAYOUTS = ["dense", "csr"]
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def as_layout(X, layout):
+    return sp.csr_matrix(X) if layout == "csr" else np.ascontiguousarray(X)
+
+
+def clustered(n, d, k, seed, dtype=np.float64, spread=0.5, zero_fraction=0.0):
+    """Rows around k random means (continuous, no ties); some entries zeroed."""
+    rng = np.random.default_rng(seed)
+    means = rng.normal(size=(k, d)) * 5.0
+    X = means[rng.integers(0, k, n)] + rng.normal(size=(n, d)) * spread
+    if zero_fraction:
+        X[rng.random((n, d)) < zero_fraction] = 0.0
+    return X.astype(dtype)
+
+
+@st.composite
+def seeding_problems(draw):
+    """(X, sample_weight, n_clusters, layout, seed): small or multi-chunk, maybe weighted."""
+    n = draw(st.sampled_from([5, 40, 150, CHUNK_ROWS + 37, 2 * CHUNK_ROWS + 5]))
+    # From SEEDING_GEMM_MIN_FEATURES features on, candidate distances come from a product.
+    d = draw(st.one_of(st.integers(1, 5), st.integers(16, 20)))
+    n_clusters = draw(st.integers(1, min(n, 9)))
+    seed = draw(st.integers(0, 2**31 - 1))
+    dtype = draw(st.sampled_from(DTYPES))
+    layout = draw(st.sampled_from(LAYOUTS))
+    rng = np.random.default_rng(seed)
+    X = clustered(n, d, draw(st.integers(1, 6)), seed, dtype, zero_fraction=0.2)
+    weighting = draw(st.sampled_from(["ones", "uniform", "some_zero"]))
+    if weighting == "ones":
+        w = np.ones(n)
+    else:
+        w = rng.uniform(0.2, 2.0, n)
+        if weighting == "some_zero":
+            w[rng.random(n) < 0.3] = 0.0
+            w[0] = 1.0
+    # One weighted row per cluster at least, so the weighted rows are enough distinct rows.
+    n_clusters = min(n_clusters, int(np.count_nonzero(w)))
+    return X, w.astype(dtype), n_clusters, layout, seed
+
+
+# ---------------------------------------------------------------------------
+# Kernels against the references
+# ---------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(problem=seeding_problems(), data=st.data())
+def test_pruned_updates_and_candidate_deltas_match_reference(problem, data):
+    X, w, _, layout, seed = problem
+    rng = np.random.default_rng(seed)
+    n_chosen = data.draw(st.integers(1, min(len(X), 6)))
+    chosen = rng.choice(len(X), n_chosen, replace=False)
+    state = _SeedingState(engine_data(as_layout(X, layout)), n_chosen)
+    for row in chosen:
+        state.add_center(X[row])
+    labels, closest = naive.closest_chosen_centers(X, X[chosen])
+    np.testing.assert_allclose(state.closest_sq_dist, closest, rtol=1e-9, atol=1e-9)
+    assert np.all(state.closest_sq_dist[chosen] <= 1e-9)
+    nearest_two = np.sort(naive.sq_distances(X, X[chosen]), axis=1)[:, :2]
+    unambiguous = nearest_two[:, -1] - nearest_two[:, 0] > 1e-6 * (1 + nearest_two[:, -1])
+    if n_chosen == 1:
+        unambiguous[:] = True
+    np.testing.assert_array_equal(state.closest_center[unambiguous], labels[unambiguous])
+    for c in range(n_chosen):  # the group maxima bound D² of the members
+        members = state.closest_center == c
+        if members.any():
+            assert state.group_max_sq[c] >= state.closest_sq_dist[members].max()
+
+    candidates = X[rng.choice(len(X), 4)]
+    deltas, _ = state.candidate_deltas(w.astype(np.float64), np.ascontiguousarray(candidates))
+    current = float(np.sum(w.astype(np.float64) * state.closest_sq_dist))
+    expected = [
+        naive.candidate_potential(X, w, state.closest_sq_dist, cand) - current
+        for cand in candidates
+    ]
+    np.testing.assert_allclose(deltas, expected, rtol=1e-7, atol=1e-7 * max(current, 1.0))
+
+
+@pytest.mark.parametrize("n", [10, CHUNK_ROWS * 3 + 11])
+def test_draw_by_mass_matches_cumulative_search(n):
+    rng = np.random.default_rng(n)
+    w = rng.uniform(0.0, 2.0, n)
+    w[rng.random(n) < 0.3] = 0.0
+    closest = rng.uniform(0.0, 3.0, n)
+    closest[rng.random(n) < 0.2] = 0.0
+    uniforms = np.concatenate([rng.random(50), [0.0, 1.0 - 1e-17, 1.0]])
+    rows = np.empty(len(uniforms), dtype=np.int64)
+    total = kernels.draw_by_mass(w, closest, uniforms, rows)
+    assert total == np.cumsum(w * closest)[-1]
+    np.testing.assert_array_equal(rows, naive.rows_drawn_by_mass(w * closest, uniforms))
+    assert np.all(w[rows] * closest[rows] > 0)
+
+
+def test_draw_by_mass_reports_zero_total():
+    rows = np.full(3, -7, dtype=np.int64)
+    assert kernels.draw_by_mass(np.ones(4), np.zeros(4), np.full(3, 0.5), rows) == 0.0
+    np.testing.assert_array_equal(rows, [-7, -7, -7])
+
+
+# ---------------------------------------------------------------------------
+# Pruned greedy k-means++: the same rows as the unpruned reference and as sklearn
+# ---------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(problem=seeding_problems())
+def test_pruned_kmeans_plusplus_picks_the_reference_rows(problem):
+    X, w, n_clusters, layout, seed = problem
+    data = engine_data(as_layout(X, layout))
+    centers, indices = kmeans_plusplus_centers(data, n_clusters, w, np.random.RandomState(seed))
+    _, expected = naive.kmeans_plusplus(X, n_clusters, w, np.random.RandomState(seed))
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(centers, X[indices])
+    assert centers.dtype == X.dtype
+    assert np.all(w[indices] > 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dataset", ["blobs", "uniform", "overlapping"])
+def test_pruned_kmeans_plusplus_picks_sklearn_rows(seed, dataset):
+    if dataset == "blobs":
+        X, _ = make_blobs(1200, n_features=4, centers=12, random_state=seed)
+    elif dataset == "uniform":
+        X = np.random.default_rng(seed).uniform(size=(900, 3))
+    else:
+        X, _ = make_blobs(1500, n_features=6, centers=60, cluster_std=3.0, random_state=seed)
+    w = np.random.default_rng(seed).uniform(0.5, 2.0, len(X))
+    k = 20
+    _, indices = kmeans_plusplus_centers(engine_data(X), k, w, np.random.RandomState(seed))
+    _, expected = sklearn_kmeans_plusplus(X, k, sample_weight=w, random_state=seed)
+    np.testing.assert_array_equal(indices, expected)
+
+
+def test_pruning_skips_most_distance_computations():
+    X, _ = make_blobs(4000, n_features=3, centers=40, cluster_std=0.3, random_state=0)
+    k, trials = 40, 2 + int(np.log(40))
+    _, indices, n_distances = _pruned_kmeans_plusplus(
+        engine_data(X), k, np.ones(len(X)), np.random.RandomState(0)
+    )
+    unpruned = len(X) * (1 + (k - 1) * (trials + 1))
+    assert n_distances < 0.25 * unpruned
+    _, expected = naive.kmeans_plusplus(X, k, np.ones(len(X)), np.random.RandomState(0))
+    np.testing.assert_array_equal(indices, expected)
+
+
+# ---------------------------------------------------------------------------
+# k-means|| and AFK-MC²
+# ---------------------------------------------------------------------------
+
+SEEDERS = {"k-means||": kmeans_parallel_centers, "afk-mc2": afkmc2_centers}
+
+
+@SETTINGS
+@given(problem=seeding_problems())
+def test_kmeans_parallel_matches_reference(problem):
+    X, w, n_clusters, layout, seed = problem
+    data = engine_data(as_layout(X, layout))
+    centers, indices = kmeans_parallel_centers(data, n_clusters, w, np.random.RandomState(seed))
+    expected = naive.kmeans_parallel(X, n_clusters, w, np.random.RandomState(seed))
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(centers, X[indices])
+    assert np.all(w[indices] > 0)
+
+
+@SETTINGS
+@given(problem=seeding_problems())
+def test_afkmc2_matches_reference(problem):
+    X, w, n_clusters, layout, seed = problem
+    data = engine_data(as_layout(X, layout))
+    centers, indices = afkmc2_centers(
+        data, n_clusters, w, np.random.RandomState(seed), chain_length=20
+    )
+    expected = naive.afkmc2(X, n_clusters, w, np.random.RandomState(seed), chain_length=20)
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(centers, X[indices])
+    assert np.all(w[indices] > 0)
+
+
+def potential(X, centers, w):
+    return float(np.sum(w * naive.sq_distances(X, centers).min(axis=1)))
+
+
+@pytest.mark.parametrize("method", sorted(SEEDERS))
+def test_seeding_quality_close_to_kmeans_plusplus(method):
+    X, _ = make_blobs(3000, n_features=5, centers=30, cluster_std=1.0, random_state=3)
+    w = np.ones(len(X))
+    data = engine_data(X)
+    # AFK-MC² approximates plain k-means++ (one candidate per step), k-means|| the greedy one.
+    n_local_trials = 1 if method == "afk-mc2" else None
+    ratios = []
+    for seed in range(4):
+        reference, _ = kmeans_plusplus_centers(
+            data, 30, w, np.random.RandomState(seed), n_local_trials
+        )
+        centers, _ = SEEDERS[method](data, 30, w, np.random.RandomState(seed))
+        ratios.append(potential(X, centers, w) / potential(X, reference, w))
+    assert np.mean(ratios) < 1.5, ratios
+
+
+@pytest.mark.parametrize("method", sorted(SEEDERS))
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_seeding_is_deterministic_and_returns_rows(method, layout, dtype):
+    X = clustered(600, 4, 8, seed=1, dtype=dtype, zero_fraction=0.2)
+    w = np.random.default_rng(1).uniform(0.5, 1.5, len(X)).astype(dtype)
+    data = engine_data(as_layout(X, layout))
+    first = SEEDERS[method](data, 10, w, np.random.RandomState(7))
+    second = SEEDERS[method](data, 10, w, np.random.RandomState(7))
+    np.testing.assert_array_equal(first[1], second[1])
+    np.testing.assert_array_equal(first[0], second[0])
+    assert first[0].dtype == dtype and first[0].shape == (10, 4)
+    assert isinstance(first[0], np.ndarray)
+    np.testing.assert_array_equal(first[0], X[first[1]])
+    assert len(set(first[1].tolist())) == 10
+
+
+@pytest.mark.parametrize("method", [*sorted(SEEDERS), "k-means++"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_seeding_never_picks_a_row_of_zero_weight(method, layout):
+    X = clustered(300, 2, 5, seed=4)
+    w = np.ones(len(X))
+    w[np.random.default_rng(4).random(len(X)) < 0.6] = 0.0
+    far = np.argsort(-naive.sq_distances(X, X.mean(axis=0, keepdims=True))[:, 0])[:15]
+    w[far] = 0.0  # the farthest rows, which D² sampling would favour
+    data = engine_data(as_layout(X, layout))
+    seeders = {**SEEDERS, "k-means++": kmeans_plusplus_centers}
+    for seed in range(4):
+        _, indices = seeders[method](data, 12, w, np.random.RandomState(seed))
+        assert np.all(w[indices] > 0)
+
+
+@pytest.mark.parametrize("method", [*sorted(SEEDERS), "k-means++"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_seeding_with_fewer_distinct_points_than_clusters(method, layout):
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]] * 4 + [[50.0, 50.0]] * 6)
+    w = np.array([1.0] * 12 + [0.0] * 6)
+    data = engine_data(as_layout(X, layout))
+    seeders = {**SEEDERS, "k-means++": kmeans_plusplus_centers}
+    for seed in range(4):
+        centers, indices = seeders[method](data, 5, w, np.random.RandomState(seed))
+        assert centers.shape == (5, 2) and not np.isnan(centers).any()
+        assert np.all(w[indices] > 0)
+        assert len(np.unique(centers, axis=0)) == 3  # every distinct weighted row
+
+
+def test_kmeans_parallel_tops_up_when_rounds_give_too_few_candidates():
+    X = clustered(400, 3, 6, seed=5)
+    w = np.ones(len(X))
+    centers, indices = kmeans_parallel_centers(
+        engine_data(X), 20, w, np.random.RandomState(0), n_rounds=1, oversampling_factor=0.1
+    )
+    assert centers.shape == (20, 3) and len(set(indices.tolist())) == 20
+    expected = naive.kmeans_parallel(X, 20, w, np.random.RandomState(0), 1, 0.1)
+    np.testing.assert_array_equal(indices, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_seeding_does_not_depend_on_the_thread_count(dtype):
+    # Big enough that the candidate and k-means|| kernels run on the thread pool.
+    X = clustered(20_000, 16, 30, seed=6, dtype=dtype)
+    w = np.random.default_rng(6).uniform(0.5, 1.5, len(X)).astype(dtype)
+    seeders = {**SEEDERS, "k-means++": kmeans_plusplus_centers}
+    results = {}
+    threads_before = numba.get_num_threads()
+    try:
+        for n_threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(n_threads)
+            for method, seeder in seeders.items():
+                results[method, n_threads] = seeder(engine_data(X), 30, w, np.random.RandomState(3))
+    finally:
+        numba.set_num_threads(threads_before)
+    for method in seeders:
+        one = results[method, 1]
+        many = results[method, min(2, numba.config.NUMBA_NUM_THREADS)]
+        np.testing.assert_array_equal(one[1], many[1])
+        np.testing.assert_array_equal(one[0], many[0])
+
+
+# ---------------------------------------------------------------------------
+# initial_centers
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("init", SEEDING_METHODS)
+def test_initial_centers_accepts_every_method_name(init):
+    X = clustered(200, 3, 4, seed=8)
+    centers = initial_centers(engine_data(X), X, 4, init, np.ones(len(X)), np.random.RandomState(0))
+    assert centers.shape == (4, 3) and centers.dtype == X.dtype
+    assert all((row == X).all(axis=1).any() for row in centers)
+
+
+def test_initial_centers_rejects_an_unknown_name():
+    X = clustered(50, 2, 2, seed=9)
+    with pytest.raises(ValueError, match="init must be one of"):
+        initial_centers(engine_data(X), X, 2, "kmeans++", np.ones(50), np.random.RandomState(0))
