@@ -59,17 +59,18 @@ def relative_difference(a, b):
     return np.abs(np.asarray(a, np.float64) - b).max() / np.abs(np.asarray(b, np.float64)).max()
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "elkan", "yinyang", "auto"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", list(DATASETS))
-def test_lloyd_agrees_with_sklearn_from_the_same_start(name, dtype, weighted):
+def test_iterations_agree_with_sklearn_lloyd_from_the_same_start(name, dtype, weighted, algorithm):
     X, k = DATASETS[name]
     X = X.astype(dtype)
     init = subset_means(X, k, seed=1).astype(dtype)
     weights = np.random.RandomState(2).uniform(0.2, 3.0, X.shape[0]) if weighted else None
     params = {"n_clusters": k, "init": init, "n_init": 1, "algorithm": "lloyd"}
 
-    ours = KMeans(**params).fit(X, sample_weight=weights)
+    ours = KMeans(**{**params, "algorithm": algorithm}).fit(X, sample_weight=weights)
     peer = SklearnKMeans(**params).fit(X, sample_weight=weights)
     if dtype == np.float32:
         # scikit-learn's float32 arithmetic can flip a near-tie that exact arithmetic does
@@ -467,3 +468,74 @@ def test_fit_works_in_a_process_forked_after_the_thread_pool_started():
     with multiprocessing.get_context("fork").Pool(1) as pool:
         in_child = pool.apply_async(_fit_in_child, (X,)).get(timeout=120)
     assert in_child == in_parent
+
+
+# ---------------------------------------------------------------------------
+# Algorithm choice, seedings and refinement through the estimator
+# ---------------------------------------------------------------------------
+
+
+def grid_of_blobs(n_side=5, per_cluster=40, spread=0.2, seed=0):
+    """n_side² equal Gaussian clusters on a unit grid, touching (spread 0.2) so that
+    k-means++ + Lloyd often leaves two centers in one cluster; and the true centers."""
+    rng = np.random.RandomState(seed)
+    grid = np.array([(i, j) for i in range(n_side) for j in range(n_side)], dtype=np.float64)
+    X = np.repeat(grid, per_cluster, axis=0) + rng.normal(
+        scale=spread, size=(len(grid) * per_cluster, 2)
+    )
+    return X, grid
+
+
+def clusters_missed(centers, true_centers):
+    """True centers that no found center has as its nearest true center (half of CI)."""
+    nearest = np.argmin(((centers[:, None, :] - true_centers[None]) ** 2).sum(axis=2), axis=1)
+    return len(true_centers) - len(np.unique(nearest))
+
+
+def test_default_refinement_finds_every_cluster_where_plain_kmeans_misses_some():
+    X, grid = grid_of_blobs()
+    k = len(grid)
+    plain = [KMeans(k, random_state=s, refine=False).fit(X) for s in range(8)]
+    refined = [KMeans(k, random_state=s).fit(X) for s in range(8)]
+    assert sum(clusters_missed(m.cluster_centers_, grid) for m in plain) > 0
+    assert all(clusters_missed(m.cluster_centers_, grid) == 0 for m in refined)
+    for p, r in zip(plain, refined, strict=True):
+        assert r.inertia_ <= p.inertia_ * (1 + 1e-12)
+        np.testing.assert_array_equal(r.labels_, r.predict(X))
+
+
+def test_refine_auto_leaves_a_given_start_alone_and_true_refines_it():
+    X, grid = grid_of_blobs(n_side=3, spread=0.06)
+    # Two centers share the first cluster; none sits in the last one.
+    init = np.vstack([grid[:1] + 0.01, grid[:-1]])
+    plain = KMeans(len(grid), init=init, refine=False).fit(X)
+    auto = KMeans(len(grid), init=init).fit(X)
+    forced = KMeans(len(grid), init=init, refine=True, random_state=0).fit(X)
+    np.testing.assert_array_equal(auto.labels_, plain.labels_)
+    assert auto.n_iter_ == plain.n_iter_
+    assert clusters_missed(plain.cluster_centers_, grid) == 1
+    assert clusters_missed(forced.cluster_centers_, grid) == 0
+    assert forced.inertia_ < plain.inertia_
+
+
+@pytest.mark.parametrize("init", ["k-means||", "afk-mc2"])
+def test_other_seedings_through_the_estimator(init, blobs):
+    model = KMeans(4, init=init, random_state=0).fit(blobs)
+    again = KMeans(4, init=init, random_state=0).fit(blobs)
+    reference = KMeans(4, random_state=0).fit(blobs)
+    np.testing.assert_array_equal(model.labels_, again.labels_)
+    assert model.inertia_ <= reference.inertia_ * 1.01
+
+
+def test_auto_algorithm_choice():
+    from centroids.engine import choose_algorithm, engine_data
+
+    rng = np.random.RandomState(0)
+    few_features = engine_data(rng.normal(size=(50, 2)))
+    many_features = engine_data(rng.normal(size=(50, 300)))
+    sparse = engine_data(sp.random(50, 30, density=0.1, format="csr", random_state=0))
+    assert choose_algorithm(few_features, 2) == "lloyd"
+    assert choose_algorithm(few_features, 10) == "hamerly"
+    assert choose_algorithm(few_features, 200) == "yinyang"
+    assert choose_algorithm(many_features, 10) == "lloyd"
+    assert choose_algorithm(sparse, 10) == "hamerly"
