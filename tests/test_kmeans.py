@@ -531,11 +531,14 @@ def test_auto_algorithm_choice():
     from centroids.engine import choose_algorithm, engine_data
 
     rng = np.random.RandomState(0)
-    few_features = engine_data(rng.normal(size=(50, 2)))
+    plane = engine_data(rng.normal(size=(50, 2)))
+    some_features = engine_data(rng.normal(size=(50, 8)))
     many_features = engine_data(rng.normal(size=(50, 300)))
     sparse = engine_data(sp.random(50, 30, density=0.1, format="csr", random_state=0))
-    assert choose_algorithm(few_features, 2) == "lloyd"
-    assert choose_algorithm(few_features, 10) == "hamerly"
-    assert choose_algorithm(few_features, 200) == "yinyang"
+    assert choose_algorithm(some_features, 2) == "lloyd"
+    assert choose_algorithm(some_features, 16) == "hamerly"
+    assert choose_algorithm(some_features, 256) == "elkan"
+    assert choose_algorithm(plane, 100) == "lloyd"
     assert choose_algorithm(many_features, 10) == "lloyd"
-    assert choose_algorithm(sparse, 10) == "hamerly"
+    assert choose_algorithm(sparse, 20) == "lloyd"
+    assert choose_algorithm(sparse, 100) == "elkan"

@@ -67,11 +67,11 @@ CLUSTER_SUMS_PARALLEL_MIN_WORK = 1 << 24
 REFINE_AUTO_MAX_WORK = 1 << 25
 
 #: ``algorithm="auto"`` (:func:`centroids.engine.choose_algorithm`): Lloyd for at most
-#: this many clusters (bounds cannot skip much when there are few centers to skip) ...
+#: this many clusters, for at most ``AUTO_LLOYD_MAX_FEATURES`` or at least
+#: ``AUTO_LLOYD_MIN_FEATURES`` features, and for sparse data with fewer than
+#: ``AUTO_GROUP_BOUNDS_MIN_CLUSTERS`` clusters; otherwise Hamerly below that many
+#: clusters and Elkan (or Yinyang, past the bounds budget) from there on.
 AUTO_LLOYD_MAX_CLUSTERS = 2
-
-#: ... and for dense data with at least this many features (a Lloyd pass is then one
-#: matrix product per chunk of rows); otherwise Hamerly, or Yinyang from this many
-#: clusters on.
+AUTO_LLOYD_MAX_FEATURES = 2
 AUTO_LLOYD_MIN_FEATURES = 256
-AUTO_YINYANG_MIN_CLUSTERS = 64
+AUTO_GROUP_BOUNDS_MIN_CLUSTERS = 64
