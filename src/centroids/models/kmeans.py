@@ -84,7 +84,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         the cost is largest, keeping a step only when the inertia drops; this
         escapes the local optima k-means++ leaves (two centers in one cluster, one
         between two). 'auto' refines when one assignment pass is small (rows ×
-        features × clusters up to about 3e7) after the built-in seedings, where it
+        features × clusters up to about 1.7e7) after the built-in seedings, where it
         costs little, and leaves a start given as an array or a callable to plain
         iterations; True always, False never. ``n_iter_`` then counts the
         refinement's iterations too.
