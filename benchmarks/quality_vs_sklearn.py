@@ -37,7 +37,6 @@ import datetime
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +48,7 @@ import scipy
 import scipy.sparse as sp
 import sklearn
 import threadpoolctl
+from machine import progress, python_command, source_revision
 from sklearn import cluster as sk_cluster
 from sklearn import datasets
 from sklearn.feature_extraction.text import TfidfTransformer
@@ -63,10 +63,6 @@ TOLERANCE = 0.005
 FIXED_ITERATIONS = 50
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def markdown_table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
     """A GitHub Markdown table; ``align`` is one 'l' or 'r' per column (default: l then r)."""
     align = align or "l" + "r" * (len(headers) - 1)
@@ -79,35 +75,6 @@ def markdown_table(headers: list[str], rows: list[list[str]], align: str | None 
 # ---------------------------------------------------------------------------
 # Environment
 # ---------------------------------------------------------------------------
-
-
-def source_revision() -> str:
-    """The commit of the working tree, and whether src/ has uncommitted changes (read-only git)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "not a git checkout"
-    return f"git {commit}" + (", with uncommitted changes under src/" if changes else "")
-
-
-def python_command() -> str:
-    """The interpreter as typed from the project root: ``.venv/bin/python`` when inside it."""
-    relative = os.path.relpath(sys.executable)
-    return sys.executable if relative.startswith("..") else relative
 
 
 def environment_section(args: argparse.Namespace) -> str:

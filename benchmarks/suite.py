@@ -48,6 +48,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workloads as workload_data
+from machine import progress, python_command, source_revision
 
 #: Every implementation the suite knows, in table order.
 IMPLEMENTATIONS = (
@@ -76,10 +77,6 @@ FAISS_TIME_TARGET = {"W2", "W4"}
 RSS_TARGET = {"W1", "W2", "W3", "W4"}
 #: centroids' inertia may be at most this much above scikit-learn's median.
 INERTIA_TOLERANCE = 0.005
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -575,29 +572,6 @@ def scale_section(results: list[WorkloadResult]) -> str:
     )
 
 
-def source_revision() -> str:
-    """The commit of the checkout and whether src/ has uncommitted changes (read-only git)."""
-    root = workload_data.PROJECT_ROOT
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "not a git checkout"
-    return f"git {commit}" + (", uncommitted changes under src/" if changes else "")
-
-
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -764,11 +738,6 @@ Notes on the columns:
   W4, W6, ≤ 1/2 on W2, W5, ≤ 1 on W3; not slower than faiss on W2, W4; inertia below
   faiss's wherever it runs and at most 0.5 % above scikit-learn's median; peak RSS in the
   fit no more than scikit-learn's (Lloyd) on W1-W4."""
-
-
-def python_command() -> str:
-    relative = os.path.relpath(sys.executable)
-    return sys.executable if relative.startswith("..") else relative
 
 
 # ---------------------------------------------------------------------------
