@@ -12,7 +12,9 @@ three fits with the set's true k, ``n_init=1`` and default settings otherwise:
 - ``sklearn``: ``sklearn.cluster.KMeans(n_clusters=k, n_init=1, random_state=seed)``;
 - ``plain``: centroids' engine, greedy k-means++ then Lloyd (what ``KMeans(n_init=1)``
   does without refinement);
-- ``refined``: the same run, then :func:`centroids.engine.refine.refine`.
+- ``refined``: the same run, then :func:`centroids.engine.refine.refine`;
+- ``default``: ``centroids.KMeans(n_clusters=k, n_init=1, random_state=seed)`` with
+  every other setting at its default (refinement as ``refine='auto'`` decides).
 
 The report (Markdown on stdout) gives per set and method the mean and max centroid index
 (CI), the fraction of seeds with CI = 0, the median inertia ratio to the plain run, and
@@ -87,6 +89,11 @@ def centroid_index(found: np.ndarray, truth: np.ndarray) -> int:
     return max(_orphans(found, truth), _orphans(truth, found))
 
 
+#: sklearn's KMeans(n_init=1); centroids' engine without and with refinement; and the
+#: public KMeans(n_init=1) with its defaults (refinement by 'auto').
+METHODS = ("sklearn", "plain", "refined", "default")
+
+
 def _fit_centroids(X, k, seed, with_refinement):
     """Seed + Lloyd (+ refinement) through the engine, as ``KMeans(n_init=1)`` does."""
     from sklearn.utils import check_random_state
@@ -113,6 +120,15 @@ def _fit_centroids(X, k, seed, with_refinement):
     return run, time.perf_counter() - start
 
 
+def _fit_default(X, k, seed):
+    """The public estimator with its defaults (refine='auto', algorithm='auto')."""
+    from centroids import KMeans
+
+    start = time.perf_counter()
+    model = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(X)
+    return model, time.perf_counter() - start
+
+
 def _fit_sklearn(X, k, seed):
     from sklearn.cluster import KMeans
 
@@ -135,7 +151,7 @@ def run_set(name: str, seeds: int) -> dict:
     k = SIPU_SETS[name]
     X, labels = load_sipu(name)
     truth = true_centers(X, labels)
-    result = {m: {"ci": [], "inertia": [], "time": []} for m in ("sklearn", "plain", "refined")}
+    result = {m: {"ci": [], "inertia": [], "time": []} for m in METHODS}
     for seed in range(seeds):
         model, seconds = _fit_sklearn(X, k, seed)
         result["sklearn"]["ci"].append(centroid_index(model.cluster_centers_, truth))
@@ -146,9 +162,14 @@ def run_set(name: str, seeds: int) -> dict:
             result[method]["ci"].append(centroid_index(run.centers, truth))
             result[method]["inertia"].append(run.inertia)
             result[method]["time"].append(seconds)
+        model, seconds = _fit_default(X, k, seed)
+        result["default"]["ci"].append(centroid_index(model.cluster_centers_, truth))
+        result["default"]["inertia"].append(float(model.inertia_))
+        result["default"]["time"].append(seconds)
         print(
             f"{name} seed {seed}: CI sklearn {result['sklearn']['ci'][-1]}, "
-            f"plain {result['plain']['ci'][-1]}, refined {result['refined']['ci'][-1]}",
+            f"plain {result['plain']['ci'][-1]}, refined {result['refined']['ci'][-1]}, "
+            f"default {result['default']['ci'][-1]}",
             file=sys.stderr,
         )
     return result
@@ -161,7 +182,7 @@ def _ratios(numerator, denominator):
 def report_set(name: str, result: dict) -> list[str]:
     rows = []
     plain = result["plain"]
-    for method in ("sklearn", "plain", "refined"):
+    for method in METHODS:
         r = result[method]
         ci = r["ci"]
         inertia_ratio = statistics.median(_ratios(r["inertia"], plain["inertia"]))
