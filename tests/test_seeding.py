@@ -102,14 +102,102 @@ def test_pruned_updates_and_candidate_deltas_match_reference(problem, data):
         if members.any():
             assert state.group_max_sq[c] >= state.closest_sq_dist[members].max()
 
-    candidates = X[rng.choice(len(X), 4)]
-    deltas, _ = state.candidate_deltas(w.astype(np.float64), np.ascontiguousarray(candidates))
-    current = float(np.sum(w.astype(np.float64) * state.closest_sq_dist))
-    expected = [
-        naive.candidate_potential(X, w, state.closest_sq_dist, cand) - current
-        for cand in candidates
-    ]
-    np.testing.assert_allclose(deltas, expected, rtol=1e-7, atol=1e-7 * max(current, 1.0))
+    candidates = np.ascontiguousarray(X[rng.choice(len(X), 4)])
+    w64 = w.astype(np.float64)
+    deltas, bounds, _ = state.candidate_deltas(w64, candidates)
+    current = float(np.sum(w64 * state.closest_sq_dist))
+    expected = np.array(
+        [
+            naive.candidate_potential(X, w, state.closest_sq_dist, cand) - current
+            for cand in candidates
+        ]
+    )
+    # Deltas are exact (bound 0) but where dense X with many features takes them from a
+    # product in X's dtype: then each is within its bound of the exact one.
+    if not state.filtered:
+        np.testing.assert_array_equal(bounds, 0.0)
+    rounding = 1e-7 * np.abs(expected) + 1e-7 * max(current, 1.0)
+    assert np.all(np.abs(deltas - expected) <= bounds + rounding)
+    # The chosen candidate has the exact lowest potential (ties: any of the tied ones).
+    best, _ = state.best_candidate(w64, candidates)
+    assert expected[best] <= expected.min() + 1e-9 * max(current, 1.0)
+
+
+def filtered_state(X, n_chosen, seed):
+    """A seeding state over dense X (many features) with ``n_chosen`` random rows chosen."""
+    state = _SeedingState(engine_data(X), n_chosen + 1)
+    assert state.filtered
+    for row in np.random.default_rng(seed).choice(len(X), n_chosen, replace=False):
+        state.add_center(X[row])
+    return state
+
+
+def direct_deltas(state, w, candidates):
+    """Exact deltas of the candidates from the direct kernel (every pair computed)."""
+    n_chunks = kernels.seeding_chunks(state.data.n_rows)
+    chunk_deltas = np.empty((n_chunks, len(candidates)))
+    cand_center_sq = state.center_distances(candidates)
+    kernels.dense_candidate_deltas.serial(
+        state.data.X,
+        w,
+        state.closest_sq_dist,
+        state.closest_center,
+        candidates,
+        np.zeros_like(cand_center_sq),  # no pruning
+        np.ones(state.n_centers, dtype=np.uint8),
+        chunk_deltas,
+        np.empty(n_chunks, dtype=np.int64),
+    )
+    return chunk_deltas.sum(axis=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_filtered_deltas_are_within_tight_bounds(dtype):
+    X = clustered(3000, 32, 40, seed=11, dtype=dtype, spread=2.0)
+    w = np.random.default_rng(11).uniform(0.5, 1.5, len(X))
+    state = filtered_state(X, 12, seed=11)
+    candidates = np.ascontiguousarray(X[np.random.default_rng(12).choice(len(X), 7)])
+    deltas, bounds, _ = state.candidate_deltas(w, candidates)
+    exact = direct_deltas(state, w, candidates)
+    assert np.all(bounds > 0)
+    assert np.all(np.abs(deltas - exact) <= bounds)
+    # Tight enough to tell candidates apart: float32 bounds within 0.1% of the deltas.
+    assert np.all(bounds <= (1e-3 if dtype == np.float32 else 1e-10) * np.abs(exact))
+    # The rows marked near a candidate include every row it brings closer.
+    near = state._scratch[0]
+    for t, cand in enumerate(candidates):
+        closer = naive.sq_distances(X, cand[None, :])[:, 0] < state.closest_sq_dist * (1 - 1e-9)
+        assert np.all(near[closer, t])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_filtered_near_ties_are_decided_on_exact_deltas(dtype, monkeypatch):
+    # Mirror-symmetric data: a row and its mirror image leave equal potentials, up to
+    # the order of the sums; the product estimates cannot tell them apart.
+    half = clustered(700, 20, 6, seed=13, dtype=dtype)
+    X = np.concatenate([np.zeros((1, 20), dtype=dtype), half, -half])
+    w = np.ones(len(X))
+    state = _SeedingState(engine_data(X), 4)
+    state.add_center(X[0])
+    calls = []
+    exact_deltas = state._exact_deltas
+    monkeypatch.setattr(
+        state, "_exact_deltas", lambda *args: calls.append(args[2]) or exact_deltas(*args)
+    )
+    for row in (5, 123, 600):
+        candidates = np.ascontiguousarray(X[[1 + 700 + row, 1 + row]])  # mirror first
+        best, _ = state.best_candidate(w, candidates)
+        assert best == int(np.argmin(direct_deltas(state, w, candidates)))
+    assert len(calls) == 3 and all(list(which) == [0, 1] for which in calls)
+
+
+def test_filtered_seeding_survives_overflow_in_the_product():
+    # float32 products of these values overflow; the direct float64 distances do not.
+    X = clustered(600, 16, 5, seed=14, dtype=np.float32) * np.float32(3e19)
+    w = np.ones(len(X))
+    _, indices = kmeans_plusplus_centers(engine_data(X), 6, w, np.random.RandomState(14))
+    _, expected = naive.kmeans_plusplus(X, 6, w, np.random.RandomState(14))
+    np.testing.assert_array_equal(indices, expected)
 
 
 @pytest.mark.parametrize("n", [10, CHUNK_ROWS * 3 + 11])
@@ -164,6 +252,23 @@ def test_pruned_kmeans_plusplus_picks_sklearn_rows(seed, dataset):
     k = 20
     _, indices = kmeans_plusplus_centers(engine_data(X), k, w, np.random.RandomState(seed))
     _, expected = sklearn_kmeans_plusplus(X, k, sample_weight=w, random_state=seed)
+    np.testing.assert_array_equal(indices, expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_float32_kmeans_plusplus_picks_the_rows_of_exact_arithmetic(seed):
+    # Many features: candidate distances from float32 products, yet the choices are those
+    # of float64 arithmetic on the same values: sklearn's rows for X upcast to float64.
+    # (sklearn on float32 X rounds D² to float32, so a draw landing within that rounding
+    # of a boundary of the cumulative mass takes the neighbouring row: with seed 1, a
+    # candidate for the 17th center is row 2904 there, 2903 in exact arithmetic.)
+    X, _ = make_blobs(4000, n_features=32, centers=80, cluster_std=4.0, random_state=seed)
+    X = X.astype(np.float32)
+    k = 40
+    _, indices = kmeans_plusplus_centers(
+        engine_data(X), k, np.ones(len(X), dtype=np.float32), np.random.RandomState(seed)
+    )
+    _, expected = sklearn_kmeans_plusplus(X.astype(np.float64), k, random_state=seed)
     np.testing.assert_array_equal(indices, expected)
 
 

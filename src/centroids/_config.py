@@ -49,10 +49,16 @@ CLUSTER_SUMS_SCRATCH = 1 << 21
 #: product wins from d = 8 on (1.1-2.3× at d = 8, 1.5-4.6× at d = 64, float32 more).
 GEMM_MIN_FEATURES = 8
 
-#: From this many features on, greedy k-means++ seeding takes the candidate distances of
-#: a chunk where most (point, candidate) pairs survive pruning from one float64 matrix
-#: product (``||x||² - 2 x·y + ||y||²``); below, direct differences.
+#: From this many features on, greedy k-means++ seeding on dense X estimates the
+#: candidate distances of a chunk from one matrix product in X's dtype (``||x||² - 2 x·y
+#: + ||y||²``, float32 for float32 X) with a bound on their error, and computes directly
+#: only the rows within the bound of changing (see ``centroids.engine.seeding``); below,
+#: every distance is direct.
 SEEDING_GEMM_MIN_FEATURES = 16
+
+#: Share of a chunk's (point, candidate) pairs that must survive pruning for the seeding
+#: to take the chunk's candidate distances from the product (else: direct, pair by pair).
+SEEDING_PRODUCT_MIN_SHARE = 0.125
 
 #: Below this many values (rows × features for dense X, non-zeros for CSR) the cluster
 #: sums run on the calling thread. The pass is memory-bound and cheap (200k × 8 float64:

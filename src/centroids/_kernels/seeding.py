@@ -13,6 +13,12 @@ slot and are added in chunk order by the caller, so results do not depend on the
 number of threads. Distances are summed in float64. Dense kernels take a C-ordered
 X; sparse kernels take CSR ``data``, ``indices``, ``indptr`` and the float64 squared
 row norms, and compute ``||x||² - 2 x·y + ||y||²`` clipped at zero.
+
+With many features, dense candidate passes (:func:`dense_candidate_deltas_filtered`)
+estimate the distances from one matrix product per chunk in X's dtype, with a rigorous
+bound on their error: they mark the rows each candidate may bring closer and bound the
+error of each potential. The distances that change D², and the potentials the bounds
+cannot tell apart, are then computed directly over the marked rows only.
 """
 
 import numpy as np
@@ -149,90 +155,180 @@ def dense_candidate_deltas(
 
 
 @chunked_kernel
-def dense_candidate_deltas_gemm(
+def dense_candidate_deltas_filtered(
     X,
     x_sq_norms,
     sample_weight,
     closest_sq_dist,
     closest_center,
     candidates,
-    cand_center_sq,
+    candidates_T,
+    cand_sq_norms,
+    error_scale,
+    error_floor,
+    center_cand_sq,
     group_active,
+    product_min_share,
+    product_max_scale,
+    near,
     chunk_deltas,
+    chunk_bounds,
     chunk_counts,
 ):
-    """:func:`dense_candidate_deltas` with the distances of a busy chunk from one product.
+    """:func:`dense_candidate_deltas` from a product in X's dtype, with error bounds.
 
-    In a chunk where at least a quarter of the (point, candidate) pairs survive pruning,
-    the distances are ``||x||² - 2 x·y + ||y||²`` (clipped at zero) from a float64
-    matrix product of the chunk with the candidates (BLAS); elsewhere they are direct.
-    x_sq_norms : (n,) float64 IN, ||X[i]||².
+    In a chunk where at least a ``product_min_share`` of the (point, candidate) pairs
+    survive the pruning (and ``||x||² + ||y||² < product_max_scale``, so that nothing
+    overflows), the distances of all its pairs come from one matrix product of the
+    chunk with the candidates in X's dtype (BLAS sgemm/dgemm; X is never copied or
+    upcast): ``d̃² = max(||x||² - 2 x·y + ||y||², 0)`` with float64 norms, at most
+    ``e = error_scale (||x||² + ||y||²) + error_floor`` from the direct float64 value
+    (the caller derives ``error_scale`` from the rounding of a d-term dot product).
+    Elsewhere the pairs that survive the pruning are computed directly (exact: e = 0).
+
+    A pair with ``d̃² - D² < e`` may bring the point closer (the others provably do
+    not, up to float64 rounding): it is marked in ``near[i, t]``, adds ``w e`` to
+    ``chunk_bounds[chunk, t]``, and ``w (d̃² - D²)`` to ``chunk_deltas[chunk, t]`` when
+    ``d̃² < D²``. The exact delta of candidate t is within the summed bound of the summed
+    delta; :func:`dense_near_candidate_deltas` recomputes it over the marked rows. A
+    pair the pruning would skip is marked only within its bound of D² (harmless).
+
+    The t candidates are padded to p ≥ t columns (zeros) so that the product and the
+    per-pair loop run on whole SIMD vectors; the padding columns of the outputs are
+    meaningless. X : (n, d) IN; x_sq_norms : (n,) float64 IN; candidates : (t, d) IN;
+    candidates_T : (d, p) C-ordered IN, X's dtype, the candidates in the first t
+    columns; cand_sq_norms : (p,) float64 IN; near : (n, p) uint8 OUT; chunk_deltas,
+    chunk_bounds : (n_chunks, p) float64 OUT; chunk_counts : (n_chunks,) int64 OUT,
+    the pairs left by the pruning; center_cand_sq : (k, t) float64 C-ordered IN, the
+    transpose of ``cand_center_sq``. Other arguments as in
+    :func:`dense_candidate_deltas`.
     """
     n = X.shape[0]
-    d = X.shape[1]
     n_candidates = candidates.shape[0]
-    cand64_T = np.empty((d, n_candidates))
+    width = candidates_T.shape[1]
+    largest_cand_sq = 0.0
     for t in range(n_candidates):
-        for j in range(d):
-            cand64_T[j, t] = np.float64(candidates[t, j])
-    cand_sq_norms = dense_sq_norms(candidates)
+        largest_cand_sq = max(largest_cand_sq, cand_sq_norms[t])
     for chunk in prange(seeding_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
-        for t in range(n_candidates):
-            chunk_deltas[chunk, t] = 0.0
-        reached = np.zeros((stop - start, n_candidates), dtype=np.uint8)
         count = 0
+        largest_x_sq = 0.0
         for i in range(start, stop):
+            largest_x_sq = max(largest_x_sq, x_sq_norms[i])
+            # Branch-free; a point of an inactive group is out of reach of every
+            # candidate anyway (D² ≤ its group's maximum).
             c = closest_center[i]
-            if group_active[c] == 0:
-                continue
             reach = 4.0 * closest_sq_dist[i]
             for t in range(n_candidates):
-                if cand_center_sq[t, c] < reach:
-                    reached[i - start, t] = 1
-                    count += 1
+                count += center_cand_sq[c, t] < reach
         chunk_counts[chunk] = count
-        if count == 0:
-            continue
-        if 4 * count >= (stop - start) * n_candidates:
-            rows64 = np.empty((stop - start, d))
+        deltas = np.zeros(width)
+        bounds = np.zeros(width)
+        by_product = (
+            count > 0
+            and count >= product_min_share * (stop - start) * n_candidates
+            # No product or partial sum can overflow X's dtype (all are ≤ S / 2).
+            and largest_x_sq + largest_cand_sq < product_max_scale
+        )
+        if by_product:
+            dots = np.dot(X[start:stop], candidates_T)
+            # Branch-free over the padded width, so that it runs on SIMD vectors.
             for i in range(start, stop):
-                for j in range(d):
-                    rows64[i - start, j] = np.float64(X[i, j])
-            dots = np.dot(rows64, cand64_T)
-            for i in range(start, stop):
+                x_sq = x_sq_norms[i]
+                current = closest_sq_dist[i]
                 w = np.float64(sample_weight[i])
-                for t in range(n_candidates):
-                    if reached[i - start, t]:
-                        dist = x_sq_norms[i] - 2.0 * dots[i - start, t] + cand_sq_norms[t]
-                        dist = max(dist, 0.0)
-                        if dist < closest_sq_dist[i]:
-                            chunk_deltas[chunk, t] += w * (dist - closest_sq_dist[i])
+                for t in range(width):
+                    scale = x_sq + cand_sq_norms[t]
+                    dist = scale - 2.0 * np.float64(dots[i - start, t])
+                    dist = dist if dist > 0.0 else 0.0
+                    error = error_scale * scale + error_floor
+                    change = dist - current
+                    marked = change < error
+                    near[i, t] = marked
+                    marked_w = w if marked else 0.0
+                    bounds[t] += marked_w * error
+                    deltas[t] += marked_w * (change if change < 0.0 else 0.0)
         else:
             for i in range(start, stop):
+                c = closest_center[i]
+                active = group_active[c] != 0
+                current = closest_sq_dist[i]
+                reach = 4.0 * current
                 w = np.float64(sample_weight[i])
-                for t in range(n_candidates):
-                    if reached[i - start, t]:
+                for t in range(width):
+                    marked = False
+                    if t < n_candidates and active and center_cand_sq[c, t] < reach:
                         dist = _dense_sq_dist(X, i, candidates, t)
-                        if dist < closest_sq_dist[i]:
-                            chunk_deltas[chunk, t] += w * (dist - closest_sq_dist[i])
+                        if dist < current:
+                            marked = True
+                            deltas[t] += w * (dist - current)
+                    near[i, t] = marked
+        for t in range(width):
+            chunk_deltas[chunk, t] = deltas[t]
+            chunk_bounds[chunk, t] = bounds[t]
 
 
 @chunked_kernel
-def dense_row_sq_norms(X):
-    """||X[i]||² of every row, float64 (direct sums)."""
+def dense_near_candidate_deltas(
+    X, sample_weight, closest_sq_dist, candidates, which, near, chunk_deltas
+):
+    """Exact :func:`dense_candidate_deltas` of the candidates ``which``, over marked rows.
+
+    Only the rows marked in ``near[:, t]`` (by :func:`dense_candidate_deltas_filtered`: a
+    superset of the rows candidate t brings closer) are computed, directly; the
+    per-chunk sums are those :func:`dense_candidate_deltas` gives, bit for bit.
+    which : (m,) int64 IN, candidate indices; near : (n, t) uint8 IN;
+    chunk_deltas : (n_chunks, m) float64 OUT.
+    """
     n = X.shape[0]
-    out = np.empty(n)
     for chunk in prange(seeding_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
-        for i in range(start, stop):
+        for m in range(which.shape[0]):
+            t = which[m]
             total = 0.0
-            for j in range(X.shape[1]):
-                total += np.float64(X[i, j]) * np.float64(X[i, j])
-            out[i] = total
-    return out
+            for i in range(start, stop):
+                if near[i, t]:
+                    dist = _dense_sq_dist(X, i, candidates, t)
+                    if dist < closest_sq_dist[i]:
+                        total += np.float64(sample_weight[i]) * (dist - closest_sq_dist[i])
+            chunk_deltas[chunk, m] = total
+
+
+@chunked_kernel
+def dense_add_near_center(
+    X, centers, new, near, closest_sq_dist, closest_center, block_max_sq, chunk_counts
+):
+    """:func:`dense_add_center` computing only the rows marked in ``near``.
+
+    near : (n,) uint8 IN, rows the new center may bring closer (a superset of those it
+    does, such as a column of the ``near`` of :func:`dense_candidate_deltas_filtered`).
+    Their distances are direct, so D² and the closest centers come out as
+    :func:`dense_add_center` leaves them, bit for bit. Other arguments as there.
+    """
+    n = X.shape[0]
+    n_chunks = seeding_chunks(n)
+    n_blocks = seeding_blocks(n)
+    for block in prange(n_blocks):
+        for c in range(new + 1):
+            block_max_sq[block, c] = 0.0
+        first = block * n_chunks // n_blocks
+        last = (block + 1) * n_chunks // n_blocks
+        for chunk in range(first, last):
+            start = chunk * CHUNK_ROWS
+            stop = min(start + CHUNK_ROWS, n)
+            count = 0
+            for i in range(start, stop):
+                if near[i]:
+                    count += 1
+                    dist = _dense_sq_dist(X, i, centers, new)
+                    if dist < closest_sq_dist[i]:
+                        closest_sq_dist[i] = dist
+                        closest_center[i] = new
+                c = closest_center[i]
+                block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
+            chunk_counts[chunk] = count
 
 
 @chunked_kernel
@@ -312,8 +408,7 @@ def dense_add_center(
                         closest_sq_dist[i] = dist
                         closest_center[i] = new
                 c = closest_center[i]
-                if closest_sq_dist[i] > block_max_sq[block, c]:
-                    block_max_sq[block, c] = closest_sq_dist[i]
+                block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
             chunk_counts[chunk] = count
 
 
@@ -358,8 +453,7 @@ def sparse_add_center(
                         closest_sq_dist[i] = dist
                         closest_center[i] = new
                 c = closest_center[i]
-                if closest_sq_dist[i] > block_max_sq[block, c]:
-                    block_max_sq[block, c] = closest_sq_dist[i]
+                block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
             chunk_counts[chunk] = count
 
 
