@@ -48,7 +48,13 @@ import scipy
 import scipy.sparse as sp
 import sklearn
 import threadpoolctl
-from machine import progress, python_command, source_revision
+from machine import (
+    OtherLoad,
+    parallel_headroom,
+    progress,
+    python_command,
+    source_revision,
+)
 from sklearn import cluster as sk_cluster
 from sklearn import datasets
 from sklearn.feature_extraction.text import TfidfTransformer
@@ -361,79 +367,6 @@ def warm_up(workloads: list[Workload]) -> None:
                 estimator_class(n_clusters=4, n_init=2, max_iter=2, random_state=0).fit(X)
             centroids.kmeans_plusplus(X, 4, random_state=0)
             sk_cluster.kmeans_plusplus(X, 4, random_state=0)
-
-
-@numba.njit(parallel=True, cache=False)
-def _busy_loop(x):
-    total = 0.0
-    for i in numba.prange(x.shape[0]):
-        v = x[i]
-        for _ in range(100):
-            v = v * 1.0000001 + 1e-9
-        total += v
-    return total
-
-
-class OtherLoad:
-    """Average number of cores busy with work other than this process, over a stretch.
-
-    From the machine's busy time in /proc/stat minus this process's own CPU time; None
-    where /proc/stat cannot be read (not Linux).
-    """
-
-    def __enter__(self):
-        self.start = (_machine_busy_seconds(), _own_cpu_seconds(), time.perf_counter())
-        return self
-
-    def __exit__(self, *exc):
-        self.cores = None
-        busy, own, wall = self.start
-        busy_now = _machine_busy_seconds()
-        if busy is not None and busy_now is not None:
-            elapsed = time.perf_counter() - wall
-            others = (busy_now - busy) - (_own_cpu_seconds() - own)
-            self.cores = max(others, 0.0) / elapsed
-        return False
-
-
-def _machine_busy_seconds() -> float | None:
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    # user nice system idle iowait irq softirq steal ...: all but idle and iowait.
-    busy = sum(fields[:8]) - fields[3] - fields[4]
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-def parallel_headroom(n_threads: int, repeats: int = 5) -> float:
-    """Best 1-thread time / best ``n_threads`` time of a compute-bound numba loop.
-
-    ``n_threads`` when every thread got a core of its own; 1.0 when the machine gave this
-    process one core's worth of time in all.
-    """
-    x = np.random.default_rng(0).random(1_000_000)
-    threads = numba.get_num_threads()
-    _busy_loop(x)
-    best = {}
-    try:
-        for count in (1, n_threads):
-            numba.set_num_threads(count)
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                _busy_loop(x)
-                times.append(time.perf_counter() - start)
-            best[count] = min(times)
-    finally:
-        numba.set_num_threads(threads)
-    return best[1] / best[n_threads]
 
 
 def speed_section(repeats: int, quick: bool, n_threads: int) -> str:

@@ -48,7 +48,13 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workloads as workload_data
-from machine import progress, python_command, source_revision
+from machine import (
+    OtherLoad,
+    parallel_headroom,
+    progress,
+    python_command,
+    source_revision,
+)
 
 #: Every implementation the suite knows, in table order.
 IMPLEMENTATIONS = (
@@ -312,43 +318,6 @@ def run_one(impl: str, data_path: Path, k: int, seed: int, timeout: float, tmp: 
     return json.loads(result_path.read_text(encoding="utf-8"))
 
 
-class OtherLoad:
-    """Average number of cores busy with work other than this suite, over a stretch.
-
-    The machine's busy time from /proc/stat less the CPU time of this process and of its
-    finished children; None where /proc/stat cannot be read.
-    """
-
-    def __enter__(self):
-        self.start = (machine_busy_seconds(), own_and_children_cpu(), time.perf_counter())
-        return self
-
-    def __exit__(self, *exc):
-        busy, own, wall = self.start
-        busy_now = machine_busy_seconds()
-        self.elapsed = time.perf_counter() - wall
-        self.cores = None
-        if busy is not None and busy_now is not None and self.elapsed > 0:
-            others = (busy_now - busy) - (own_and_children_cpu() - own)
-            self.cores = max(others, 0.0) / self.elapsed
-        return False
-
-
-def machine_busy_seconds() -> float | None:
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def own_and_children_cpu() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def data_mib(X) -> float:
     if sp.issparse(X):
         return (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
@@ -589,38 +558,6 @@ def memory_total_gib() -> str:
             return f"{int(f.readline().split()[1]) / 2**20:.0f} GiB"
     except (OSError, ValueError, IndexError):
         return "unknown"
-
-
-def parallel_headroom(repeats: int = 5) -> float | None:
-    """Best 1-thread / best all-threads time of a compute-bound numba loop (≈ free cores)."""
-    import numba
-
-    @numba.njit(parallel=True, cache=False)
-    def busy_loop(x):
-        total = 0.0
-        for i in numba.prange(x.shape[0]):
-            v = x[i]
-            for _ in range(100):
-                v = v * 1.0000001 + 1e-9
-            total += v
-        return total
-
-    x = np.random.default_rng(0).random(1_000_000)
-    threads = numba.get_num_threads()
-    busy_loop(x)
-    best = {}
-    try:
-        for count in (1, threads):
-            numba.set_num_threads(count)
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                busy_loop(x)
-                times.append(time.perf_counter() - start)
-            best[count] = min(times)
-    finally:
-        numba.set_num_threads(threads)
-    return best[1] / best[threads]
 
 
 def versions_line(impls: list[str]) -> str:

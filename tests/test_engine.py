@@ -24,14 +24,11 @@ from centroids.engine import (
 )
 
 import naive
+from arrays import as_layout
 
 DTYPES = [np.float32, np.float64]
 LAYOUTS = ["dense", "csr"]
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
-
-
-def as_layout(X, layout):
-    return sp.csr_matrix(X) if layout == "csr" else np.ascontiguousarray(X)
 
 
 def blobs(n=300, d=3, k=4, seed=0, dtype=np.float64, spread=1.0):

@@ -29,6 +29,7 @@ from centroids._kernels import dense, labels, sparse
 from centroids.engine.data import _scaled_transposed_centers
 
 import naive
+from arrays import finite_floats
 
 DTYPES = [np.float32, np.float64]
 LAYOUTS = ["dense", "csr"]
@@ -46,17 +47,6 @@ SETTINGS = settings(max_examples=50, deadline=None)
 # ---------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------
-
-
-def finite_floats(dtype, bound=100.0):
-    return st.floats(
-        -bound,
-        bound,
-        allow_nan=False,
-        allow_infinity=False,
-        allow_subnormal=False,
-        width=np.dtype(dtype).itemsize * 8,
-    )
 
 
 def weights_of(dtype):

@@ -26,26 +26,12 @@ from centroids.engine.refine import (
 )
 
 import naive
+from arrays import as_layout, finite_floats
 
 DTYPES = [np.float32, np.float64]
 LAYOUTS = ["dense", "csr"]
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 SETTINGS = settings(max_examples=40, deadline=None)
-
-
-def as_layout(X, layout):
-    return sp.csr_matrix(X) if layout == "csr" else np.ascontiguousarray(X)
-
-
-def finite_floats(dtype, bound=100.0):
-    return st.floats(
-        -bound,
-        bound,
-        allow_nan=False,
-        allow_infinity=False,
-        allow_subnormal=False,
-        width=np.dtype(dtype).itemsize * 8,
-    )
 
 
 @st.composite

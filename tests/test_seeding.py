@@ -9,7 +9,6 @@ quality on blobs.
 import numba
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
@@ -29,14 +28,11 @@ from centroids.engine.seeding import (
 )
 
 import naive
+from arrays import as_layout
 
 DTYPES = [np.float32, np.float64]
 LAYOUTS = ["dense", "csr"]
 SETTINGS = settings(max_examples=25, deadline=None)
-
-
-def as_layout(X, layout):
-    return sp.csr_matrix(X) if layout == "csr" else np.ascontiguousarray(X)
 
 
 def clustered(n, d, k, seed, dtype=np.float64, spread=0.5, zero_fraction=0.0):
