@@ -527,15 +527,3 @@ def yinyang_pass(
             upper[i] = best_dist
         chunk_changed[chunk] = changed
         chunk_distances[chunk] = distances
-
-
-@chunked_kernel
-def row_sq_norms(X, out):
-    """``out[i] = ||X[i]||²``, float64. out : (n,) OUT."""
-    n = X.shape[0]
-    for chunk in prange(n_chunks(n)):
-        for i in range(chunk * CHUNK_ROWS, min((chunk + 1) * CHUNK_ROWS, n)):
-            total = 0.0
-            for j in range(X.shape[1]):
-                total += np.float64(X[i, j]) * np.float64(X[i, j])
-            out[i] = total

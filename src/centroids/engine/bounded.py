@@ -58,9 +58,7 @@ class _Pass:
             X = data.X
             self.rows = (X.data, X.indices, X.indptr, data.x_sq_norms)
         else:
-            x_sq_norms = np.empty(data.n_rows)
-            kernels.row_sq_norms.for_work(data.row_work)(data.X, x_sq_norms)
-            self.rows = (data.X, x_sq_norms)
+            self.rows = (data.X, data.x_sq_norms)
         self.labels = np.zeros(data.n_rows, dtype=np.int32)
         n_chunks = kernels.n_chunks(data.n_rows)
         self.chunk_changed = np.zeros(n_chunks, dtype=np.int64)

@@ -82,7 +82,7 @@ def two_nearest_centers(data, centers):
         centers64 = centers.astype(np.float64)
         refine_kernels.two_nearest_centers_gemm.for_work(work)(
             data.X,
-            _row_sq_norms(data),
+            data.x_sq_norms,
             np.ascontiguousarray(-2 * centers.T),
             np.einsum("ij,ij->i", centers64, centers64),
             labels,
@@ -94,14 +94,6 @@ def two_nearest_centers(data, centers):
             data.X, centers, labels, min_sq_dist, second_sq_dist
         )
     return labels, min_sq_dist, second_sq_dist
-
-
-def _row_sq_norms(data):
-    """``||x_i||²`` in float64: the adapter's cached norms where it keeps them."""
-    norms = getattr(data, "x_sq_norms", None)
-    if norms is None:
-        norms = np.einsum("ij,ij->i", data.X, data.X, dtype=np.float64)
-    return norms
 
 
 def removal_costs(sample_weight, labels, min_sq_dist, second_sq_dist, n_clusters):
