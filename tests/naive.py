@@ -60,17 +60,6 @@ def cluster_means(X, sample_weight, labels, previous_centers):
     return means
 
 
-def rows_by_label(labels, n_clusters):
-    """(order, starts): row indices grouped by label, increasing within a label."""
-    labels = np.asarray(labels)
-    groups = [np.flatnonzero(labels == c) for c in range(n_clusters)]
-    order = np.concatenate([*groups, np.empty(0, dtype=np.int64)]).astype(np.int64)
-    starts = np.zeros(n_clusters + 1, dtype=np.int64)
-    for c, group in enumerate(groups):
-        starts[c + 1] = starts[c] + len(group)
-    return order, starts
-
-
 def column_variances(X):
     """Population variance of every column, float64."""
     return np.var(as_dense64(X), axis=0)

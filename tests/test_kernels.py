@@ -344,7 +344,7 @@ def test_labelled_inertia_many_chunks(layout, dtype):
 
 
 # ---------------------------------------------------------------------------
-# group_rows_by_label, weighted_cluster_sums
+# weighted_cluster_sums
 # ---------------------------------------------------------------------------
 
 
@@ -355,30 +355,6 @@ def check_cluster_sums(X, sample_weight, row_labels, n_clusters, sums, weights):
     magnitude = naive.cluster_sums(np.abs(naive.as_dense64(X)), w, row_labels, n_clusters)[0]
     assert np.all(np.abs(sums - expected_sums) <= rtol * magnitude + TINY)
     assert np.all(np.abs(weights - expected_weights) <= rtol * expected_weights + TINY)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_group_rows_by_label_matches_naive(data):
-    n = data.draw(st.integers(0, 60))
-    k = data.draw(st.integers(1, 8))
-    row_labels = data.draw(label_arrays(n, k))
-    order = np.full(n, -1, dtype=np.int64)
-    starts = np.full(k + 1, -1, dtype=np.int64)
-    labels.group_rows_by_label(row_labels, k, order, starts)
-    expected_order, expected_starts = naive.rows_by_label(row_labels, k)
-    np.testing.assert_array_equal(starts, expected_starts)
-    np.testing.assert_array_equal(order, expected_order)
-
-
-def test_group_rows_by_label_many_rows():
-    row_labels = np.random.default_rng(4).integers(0, 9, 1000).astype(np.int32)
-    order = np.empty(1000, dtype=np.int64)
-    starts = np.empty(10, dtype=np.int64)
-    labels.group_rows_by_label(row_labels, 9, order, starts)
-    expected_order, expected_starts = naive.rows_by_label(row_labels, 9)
-    np.testing.assert_array_equal(starts, expected_starts)
-    np.testing.assert_array_equal(order, expected_order)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
