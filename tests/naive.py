@@ -146,13 +146,25 @@ def lloyd(X, sample_weight, centers_init, max_iter, tol):
     return centers, labels, inertia(X, sample_weight, centers, labels), n_iter
 
 
-def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+# Two candidate potentials closer than this (relative) count as a tie: summed in another
+# order they can come out in either order, so either choice is right.
+TIE_RTOL = 1e-9
+
+
+def kmeans_plusplus(
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, *, ties=None, choose=None
+):
     """Greedy k-means++ with the draw protocol the engine documents.
 
     First center: a row drawn with probability ∝ w. Every next center: draw
     ``n_local_trials`` candidates by inverting the cumulative distribution of
     ``w_i D(x_i)²`` at ``uniform() × total`` (a row of zero mass is never drawn);
     keep the candidate of lowest potential (first on ties). Returns ``(centers, indices)``.
+
+    ``ties`` (a list) receives, per chosen center, the set of candidates whose potential
+    is within :data:`TIE_RTOL` of the lowest; ``choose`` (dict: center number → row)
+    forces a choice among them, to replay a run that broke a tie the other way (the
+    draws do not depend on the choice, so the rest of the run stays comparable).
     """
     Xd = as_dense64(X)
     n = Xd.shape[0]
@@ -174,8 +186,18 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
                 candidates.append(int(above[0]) if above.size else int(positive[-1]))
         else:
             candidates = list(random_state.choice(n, size=n_local_trials, p=w / w.sum()))
-        potentials = [candidate_potential(Xd, w, closest, Xd[c]) for c in candidates]
+        potentials = np.array([candidate_potential(Xd, w, closest, Xd[c]) for c in candidates])
         best = candidates[int(np.argmin(potentials))]
+        tied = {
+            int(c)
+            for c, p in zip(candidates, potentials, strict=True)
+            if p <= potentials.min() + TIE_RTOL * abs(potentials.min())
+        }
+        if ties is not None:
+            ties.append(tied)
+        if choose is not None and len(indices) in choose:
+            best = choose[len(indices)]
+            assert best in tied, f"forced row {best} is not among the tied candidates {tied}"
         indices.append(best)
         closest = np.minimum(closest, sq_distances(Xd, Xd[[best]])[:, 0])
     indices = np.array(indices)
@@ -275,12 +297,23 @@ def rows_drawn_by_mass(mass, uniforms):
     return np.array(rows, dtype=np.int64)
 
 
-def kmeans_parallel(X, n_clusters, sample_weight, random_state, n_rounds=5, oversampling=2.0):
+def kmeans_parallel(
+    X,
+    n_clusters,
+    sample_weight,
+    random_state,
+    n_rounds=5,
+    oversampling=2.0,
+    *,
+    ties=None,
+    choose=None,
+):
     """k-means|| with the draw protocol of ``centroids.engine.seeding``; returns indices.
 
     First candidate ∝ w; each round keeps row i when ``u_i φ < ℓ w_i D_i²``; top up by
     D² draws while fewer than k candidates; weight candidates by the weight of their
     closest rows; reduce with weighted greedy k-means++ (``kmeans_plusplus`` above).
+    ``ties`` and ``choose`` are as there, in rows of X.
     """
     Xd = as_dense64(X)
     n = Xd.shape[0]
@@ -305,8 +338,43 @@ def kmeans_parallel(X, n_clusters, sample_weight, random_state, n_rounds=5, over
     candidates = np.array(candidates)
     labels, _ = nearest_centers(Xd, Xd[candidates])
     candidate_weights = np.array([w[labels == c].sum() for c in range(len(candidates))])
-    _, chosen = kmeans_plusplus(Xd[candidates], n_clusters, candidate_weights, random_state)
+    position = {int(row): i for i, row in enumerate(candidates)}
+    reduction_ties = []
+    _, chosen = kmeans_plusplus(
+        Xd[candidates],
+        n_clusters,
+        candidate_weights,
+        random_state,
+        ties=reduction_ties,
+        choose=None if choose is None else {j: position[r] for j, r in choose.items()},
+    )
+    if ties is not None:
+        ties.extend({int(candidates[i]) for i in tied} for tied in reduction_ties)
     return candidates[chosen]
+
+
+def assert_same_rows_up_to_ties(indices, reference):
+    """``indices`` equal ``reference(ties=..., choose=...)``'s rows, where a step whose
+    candidates tie (see :data:`TIE_RTOL`) may take any of the tied rows: the reference is
+    replayed with the choice ``indices`` made until the two agree or a step differs that
+    was not a tie."""
+    indices = [int(i) for i in indices]
+    choose = {}
+    while True:
+        ties = []
+        expected = [int(i) for i in reference(ties=ties, choose=choose)]
+        if expected == indices:
+            return
+        step = next(
+            (j for j, (a, b) in enumerate(zip(indices, expected, strict=False)) if a != b), None
+        )
+        assert step is not None and step >= 1 and step not in choose, (indices, expected)
+        # ties[j - 1] is the tied set of center j (the first center is drawn, not chosen).
+        assert indices[step] in ties[step - 1], (
+            f"center {step}: row {indices[step]} chosen, reference chose {expected[step]} "
+            f"and only {sorted(ties[step - 1])} tie with it"
+        )
+        choose[step] = indices[step]
 
 
 def afkmc2(X, n_clusters, sample_weight, random_state, chain_length=200):

@@ -228,8 +228,12 @@ def test_pruned_kmeans_plusplus_picks_the_reference_rows(problem):
     X, w, n_clusters, layout, seed = problem
     data = engine_data(as_layout(X, layout))
     centers, indices = kmeans_plusplus_centers(data, n_clusters, w, np.random.RandomState(seed))
-    _, expected = naive.kmeans_plusplus(X, n_clusters, w, np.random.RandomState(seed))
-    np.testing.assert_array_equal(indices, expected)
+    naive.assert_same_rows_up_to_ties(
+        indices,
+        lambda **tie_rule: naive.kmeans_plusplus(
+            X, n_clusters, w, np.random.RandomState(seed), **tie_rule
+        )[1],
+    )
     np.testing.assert_array_equal(centers, X[indices])
     assert centers.dtype == X.dtype
     assert np.all(w[indices] > 0)
@@ -293,8 +297,12 @@ def test_kmeans_parallel_matches_reference(problem):
     X, w, n_clusters, layout, seed = problem
     data = engine_data(as_layout(X, layout))
     centers, indices = kmeans_parallel_centers(data, n_clusters, w, np.random.RandomState(seed))
-    expected = naive.kmeans_parallel(X, n_clusters, w, np.random.RandomState(seed))
-    np.testing.assert_array_equal(indices, expected)
+    naive.assert_same_rows_up_to_ties(
+        indices,
+        lambda **tie_rule: naive.kmeans_parallel(
+            X, n_clusters, w, np.random.RandomState(seed), **tie_rule
+        ),
+    )
     np.testing.assert_array_equal(centers, X[indices])
     assert np.all(w[indices] > 0)
 
@@ -311,6 +319,26 @@ def test_afkmc2_matches_reference(problem):
     np.testing.assert_array_equal(indices, expected)
     np.testing.assert_array_equal(centers, X[indices])
     assert np.all(w[indices] > 0)
+
+
+def test_reference_replay_accepts_exact_ties_only():
+    # Seed 4 starts at [0, 3]; the rows at x = ±10 are then equally far from it and from
+    # everything else, so adding either leaves the same potential: both are right second
+    # centers. A row that does not tie must still be rejected.
+    X = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 0.0], [-10.0, 0.0], [0.0, 3.0]])
+    w = np.ones(len(X))
+
+    def reference(**tie_rule):
+        return naive.kmeans_plusplus(X, 2, w, np.random.RandomState(4), 5, **tie_rule)[1]
+
+    ties = []
+    first = int(reference(ties=ties)[0])
+    assert first == 4 and ties == [{2, 3}]
+    for row in (2, 3):
+        naive.assert_same_rows_up_to_ties([first, row], reference)
+    for row in (0, 1):
+        with pytest.raises(AssertionError, match="tie with it"):
+            naive.assert_same_rows_up_to_ties([first, row], reference)
 
 
 def potential(X, centers, w):
