@@ -1,0 +1,201 @@
+"""centroids.segmentation.Segmentation: fit, predict, metrics, fingerprint, round trip."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from centroids import segmentation as segmentation_module
+from centroids.models import KMeans
+from centroids.segmentation import Segmentation
+
+
+def customers(n=400, seed=0):
+    X, groups = make_blobs(n, n_features=3, centers=4, cluster_std=0.8, random_state=seed)
+    rng = np.random.default_rng(seed)
+    regions = np.array(["north", "south", "east", "west"])
+    region = np.where(rng.random(n) < 0.8, regions[groups], rng.choice(regions, n))
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n),
+            "income": 50_000 + 10_000 * X[:, 0],
+            "spending": 2_000 + 300 * X[:, 1],
+            "age": np.clip(np.round(45 + 5 * X[:, 2]), 18, 95).astype(int),
+            "region": region,
+        }
+    )
+
+
+def round_trip(segmentation):
+    return Segmentation.from_dict(json.loads(json.dumps(segmentation.to_dict())))
+
+
+def test_matches_scaler_plus_kmeans_on_numeric_data():
+    df = customers()[["income", "spending", "age"]]
+    seg = Segmentation(n_clusters=4, random_state=3).fit(df)
+    Z = StandardScaler().fit_transform(df.to_numpy(dtype=float))
+    reference = KMeans(n_clusters=4, random_state=3).fit(Z)
+    np.testing.assert_array_equal(seg.labels_, reference.labels_)
+    np.testing.assert_allclose(seg.centers_, reference.cluster_centers_, atol=1e-10)
+    assert seg.inertia_ == pytest.approx(reference.inertia_)
+    np.testing.assert_array_equal(seg.sizes_, np.bincount(reference.labels_, minlength=4))
+    assert seg.spread_ == pytest.approx(np.sqrt(reference.inertia_ / len(df)))
+
+
+def test_attributes_in_original_units_and_metrics():
+    df = customers()
+    seg = Segmentation(n_clusters=4, id_column="customer_id", random_state=0).fit(df)
+    assert seg.feature_names_ == ["income", "spending", "age", "region"]
+    assert seg.feature_types_["region"] == "categorical"
+    means = df.groupby(seg.labels_)[["income", "spending", "age"]].mean()
+    np.testing.assert_allclose(seg.centers_original_[means.columns], means, rtol=1e-9)
+    shares = pd.crosstab(seg.labels_, df["region"], normalize="index")
+    for region in shares.columns:
+        np.testing.assert_allclose(
+            seg.centers_original_[f"region={region}"], shares[region], atol=1e-12
+        )
+    assert seg.centers_original_["region"].tolist() == shares.idxmax(axis=1).tolist()
+    Z = seg.transform(df)
+    assert seg.metrics_["silhouette"] == pytest.approx(silhouette_score(Z, seg.labels_))
+    assert seg.metrics_["davies_bouldin"] == pytest.approx(davies_bouldin_score(Z, seg.labels_))
+    assert seg.metrics_["calinski_harabasz"] == pytest.approx(
+        calinski_harabasz_score(Z, seg.labels_)
+    )
+    assert seg.metrics_["n_rows"] == seg.metrics_["n_used"] == len(df)
+    assert seg.metrics_["n_dropped"] == 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", seg.created_at_)
+    assert set(seg.environment_) >= {"centroids", "numpy", "numba", "scikit-learn", "python"}
+    assert seg.environment_["threads"] >= 1
+    assert seg.params_["n_clusters"] == 4 and seg.params_["id_column"] == "customer_id"
+    assert len(set(seg.names_)) == 4
+    profile = seg.profile()
+    assert profile["size"].tolist() == seg.sizes_.tolist()
+    assert profile["share"].sum() == pytest.approx(1.0)
+    assert profile["name"].tolist() == seg.names_
+    json.dumps(seg.to_dict())  # JSON-safe
+
+
+def test_silhouette_is_sampled_beyond_the_sample_size(monkeypatch):
+    monkeypatch.setattr(segmentation_module, "SILHOUETTE_SAMPLE_SIZE", 50)
+    df = customers(200)[["income", "spending"]]
+    seg = Segmentation(n_clusters=3, random_state=7).fit(df)
+    rows = np.sort(np.random.RandomState(7).choice(200, 50, False))
+    Z = seg.transform(df)
+    assert seg.metrics_["silhouette"] == pytest.approx(silhouette_score(Z[rows], seg.labels_[rows]))
+
+
+def test_single_segment_has_undefined_metrics():
+    seg = Segmentation(n_clusters=1, random_state=0).fit(customers(30)[["income"]])
+    assert seg.metrics_["silhouette"] is None and seg.metrics_["davies_bouldin"] is None
+    assert seg.names_ == ["near average"]
+
+
+def test_predict_with_distance_and_dropped_rows():
+    df = customers()
+    df.loc[[5, 17], "income"] = np.nan
+    seg = Segmentation(n_clusters=4, id_column="customer_id", random_state=0).fit(df)
+    assert seg.labels_[5] == seg.labels_[17] == -1
+    assert seg.metrics_["n_dropped"] == 2 and seg.sizes_.sum() == len(df) - 2
+    labels, distances = seg.predict_with_distance(df)
+    np.testing.assert_array_equal(labels, seg.labels_)
+    assert np.isnan(distances[[5, 17]]).all()
+    Z = seg.transform(df)
+    complete = labels >= 0
+    all_distances = np.linalg.norm(Z[complete, None, :] - seg.centers_[None], axis=2)
+    np.testing.assert_array_equal(labels[complete], all_distances.argmin(axis=1))
+    np.testing.assert_allclose(distances[complete], all_distances.min(axis=1), rtol=1e-12)
+    assert np.sqrt(np.mean(distances[complete] ** 2)) == pytest.approx(seg.spread_)
+
+
+def test_median_policy_assigns_every_row():
+    df = customers()
+    df.loc[[5, 17], "income"] = np.nan
+    seg = Segmentation(n_clusters=4, missing="median", random_state=0).fit(df)
+    assert (seg.labels_ >= 0).all() and seg.metrics_["n_dropped"] == 0
+    np.testing.assert_array_equal(seg.predict(df), seg.labels_)
+
+
+def test_json_round_trip_predicts_identically_without_refitting():
+    df = customers()
+    seg = Segmentation(n_clusters=5, scale="robust", id_column="customer_id", random_state=1)
+    seg.fit(df)
+    copy = round_trip(seg)
+    new = customers(150, seed=9)
+    new.loc[3, "region"] = "mars"  # unseen category
+    labels, distances = seg.predict_with_distance(new)
+    copy_labels, copy_distances = copy.predict_with_distance(new)
+    np.testing.assert_array_equal(copy_labels, labels)
+    np.testing.assert_array_equal(copy_distances, distances)
+    np.testing.assert_array_equal(copy.centers_, seg.centers_)
+    assert copy.names_ == seg.names_ and copy.fingerprint_ == seg.fingerprint_
+    assert copy.metrics_ == seg.metrics_ and copy.created_at_ == seg.created_at_
+    pd.testing.assert_frame_equal(copy.profile(), seg.profile())
+    assert copy.labels_ is None
+    with pytest.raises(ValueError, match="Not a Segmentation description"):
+        Segmentation.from_dict({"format": "centroids.Preparation"})
+
+
+def test_same_seed_same_segmentation_and_fingerprint_ignores_row_order():
+    df = customers()
+    first = Segmentation(n_clusters=4, random_state=11).fit(df)
+    second = Segmentation(n_clusters=4, random_state=11).fit(df)
+    np.testing.assert_array_equal(first.labels_, second.labels_)
+    assert first.names_ == second.names_
+    shuffled = df.sample(frac=1.0, random_state=0)
+    assert Segmentation(n_clusters=4, random_state=0).fit(shuffled).fingerprint_ == (
+        first.fingerprint_
+    )
+    changed = df.assign(income=df["income"] + 1.0)
+    assert Segmentation(n_clusters=4, random_state=0).fit(changed).fingerprint_ != (
+        first.fingerprint_
+    )
+    assert re.fullmatch(r"[0-9a-f]{64}", first.fingerprint_)
+
+
+def test_init_from_previous_centers_in_original_units():
+    df = customers()
+    first = Segmentation(n_clusters=4, id_column="customer_id", random_state=0).fit(df)
+    more = pd.concat([df, customers(100, seed=5)], ignore_index=True)
+    warm = Segmentation(
+        n_clusters=4, id_column="customer_id", init=first.centers_original_, random_state=0
+    ).fit(more)
+    Z = warm.transform(more)
+    expected_start = warm.preparation_.transform_centers(first.centers_original_)
+    # category shares, not only the dominant category, carry over
+    np.testing.assert_allclose(
+        first.preparation_.transform_centers(first.centers_original_), first.centers_, atol=1e-12
+    )
+    assert not np.isin(expected_start[:, -4:], [0.0, 1.0]).all()
+    reference = KMeans(n_clusters=4, init=expected_start, refine=False).fit(Z)
+    # warm starts from array centers are plain Lloyd (refine='auto' leaves them alone)
+    np.testing.assert_array_equal(warm.labels_, reference.labels_)
+    assert warm.params_["init"] == "array"
+    with pytest.raises(ValueError, match=r"init has 3 center row\(s\)"):
+        Segmentation(n_clusters=4, init=first.centers_original_.iloc[:3]).fit(df)
+
+
+def test_errors():
+    df = customers(20)
+    with pytest.raises(ValueError, match="n_clusters=30"):
+        Segmentation(n_clusters=30).fit(df)
+    fitted = Segmentation(n_clusters=2, random_state=0).fit(df)
+    names = fitted.names_
+    fitted.n_clusters = 50
+    with pytest.raises(ValueError, match="n_clusters=50"):
+        fitted.fit(df)
+    assert fitted.names_ is names and len(fitted.centers_) == 2  # left as it was
+    with pytest.raises(ValueError, match=r"kmeans_params must not set \['random_state'\]"):
+        Segmentation(n_clusters=2, kmeans_params={"random_state": 1}).fit(df)
+    with pytest.raises(ValueError, match=r"unknown KMeans parameter\(s\) \['max_iters'\]"):
+        Segmentation(n_clusters=2, kmeans_params={"max_iters": 1}).fit(df)
+    with pytest.raises(ValueError, match="not fitted"):
+        Segmentation().predict(df)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['age'\]"):
+        Segmentation(n_clusters=2, random_state=0).fit(df).predict(df.drop(columns="age"))
+    seg = Segmentation(n_clusters=2, kmeans_params={"max_iter": 5, "algorithm": "lloyd"})
+    assert seg.fit(df).model_.max_iter == 5
