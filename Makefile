@@ -21,8 +21,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The store tests also run against PostgreSQL and the report test in headless Chromium:
+# .ci/test-services.sh starts (and as root installs) them and exports where they are.
 test: lint
-	$(BIN)/python -m pytest
+	eval "$$(.ci/test-services.sh)" && $(BIN)/python -m pytest
 
 # The benchmark suite also needs the `bench` extra (faiss-cpu); its own stamp keeps
 # `make test` / `make demo` on the plain `dev` install.
