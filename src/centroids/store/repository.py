@@ -565,7 +565,8 @@ class SegmentStore:
             # The preparation changed (scaling statistics, columns, categories): take the
             # previous centers in original units through the new preparation.
             previous_centers = np.asarray(
-                model.preparation_.transform(previous.centers_original_), dtype=np.float64
+                model.preparation_.transform_centers(previous.centers_original_),
+                dtype=np.float64,
             )
             previous_centers = np.nan_to_num(previous_centers, nan=0.0)
         spread = float(model.spread_)
