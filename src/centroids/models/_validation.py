@@ -44,7 +44,7 @@ def reject_non_numeric_columns(X, estimator_name):
             f"{estimator_name} needs numeric columns, but X has non-numeric column(s) "
             f"{', '.join(bad)}. One-hot encode categorical columns (pandas.get_dummies or "
             "sklearn.preprocessing.OneHotEncoder), turn dates into numbers, drop identifier "
-            "columns, or use a k-prototypes model for mixed numeric and categorical data."
+            "columns, or use centroids.KPrototypes for mixed numeric and categorical data."
         )
 
 
@@ -60,8 +60,8 @@ def _describe_non_numeric_value(X, estimator_name, error):
                     return TypeError(
                         f"{estimator_name} needs numbers, but X holds {value!r} in column "
                         f"{column} at row {row} ({error}). Encode categorical values as "
-                        "numbers (e.g. sklearn.preprocessing.OneHotEncoder) or use a "
-                        "k-prototypes model for mixed data."
+                        "numbers (e.g. sklearn.preprocessing.OneHotEncoder) or use "
+                        "centroids.KPrototypes for mixed data."
                     )
     return None
 
