@@ -1,0 +1,601 @@
+"""Choosing the number of clusters: one table of evidence per K, a recommendation, a verdict.
+
+:func:`choose_k` fits :class:`centroids.KMeans` once per K and measures every fit the
+usual ways (inertia, silhouette, Davies-Bouldin, Calinski-Harabasz, the gap statistic,
+stability across random halves). Each criterion alone fails somewhere known: the
+silhouette prefers few clusters when they differ in size (unbalanced data), Tibshirani's
+gap rule stops at the first plateau on data with many clusters, the elbow of the inertia
+curve sits early, and every criterion names *some* K on data with no clusters at all.
+So the recommendation is a vote, and the verdict on structure compares the data with
+uniform reference data in the same box rather than reading a silhouette threshold
+(k-means on uniform noise in 2-D scores a silhouette of about 0.35-0.40 at every K).
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from numbers import Integral
+
+import numba
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+from sklearn.utils import check_random_state
+
+from ..engine import blas_limited_to_one_thread
+from ..models.kmeans import KMeans
+from .gap import (
+    _SEED_BOUND,
+    ReferenceSampler,
+    _ProgressCounter,
+    check_dense_features,
+    check_k_values,
+    check_reference_options,
+    gap_from_log_dispersions,
+    safe_log,
+    tibshirani_k,
+    total_dispersion,
+)
+from .knee import find_knee
+from .metrics import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_estimate,
+    silhouette_score,
+)
+
+__all__ = ["ChooseKResult", "choose_k"]
+
+TABLE_COLUMNS = (
+    "inertia",
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "gap",
+    "gap_se",
+    "stability",
+)
+
+#: Up to this many rows the silhouette is exact; above, estimated from a sample of rows.
+EXACT_SILHOUETTE_MAX_ROWS = 10_000
+#: Rows sampled for the silhouette estimate on large data.
+SILHOUETTE_SAMPLE_ROWS = 4_000
+#: Rows sampled for the silhouette of every reference set.
+REFERENCE_SILHOUETTE_SAMPLE_ROWS = 1_000
+#: The data's silhouette must beat the reference sets' by this much to count as structure.
+SILHOUETTE_EXCESS_MARGIN = 0.05
+
+#: The criteria that vote for a K, in the order that breaks ties.
+CRITERIA = ("silhouette", "gap", "calinski_harabasz", "davies_bouldin", "elbow")
+
+
+@dataclass
+class ChooseKResult:
+    """What :func:`choose_k` found.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Indexed by k (the values of ``k_range``), with the columns ``inertia``,
+        ``silhouette``, ``davies_bouldin``, ``calinski_harabasz``, ``gap``, ``gap_se``
+        and ``stability`` (NaN where a measure is undefined, e.g. silhouette at k = 1).
+    k : int or None
+        The recommended number of clusters; None when the data show no cluster
+        structure.
+    elbow : int or None
+        The knee of the inertia curve (Kneedle), or None when the curve has none.
+    reason : str
+        One line naming the evidence for ``k``.
+    has_structure : bool
+        False when the data are no more clustered than uniform reference data.
+    verdict : str
+        One line on the cluster structure and why.
+    models : dict
+        k -> the fitted :class:`centroids.KMeans` (every k of the table, or only the
+        recommended one with ``keep_models='recommended'``).
+    votes : dict
+        Criterion -> the k it picks on its own (None where it picks none):
+        'silhouette' (highest), 'gap' (Tibshirani's rule), 'calinski_harabasz'
+        (highest), 'davies_bouldin' (lowest), 'elbow' (Kneedle on the inertia).
+    gap_k : int or None
+        Tibshirani's rule over k = 1 and ``k_range`` (k = 1 is always included, as
+        ``W_1`` needs no fit): 1 means no more clustered than the reference data.
+    references : pandas.DataFrame
+        Indexed by k (1 and ``k_range``): ``log_w`` of the data, the mean
+        ``reference_log_w`` of the reference sets, and ``reference_silhouette``, the mean
+        silhouette of k-means on the reference sets.
+    """
+
+    table: pd.DataFrame
+    k: int | None
+    elbow: int | None
+    reason: str
+    has_structure: bool
+    verdict: str
+    models: dict
+    votes: dict = field(default_factory=dict)
+    gap_k: int | None = None
+    references: pd.DataFrame | None = None
+
+    def summary(self):
+        """The table as plain text (``*`` marks the recommended k), then reason and verdict."""
+        shown = self.table.copy()
+        picks = {k: [] for k in shown.index}
+        for criterion, k in self.votes.items():
+            if k is not None and k in picks:
+                picks[k].append(_CRITERION_LABELS[criterion])
+        shown.insert(0, "votes", [",".join(picks[k]) for k in shown.index])
+        shown.index = [f"{k}*" if k == self.k else str(k) for k in shown.index]
+        shown.index.name = "k"
+        formatters = {
+            "votes": lambda v: f"{v:<{max(5, shown['votes'].str.len().max())}}",
+            "inertia": "{:.6g}".format,
+            "calinski_harabasz": "{:.1f}".format,
+        }
+        text = shown.to_string(float_format=lambda v: f"{v:.3f}", formatters=formatters, na_rep="-")
+        return f"{text}\n{self.reason}\n{self.verdict}"
+
+    def __str__(self):
+        return self.summary()
+
+
+_CRITERION_LABELS = {
+    "silhouette": "sil",
+    "gap": "gap",
+    "calinski_harabasz": "ch",
+    "davies_bouldin": "db",
+    "elbow": "elbow",
+}
+
+
+def _check_positive_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, Integral | np.integer):
+        raise TypeError(f"{name} must be an integer; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}; got {value}.")
+    return int(value)
+
+
+def choose_k(
+    X,
+    k_range=range(2, 11),
+    *,
+    n_references=5,
+    reference="box",
+    n_stability=3,
+    random_state=None,
+    kmeans_params=None,
+    keep_models="all",
+    n_jobs=None,
+    progress=None,
+    verbose=False,
+):
+    """Recommend a number of clusters for X, with the evidence and a verdict on structure.
+
+    For every k of ``k_range`` one :class:`centroids.KMeans` fit gives the inertia and,
+    from its labels, the silhouette (exact up to 10,000 rows, estimated from a sample of
+    4,000 rows against all rows above), Davies-Bouldin and Calinski-Harabasz. The gap
+    statistic compares ``log W_k`` with uniform reference sets, each drawn once and
+    clustered at every k (k = 1 is always added: ``W_1`` is the total dispersion).
+    Stability is the mean adjusted Rand index, over ``n_stability`` repeats, between two
+    models fitted on the two halves of a random split, both predicting every row.
+
+    The recommendation is a vote of five criteria: the highest silhouette, Tibshirani's
+    gap rule, the highest Calinski-Harabasz, the lowest Davies-Bouldin and the elbow
+    of the inertia (Kneedle). The k with the most votes wins; a tie goes to the
+    criterion listed first. The data have cluster structure when some k's silhouette
+    beats the mean silhouette of k-means on the reference sets by more than 0.05, or by
+    more than 0.025 when the gap rule also picks a k above 1; otherwise ``k`` is None.
+    A silhouette near 0.4 means nothing by itself (k-means on uniform 2-D noise scores
+    that at every k), only its excess over structureless data of the same extent does;
+    the gap rule alone picks k = 2 on such noise now and then.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Dense data, float32 or float64, scaled as it should be clustered (choose_k does
+        not standardise it). Sparse input is refused.
+    k_range : iterable of int, default=range(2, 11)
+        The numbers of clusters to compare, each in 1..n_samples.
+    n_references : int, default=5
+        Number of uniform reference sets for the gap statistic, at least 2.
+    reference : {'box', 'pca'}, default='box'
+        Where the reference sets are drawn: the bounding box of the features, or the box
+        of the principal components (better for tilted or elongated data).
+    n_stability : int, default=3
+        Repeats of the split-half stability measure; 0 skips it (the column is NaN).
+    random_state : int, RandomState instance or None, default=None
+        Seeds every fit, reference set, split and sample: the same seed gives the same
+        table.
+    kmeans_params : dict, default=None
+        Extra parameters for every :class:`centroids.KMeans` fit (e.g.
+        ``{"n_init": 3}``); ``n_clusters`` and ``random_state`` are set by choose_k.
+        The fits of the reference sets and of the stability halves run with
+        ``refine=False`` unless ``kmeans_params`` names ``refine``: uniform data have
+        no cluster to miss, and there the refinement costs most.
+    keep_models : {'all', 'recommended'}, default='all'
+        Keep the fitted model of every k, or only the recommended one's.
+    n_jobs : int, default=None
+        Number of threads running fits side by side (the kernels release the GIL);
+        None means numba's thread count (every core). Small fits run on one core each,
+        so this is what keeps all cores busy; the result is the same for any value.
+    progress : callable, default=None
+        Called as ``progress(step, total, message)`` after every fit, from the thread
+        that ran it (one call at a time).
+    verbose : bool, default=False
+        Print a progress line per fit on stderr (besides any ``progress`` callback).
+
+    Returns
+    -------
+    result : ChooseKResult
+        ``table``, ``k``, ``elbow``, ``reason``, ``has_structure``, ``verdict``,
+        ``models``, ``votes``; ``print(result)`` shows them all.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from centroids.evaluate.choose_k import choose_k
+    >>> X, _ = make_blobs(300, centers=4, cluster_std=0.6, random_state=1)
+    >>> result = choose_k(X, range(2, 7), n_references=3, n_stability=1, random_state=0)
+    >>> result.k, result.has_structure
+    (4, True)
+    >>> list(result.table.columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['inertia', 'silhouette', 'davies_bouldin', 'calinski_harabasz', 'gap', 'gap_se',
+     'stability']
+    """
+    X = check_dense_features(X, "choose_k")
+    n_samples = X.shape[0]
+    k_values = check_k_values(k_range, n_samples)
+    if k_values.max() < 2:
+        raise ValueError(
+            "k_range holds only k=1: there is nothing to choose. Give numbers of clusters "
+            "of at least 2, e.g. range(2, 11) (k=1 is compared by the gap statistic anyway)."
+        )
+    check_reference_options(n_references, reference)
+    n_stability = _check_positive_int(n_stability, "n_stability", 0)
+    if keep_models not in ("all", "recommended"):
+        raise ValueError(f"keep_models must be 'all' or 'recommended'; got {keep_models!r}.")
+    kmeans_params = dict(kmeans_params or {})
+    for name in ("n_clusters", "random_state"):
+        if name in kmeans_params:
+            raise ValueError(
+                f"kmeans_params must not set {name!r}: choose_k sets it for every fit "
+                f"(pass random_state to choose_k itself)."
+            )
+    # Fail now, not after minutes of fits, on a bad KMeans parameter.
+    try:
+        probe = KMeans(**kmeans_params)
+    except TypeError as error:
+        raise TypeError(
+            f"kmeans_params holds a name KMeans does not take ({error}); pass only "
+            "KMeans parameters such as n_init, max_iter, tol, algorithm or refine."
+        ) from None
+    probe._validate_params()
+    # Uniform reference data have no cluster to miss, and the halves only need to agree
+    # with each other: the swap refinement (which costs most on exactly such data) is
+    # left to the fits of X itself unless the caller names it.
+    side_params = {"refine": False, **kmeans_params}
+    if n_jobs is None:
+        n_threads = numba.get_num_threads()
+    else:
+        n_threads = _check_positive_int(n_jobs, "n_jobs", 1)
+    if not isinstance(verbose, bool | Integral):
+        raise TypeError(f"verbose must be a bool; got {verbose!r}.")
+
+    gap_k_values = np.union1d([1], k_values)
+    fitted_k = k_values[k_values >= 2]
+    # A half must hold at least k rows; larger k get no stability figure (NaN).
+    stability_k = fitted_k[fitted_k <= n_samples // 2] if n_stability else fitted_k[:0]
+    total = len(fitted_k) + n_references * len(gap_k_values) + 2 * n_stability * len(stability_k)
+    counter = _ProgressCounter(_with_verbose(progress, verbose), total)
+
+    rng = check_random_state(random_state)
+    fit_seeds = rng.randint(_SEED_BOUND, size=len(fitted_k))
+    metric_seeds = rng.randint(_SEED_BOUND, size=len(fitted_k))
+    reference_seed = rng.randint(_SEED_BOUND)
+    reference_fit_seeds = rng.randint(_SEED_BOUND, size=(n_references, len(gap_k_values)))
+    stability_seed = rng.randint(_SEED_BOUND)
+
+    # Every unit of work below is seeded on its own, so the result does not depend on
+    # the order the units run in or on the number of threads.
+    split_rng = check_random_state(stability_seed)
+    split_plans = {
+        int(k): [
+            (split_rng.permutation(n_samples), split_rng.randint(_SEED_BOUND, size=2))
+            for _ in range(n_stability)
+        ]
+        for k in stability_k
+    }
+    sampler = ReferenceSampler(X, n_references, reference, reference_seed)
+
+    def fit_data(j):
+        # The data: one fit per k; its labels serve every measure.
+        k = int(fitted_k[j])
+        model = KMeans(n_clusters=k, random_state=int(fit_seeds[j]), **kmeans_params).fit(X)
+        measures = _label_measures(X, model, int(metric_seeds[j]))
+        counter(f"k={k}: fitted, inertia {model.inertia_:.6g}")
+        return k, model, measures
+
+    def fit_reference(b):
+        # A reference set: drawn once, clustered at every k.
+        Z = sampler.draw(b)
+        log_w_b = np.empty(len(gap_k_values))
+        silhouette_b = np.full(len(gap_k_values), np.nan)
+        for j, k in enumerate(gap_k_values):
+            k = int(k)
+            if k == 1:
+                log_w_b[j] = safe_log(total_dispersion(Z))
+            else:
+                seed = int(reference_fit_seeds[b, j])
+                model = KMeans(n_clusters=k, random_state=seed, **side_params).fit(Z)
+                log_w_b[j] = safe_log(model.inertia_)
+                silhouette_b[j] = _estimated_silhouette(
+                    Z, model.labels_, REFERENCE_SILHOUETTE_SAMPLE_ROWS, seed
+                )
+            counter(f"reference set {b + 1}/{n_references}, k={k}")
+        return log_w_b, silhouette_b
+
+    def split_agreement(k, repeat):
+        # Stability: fits on the two halves of a random split, compared on every row.
+        order, seeds = split_plans[k][repeat]
+        predictions = []
+        halves = (order[: n_samples // 2], order[n_samples // 2 :])
+        for half, seed in zip(halves, seeds, strict=True):
+            half_model = KMeans(n_clusters=k, random_state=int(seed), **side_params)
+            predictions.append(half_model.fit(X[np.sort(half)]).predict(X))
+            counter(f"k={k}: stability split {repeat + 1}/{n_stability}")
+        return adjusted_rand_score(*predictions)
+
+    with blas_limited_to_one_thread(), ThreadPoolExecutor(max_workers=n_threads) as pool:
+        # The longest units (a reference set is one fit per k) start first.
+        reference_units = [pool.submit(fit_reference, b) for b in range(n_references)]
+        data_units = [pool.submit(fit_data, j) for j in range(len(fitted_k))]
+        split_units = {
+            (int(k), repeat): pool.submit(split_agreement, int(k), repeat)
+            for k in stability_k
+            for repeat in range(n_stability)
+        }
+        data_fits = [unit.result() for unit in data_units]
+        reference_fits = [unit.result() for unit in reference_units]
+        agreements = {key: unit.result() for key, unit in split_units.items()}
+
+    rows = {int(k): dict.fromkeys(TABLE_COLUMNS, np.nan) for k in k_values}
+    models = {}
+    log_w = {1: safe_log(total_dispersion(X))}
+    if 1 in rows:
+        rows[1]["inertia"] = total_dispersion(X)
+    for k, model, measures in data_fits:
+        models[k] = model
+        log_w[k] = safe_log(model.inertia_)
+        rows[k].update(measures)
+    reference_log_w = np.array([fit[0] for fit in reference_fits])
+    reference_silhouette = np.array([fit[1] for fit in reference_fits])
+    data_log_w = np.array([log_w.get(int(k), np.nan) for k in gap_k_values])
+    gap, gap_se = gap_from_log_dispersions(data_log_w, reference_log_w)
+    gap_k = tibshirani_k(gap_k_values, gap, gap_se)
+    for j, k in enumerate(gap_k_values):
+        if int(k) in rows:
+            rows[int(k)]["gap"] = gap[j]
+            rows[int(k)]["gap_se"] = gap_se[j]
+    for k in stability_k:
+        rows[int(k)]["stability"] = float(
+            np.mean([agreements[int(k), repeat] for repeat in range(n_stability)])
+        )
+
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(TABLE_COLUMNS))
+    table.index.name = "k"
+    references = pd.DataFrame(
+        {
+            "log_w": data_log_w,
+            "reference_log_w": reference_log_w.mean(axis=0),
+            "reference_silhouette": _column_means(reference_silhouette),
+        },
+        index=pd.Index(gap_k_values, name="k"),
+    )
+    decision = _decide(table, references, gap_k)
+    if keep_models == "recommended":
+        models = {decision.k: models[decision.k]} if decision.k in models else {}
+    return ChooseKResult(
+        table=table,
+        k=decision.k,
+        elbow=decision.votes.get("elbow"),
+        reason=decision.reason,
+        has_structure=decision.has_structure,
+        verdict=decision.verdict,
+        models=models,
+        votes=decision.votes,
+        gap_k=gap_k,
+        references=references,
+    )
+
+
+def _column_means(values):
+    """Mean of every column over its finite values; NaN for a column with none."""
+    finite = np.isfinite(values)
+    counts = finite.sum(axis=0)
+    sums = np.where(finite, values, 0.0).sum(axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _with_verbose(progress, verbose):
+    if not verbose:
+        return progress
+
+    def report(step, total, message):
+        print(f"choose_k [{step}/{total}] {message}", file=sys.stderr, flush=True)
+        if progress is not None:
+            progress(step, total, message)
+
+    return report
+
+
+def _estimated_silhouette(X, labels, sample_rows, seed):
+    """Mean silhouette: exact on small X, else of ``sample_rows`` rows against all rows."""
+    n_labels = np.unique(labels).shape[0]
+    if not 2 <= n_labels <= X.shape[0] - 1:
+        return np.nan
+    if X.shape[0] <= sample_rows:
+        return silhouette_score(X, labels)
+    return float(silhouette_estimate(X, labels, sample_rows, random_state=seed))
+
+
+def _label_measures(X, model, seed):
+    """Inertia, silhouette, Davies-Bouldin and Calinski-Harabasz of one fit's labels."""
+    labels = model.labels_
+    n_labels = np.unique(labels).shape[0]
+    measures = {"inertia": float(model.inertia_)}
+    if 2 <= n_labels <= X.shape[0] - 1:
+        if X.shape[0] <= EXACT_SILHOUETTE_MAX_ROWS:
+            measures["silhouette"] = silhouette_score(X, labels)
+        else:
+            measures["silhouette"] = _estimated_silhouette(X, labels, SILHOUETTE_SAMPLE_ROWS, seed)
+        measures["davies_bouldin"] = davies_bouldin_score(X, labels)
+        measures["calinski_harabasz"] = calinski_harabasz_score(X, labels)
+    return measures
+
+
+@dataclass
+class _Decision:
+    k: int | None
+    reason: str
+    has_structure: bool
+    verdict: str
+    votes: dict
+
+
+def _best(series, largest=True):
+    series = series.dropna()
+    if series.empty:
+        return None
+    return int(series.idxmax() if largest else series.idxmin())
+
+
+def _decide(table, references, gap_k):
+    """The vote of the criteria and the verdict on structure, with their one-line reasons."""
+    k_values = table.index.to_numpy()
+    elbow = None
+    if len(k_values) >= 3:
+        elbow = find_knee(
+            k_values, table["inertia"].to_numpy(), curve="convex", direction="decreasing"
+        )
+    # The gap rule votes only for a k of the table; its pick of 1 (no structure) is
+    # handled by the verdict below.
+    gap_vote = gap_k if gap_k is not None and gap_k in table.index else None
+    if gap_vote == 1 and 1 not in table.index:
+        gap_vote = None
+    votes = {
+        "silhouette": _best(table["silhouette"]),
+        "gap": gap_vote,
+        "calinski_harabasz": _best(table["calinski_harabasz"]),
+        "davies_bouldin": _best(table["davies_bouldin"], largest=False),
+        "elbow": elbow,
+    }
+
+    excess = table["silhouette"] - references["reference_silhouette"].reindex(table.index)
+    excess = excess.dropna()
+    best_excess_k = int(excess.idxmax()) if not excess.empty else None
+    best_excess = float(excess.max()) if not excess.empty else np.nan
+    silhouette_beats_reference = bool(best_excess > SILHOUETTE_EXCESS_MARGIN)
+    # The gap rule alone is noisy on structureless data (it picks 2 now and then), so
+    # its word counts only with a silhouette at least half the margin above the
+    # references'.
+    gap_sees_structure = gap_k != 1
+    has_structure = silhouette_beats_reference or (
+        gap_sees_structure and bool(best_excess > SILHOUETTE_EXCESS_MARGIN / 2)
+    )
+
+    if not has_structure:
+        parts = []
+        sil_k = votes["silhouette"]
+        if sil_k is not None:
+            sil = table.at[sil_k, "silhouette"]
+            ref = references.at[sil_k, "reference_silhouette"]
+            parts.append(
+                f"the best silhouette ({sil:.2f} at k={sil_k}) is no better than k-means "
+                f"scores on uniform data in the same box ({ref:.2f})"
+            )
+        if gap_k == 1:
+            parts.append("the gap rule picks k=1 (no more clustered than that uniform data)")
+        else:
+            parts.append(
+                (f"the gap rule's pick k={gap_k}" if gap_k else "the rising gap")
+                + " is not backed by the silhouette"
+            )
+        verdict = "no cluster structure: " + ", and ".join(parts)
+        reason = "no k recommended: " + _evidence_text(table, votes, None, gap_k)
+        return _Decision(None, reason, False, verdict, votes)
+
+    counts = {}
+    for criterion in CRITERIA:
+        k = votes[criterion]
+        if k is not None:
+            counts.setdefault(k, []).append(criterion)
+    if not counts:
+        k = best_excess_k
+    else:
+        most = max(len(c) for c in counts.values())
+        # Ties go to the k named by the earliest criterion in CRITERIA.
+        k = min(
+            (k for k, c in counts.items() if len(c) == most),
+            key=lambda k: min(CRITERIA.index(c) for c in counts[k]),
+        )
+    reason = _evidence_text(table, votes, k, gap_k)
+    grounds = []
+    if silhouette_beats_reference:
+        # Quote the recommended k when its own silhouette clears the margin.
+        shown_k = k if excess.get(k, -np.inf) > SILHOUETTE_EXCESS_MARGIN else best_excess_k
+        ref = references.at[shown_k, "reference_silhouette"]
+        sil = table.at[shown_k, "silhouette"]
+        grounds.append(
+            f"silhouette {sil:.2f} at k={shown_k} vs {ref:.2f} on uniform reference data "
+            "in the same box"
+        )
+    else:
+        sil = table.at[best_excess_k, "silhouette"]
+        grounds.append(
+            f"weak: the best silhouette ({sil:.2f} at k={best_excess_k}) beats uniform "
+            f"reference data by only {best_excess:.2f}"
+        )
+    if gap_k != 1:
+        grounds.append(
+            f"the gap rule picks k={gap_k}" if gap_k else "the gap rises up to the last k"
+        )
+    else:
+        grounds.append("though the gap rule picks k=1")
+    verdict = "cluster structure found: " + ", ".join(grounds)
+    return _Decision(k, reason, True, verdict, votes)
+
+
+def _evidence_text(table, votes, k, gap_k):
+    """One line: the k, then what each criterion says about it."""
+    parts = []
+    sil_k = votes["silhouette"]
+    if sil_k is not None:
+        peak = table.at[sil_k, "silhouette"]
+        if k is None or sil_k == k:
+            parts.append(f"silhouette peaks at {peak:.2f}" + ("" if k else f" (k={sil_k})"))
+        else:
+            parts.append(
+                f"silhouette {table.at[k, 'silhouette']:.2f} (peak {peak:.2f} at k={sil_k})"
+            )
+    for criterion, name in (
+        ("gap", "gap rule"),
+        ("calinski_harabasz", "Calinski-Harabasz"),
+        ("davies_bouldin", "Davies-Bouldin"),
+    ):
+        pick = votes[criterion]
+        if pick is None:
+            if criterion == "gap":
+                parts.append(
+                    "gap rule picks 1" if gap_k == 1 else "gap rule picks no k of the range"
+                )
+            continue
+        parts.append(f"{name} agrees" if pick == k else f"{name} picks {pick}")
+    elbow = votes["elbow"]
+    parts.append(f"elbow at {elbow}" if elbow is not None else "no elbow")
+    if k is not None and not np.isnan(table.at[k, "stability"]):
+        parts.append(f"stability {table.at[k, 'stability']:.2f}")
+    head = f"k={k}: " if k is not None else ""
+    return head + ", ".join(parts)
