@@ -4,5 +4,13 @@ from .kmeans import KMeans, kmeans_plusplus
 from .kmedoids import KMedoids
 from .kprototypes import KPrototypes
 from .minibatch import MiniBatchKMeans
+from .spherical import SphericalKMeans
 
-__all__ = ["KMeans", "KMedoids", "KPrototypes", "MiniBatchKMeans", "kmeans_plusplus"]
+__all__ = [
+    "KMeans",
+    "KMedoids",
+    "KPrototypes",
+    "MiniBatchKMeans",
+    "SphericalKMeans",
+    "kmeans_plusplus",
+]
