@@ -5,9 +5,12 @@ input never densified) under scikit-learn compatible estimators; tools to choose
 and judge clusters; segments kept in a database with stable ids.
 """
 
+from . import vq
 from .data import DataError, Preparation, read_table
+from .documents import DocumentClusters, cluster_documents, read_documents
 from .evaluate import (
     calinski_harabasz_score,
+    choose_k,
     davies_bouldin_score,
     diagnose,
     explain,
@@ -15,7 +18,14 @@ from .evaluate import (
     silhouette_samples,
     silhouette_score,
 )
-from .models import KMeans, MiniBatchKMeans, kmeans_plusplus
+from .models import (
+    KMeans,
+    KMedoids,
+    KPrototypes,
+    MiniBatchKMeans,
+    SphericalKMeans,
+    kmeans_plusplus,
+)
 from .naming import describe_segments, suggest_segment_names
 from .segmentation import Segmentation
 from .store import SegmentStore, StoreError
@@ -25,14 +35,20 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataError",
+    "DocumentClusters",
     "KMeans",
+    "KMedoids",
+    "KPrototypes",
     "MiniBatchKMeans",
     "Preparation",
     "SegmentStore",
     "Segmentation",
+    "SphericalKMeans",
     "StoreError",
     "__version__",
     "calinski_harabasz_score",
+    "choose_k",
+    "cluster_documents",
     "davies_bouldin_score",
     "describe_segments",
     "diagnose",
@@ -40,9 +56,11 @@ __all__ = [
     "fit_stream",
     "iter_parquet_batches",
     "kmeans_plusplus",
+    "read_documents",
     "read_table",
     "silhouette_estimate",
     "silhouette_samples",
     "silhouette_score",
     "suggest_segment_names",
+    "vq",
 ]

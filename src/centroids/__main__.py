@@ -1,0 +1,5 @@
+"""``python -m centroids``: the ``centroids`` command."""
+
+from .cli import main
+
+main()
