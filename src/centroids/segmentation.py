@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .data.prepare import Preparation, _as_frame
+from .models._validation import unchanged_on_error
 
 __all__ = ["Segmentation"]
 
@@ -309,14 +310,8 @@ class Segmentation:
         -------
         self : Segmentation
         """
-        state = self.__dict__.copy()
-        try:
+        with unchanged_on_error(self):
             return self._fit(data)
-        except BaseException:
-            # a failed fit leaves the segmentation as it was
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
 
     def _fit(self, data):
         if not isinstance(self.n_clusters, Integral) or self.n_clusters < 1:

@@ -6,6 +6,7 @@ what to do instead. Checks run before an estimator changes any of its state.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -212,3 +213,16 @@ def check_initial_centers(centers, n_clusters, n_features, dtype, source="init")
             "initial centers must be finite."
         )
     return centers
+
+
+@contextlib.contextmanager
+def unchanged_on_error(estimator):
+    """Run a fit: when it raises, put every attribute of ``estimator`` back as it was,
+    so a failed fit (bad input found halfway) never leaves a half-fitted model."""
+    state = estimator.__dict__.copy()
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(state)
+        raise

@@ -34,7 +34,7 @@ from .._kernels.kmedoids import (
     fasterpam,
     first_invalid_distance,
 )
-from ._validation import check_features, check_finite
+from ._validation import check_features, check_finite, unchanged_on_error
 
 #: With ``precompute_distances='auto'``, a full float32 distance matrix is computed when X
 #: has at most this many rows (20,000 rows: 1.6 GB), and distances are computed when
@@ -260,13 +260,8 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
         self : KMedoids
             The fitted estimator; on bad input the estimator is left as it was.
         """
-        state = self.__dict__.copy()
-        try:
+        with unchanged_on_error(self):
             self._fit(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
         return self
 
     def _fit(self, X):

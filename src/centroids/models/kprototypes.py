@@ -30,7 +30,7 @@ from .._kernels.kprototypes import (
     seeding_potentials,
     update_prototypes,
 )
-from ._validation import check_sample_weight
+from ._validation import check_sample_weight, unchanged_on_error
 
 #: Swap refinement (``refine=True``): a run stops refining after this many swap steps in a
 #: row that did not lower its cost by at least ``REFINE_MIN_GAIN`` (relative).
@@ -446,13 +446,8 @@ class KPrototypes(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         self : KPrototypes
             The fitted estimator; on bad input the estimator is left as it was.
         """
-        state = self.__dict__.copy()
-        try:
+        with unchanged_on_error(self):
             self._fit(X, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
         return self
 
     def _fit(self, X, sample_weight):

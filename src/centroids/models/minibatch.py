@@ -13,13 +13,11 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
-    TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.random import sample_without_replacement
-from sklearn.utils.validation import check_is_fitted
 
 from .._kernels import minibatch as kernels
 from ..engine import (
@@ -29,7 +27,13 @@ from ..engine import (
     fit_kmeans,
     initial_centers,
 )
-from ._validation import check_features, check_initial_centers, check_sample_weight
+from ._centers import EuclideanCentersMixin
+from ._validation import (
+    check_features,
+    check_initial_centers,
+    check_sample_weight,
+    unchanged_on_error,
+)
 
 #: Row indices drawn at once for the steps of :meth:`MiniBatchKMeans.fit` (the kernels
 #: run the batches of one draw in a single call).
@@ -195,7 +199,10 @@ def uniform_weights(sample_weight):
 
 
 class MiniBatchKMeans(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    EuclideanCentersMixin,
+    ClusterMixin,
+    BaseEstimator,
 ):
     """Mini-batch K-Means clustering.
 
@@ -379,13 +386,8 @@ class MiniBatchKMeans(
             The fitted estimator. On bad input a ValueError or TypeError is raised
             and the estimator is left exactly as it was before the call.
         """
-        state = self.__dict__.copy()
-        try:
+        with unchanged_on_error(self):
             self._fit(X, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
         return self
 
     def _check_training_data(self, X, sample_weight, *, reset, where):
@@ -574,13 +576,8 @@ class MiniBatchKMeans(
         self : MiniBatchKMeans
             The updated estimator; on bad input it is left as it was.
         """
-        state = self.__dict__.copy()
-        try:
+        with unchanged_on_error(self):
             self._partial_fit(X, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
         return self
 
     def _partial_fit(self, X, sample_weight, where="partial_fit"):
@@ -638,61 +635,6 @@ class MiniBatchKMeans(
         if self.compute_labels:
             return self.labels_
         return self.predict(X)
-
-    # -- using a fitted model ----------------------------------------------------------
-
-    def _check_test_data(self, X, where):
-        check_is_fitted(self)
-        X = check_features(self, X, reset=False, where=where)
-        centers = self.cluster_centers_.astype(X.dtype, copy=False)
-        return engine_data(X), centers
-
-    def predict(self, X):
-        """Index of the closest center for every row of X.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Rows with the same features (and column names) as in fit.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        data, centers = self._check_test_data(X, "predict")
-        with blas_limited_to_one_thread():
-            labels, _, _ = data.assign_labels(np.ones(data.n_rows, dtype=data.dtype), centers)
-        return labels
-
-    def transform(self, X):
-        """Euclidean distance from every row of X to every center.
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_clusters), in X's float dtype
-        """
-        data, centers = self._check_test_data(X, "transform")
-        with blas_limited_to_one_thread():
-            sq_distances = data.sq_distances(centers)
-        return np.sqrt(sq_distances, out=sq_distances)
-
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit, then return the distances from every row to every center."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the inertia of X under the fitted centers (higher is better).
-
-        Returns
-        -------
-        score : float
-            ``-Σ w_i min_c ||x_i - c||²``.
-        """
-        data, centers = self._check_test_data(X, "score")
-        sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)
-        with blas_limited_to_one_thread():
-            _, _, inertia = data.assign_labels(sample_weight, centers)
-        return -inertia
 
 
 def _positive_weight_subsample(sample_weight, size, random_state):

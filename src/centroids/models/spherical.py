@@ -28,7 +28,12 @@ from ..engine import (
     random_centers,
     relocate_empty_clusters,
 )
-from ._validation import check_features, check_initial_centers, check_sample_weight
+from ._validation import (
+    check_features,
+    check_initial_centers,
+    check_sample_weight,
+    unchanged_on_error,
+)
 
 
 def normalize_rows(X, *, copy=True):
@@ -285,13 +290,8 @@ class SphericalKMeans(
         self : SphericalKMeans
             The fitted estimator; on bad input the estimator is left as it was.
         """
-        state = self.__dict__.copy()
-        try:
+        with unchanged_on_error(self):
             self._fit(X, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
         return self
 
     def _fit(self, X, sample_weight):

@@ -1,0 +1,71 @@
+"""What every estimator with Euclidean centers does once fitted: predict, transform, score."""
+
+import numpy as np
+from sklearn.base import TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..engine import blas_limited_to_one_thread, engine_data
+from ._validation import check_features, check_sample_weight
+
+
+class EuclideanCentersMixin(TransformerMixin):
+    """predict, transform, fit_transform and score from ``cluster_centers_``.
+
+    For estimators whose ``fit`` sets ``cluster_centers_`` and whose rows are assigned to
+    the nearest center in Euclidean distance (KMeans, MiniBatchKMeans). It is a
+    ``TransformerMixin`` itself: scikit-learn wraps ``transform`` for ``set_output`` only
+    in the class that defines it.
+    """
+
+    def _check_test_data(self, X, where):
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False, where=where)
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        return engine_data(X), centers
+
+    def predict(self, X):
+        """Index of the closest center for every row of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Rows with the same features (and column names) as in fit.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int32
+        """
+        data, centers = self._check_test_data(X, "predict")
+        with blas_limited_to_one_thread():
+            labels, _, _ = data.assign_labels(np.ones(data.n_rows, dtype=data.dtype), centers)
+        return labels
+
+    def transform(self, X):
+        """Euclidean distance from every row of X to every center.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters), in X's float dtype
+        """
+        data, centers = self._check_test_data(X, "transform")
+        with blas_limited_to_one_thread():
+            sq_distances = data.sq_distances(centers)
+        return np.sqrt(sq_distances, out=sq_distances)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return the distances from every row to every center."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of X under the fitted centers (higher is better).
+
+        Returns
+        -------
+        score : float
+            ``-Σ w_i min_c ||x_i - c||²``.
+        """
+        data, centers = self._check_test_data(X, "score")
+        sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)
+        with blas_limited_to_one_thread():
+            _, _, inertia = data.assign_labels(sample_weight, centers)
+        return -inertia
