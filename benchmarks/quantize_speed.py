@@ -1,8 +1,8 @@
 """Colour quantization of a 12-megapixel photo: centroids next to scikit-learn doing the same job.
 
 The job: a 16-colour palette for a 4256 × 2832 photo and every pixel redrawn with it.
-Both sides fit on the same uniform sample of pixels (200,000, drawn with the same
-seed) with one k-means++ run, then assign all 12 million pixels:
+Both sides fit on a uniform sample of pixels (``DEFAULT_SAMPLE_SIZE``, drawn with the
+same seed) with one k-means++ run, then assign all 12 million pixels:
 
 - centroids: ``centroids.quantize.quantize_image`` (the whole job, as the command runs it);
 - scikit-learn: ``KMeans(n_clusters, n_init=1).fit(sample)`` then ``predict(all pixels)``

@@ -92,3 +92,21 @@ def test_bad_input_is_named(tmp_path):
     result = quantize_image(two_colours, 2)
     with pytest.raises(ValueError, match=r"\.txt"):
         result.save(tmp_path / "out.txt")
+
+
+@pytest.mark.parametrize("n", [7, 5_000])
+def test_redraw_pass_matches_a_plain_numpy_version(n):
+    from centroids.quantize import _redraw
+
+    rng = np.random.default_rng(n)
+    rgb = rng.integers(0, 256, size=(n, 3), dtype=np.uint8)
+    centers = rng.uniform(0, 255, size=(9, 3)).astype(np.float32)
+    centers[3] = centers[5]  # an exact tie goes to the lower index
+    palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
+    labels, out, counts, error = _redraw(rgb, centers, palette)
+    d = ((rgb[:, None, :].astype(np.float32) - centers[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(labels, np.argmin(d, axis=1))
+    np.testing.assert_array_equal(out, palette[labels])
+    np.testing.assert_array_equal(counts, np.bincount(labels, minlength=9))
+    assert error == int(((out.astype(np.int64) - rgb) ** 2).sum())
+    assert not np.any(labels == 5)
