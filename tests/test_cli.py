@@ -318,3 +318,43 @@ def test_documents(tmp_path):
     assert list(labels.columns) == ["document", "cluster", "similarity"] and len(labels) == 120
     result = invoke("documents", tmp_path / "docs.csv", "--text-column", "text", "--k", "3")
     assert result.exit_code == EXIT_BAD_INPUT and "text" in result.output
+
+
+def test_segment_mixed_uses_kprototypes_and_needs_a_categorical_column(tmp_path):
+    customers = make_customers(400, random_state=1)
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    db = f"sqlite:///{tmp_path / 'segments.db'}"
+    result = invoke(
+        "segment",
+        tmp_path / "customers.csv",
+        "--id-column",
+        "customer_id",
+        "--k",
+        "2-4",
+        "--mixed",
+        "--db",
+        db,
+        "--out",
+        tmp_path / "labels.csv",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    labels = pd.read_csv(tmp_path / "labels.csv")
+    assert len(labels) == 400 and labels["segment_id"].nunique() == payload["k"]
+    from centroids.store.repository import SegmentStore
+
+    with SegmentStore(db) as store:
+        loaded = store.load()
+    assert loaded.params_["model"] == "kprototypes" and len(loaded.centers_) == payload["k"]
+    assert loaded.gamma_ == pytest.approx(0.5)  # standard scaling: half the mean std
+    # every segment's region block is the one-hot of its mode, cells sqrt(gamma / 2)
+    region = [c for c in loaded.preparation_.model_feature_names_ if c.startswith("region=")]
+    block = loaded.centers_[:, [loaded.preparation_.model_feature_names_.index(c) for c in region]]
+    np.testing.assert_allclose(np.sort(block, axis=1)[:, -1], 0.5)
+    assert np.count_nonzero(block) == payload["k"]
+    numeric_only = customers.drop(columns=["region"])
+    numeric_only.to_csv(tmp_path / "numeric.csv", index=False)
+    result = invoke("segment", tmp_path / "numeric.csv", "--k", "3", "--mixed", "--db", db)
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "categorical column" in result.output and "drop --mixed" in result.output

@@ -199,3 +199,175 @@ def test_errors():
         Segmentation(n_clusters=2, random_state=0).fit(df).predict(df.drop(columns="age"))
     seg = Segmentation(n_clusters=2, kmeans_params={"max_iter": 5, "algorithm": "lloyd"})
     assert seg.fit(df).model_.max_iter == 5
+
+
+# -- model='kprototypes' (mixed numeric and categorical data) ---------------------------------
+
+
+def mixed_customers(n=240, seed=0):
+    """Four groups: 'plan' is the group (clean), the numeric columns shift with it."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 4, n)
+    return group, pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "income": 40.0 + 3.0 * group + rng.normal(0, 4, n),
+            "visits": rng.normal(10, 2, n) - 0.5 * group,
+            "plan": np.array(["basic", "plus", "gold", "team"])[group],
+            "channel": rng.choice(["web", "shop"], n, p=[0.9, 0.1]),
+        }
+    )
+
+
+def kprototypes_reference(frame, k, seed, gamma=None):
+    """KPrototypes fitted directly on the standard-scaled numeric and raw categorical columns."""
+    from centroids.models.kprototypes import KPrototypes
+
+    table = frame[["income", "visits", "plan", "channel"]].copy()
+    numeric = ["income", "visits"]
+    table[numeric] = StandardScaler().fit_transform(table[numeric].to_numpy(dtype=float))
+    if gamma is None:
+        gamma = 0.5 * float(np.mean(table[numeric].std(ddof=0)))
+    model = KPrototypes(k, categorical=["plan", "channel"], gamma=gamma, random_state=seed)
+    return model.fit(table), table
+
+
+def test_kprototypes_segmentation_is_kprototypes():
+    from sklearn.metrics import adjusted_rand_score
+
+    group, frame = mixed_customers()
+    # default gamma: half the mean standard deviation of the scaled numeric columns
+    seg = Segmentation(4, model="kprototypes", id_column="id", random_state=0).fit(frame)
+    reference, table = kprototypes_reference(frame, 4, seed=0)
+    assert seg.gamma_ == pytest.approx(0.5) == pytest.approx(reference.gamma_)
+    assert adjusted_rand_score(seg.labels_, reference.labels_) == 1.0
+    assert seg.inertia_ == pytest.approx(reference.cost_, rel=1e-12)
+    # a mismatch costly enough for 'plan' to carry the structure: its four groups
+    seg = Segmentation(4, model="kprototypes", gamma=5.0, id_column="id", random_state=0).fit(frame)
+    reference, table = kprototypes_reference(frame, 4, seed=0, gamma=5.0)
+    assert adjusted_rand_score(seg.labels_, reference.labels_) == 1.0
+    assert adjusted_rand_score(seg.labels_, group) == 1.0
+    assert seg.inertia_ == pytest.approx(reference.cost_, rel=1e-12)
+    assert seg.metrics_["inertia"] == seg.inertia_ and seg.metrics_["gamma"] == seg.gamma_
+    # predict in model space is the k-prototypes assignment, distance² its cost
+    labels, distances = seg.predict_with_distance(frame)
+    np.testing.assert_array_equal(labels, seg.labels_)
+    np.testing.assert_array_equal(seg.labels_, seg.kprototypes_.labels_)
+    assert float(np.sum(distances**2)) == pytest.approx(seg.inertia_, rel=1e-12)
+    Z = seg.transform(frame)
+    squared = ((Z[:, None, :] - seg.centers_[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_allclose(
+        np.sort(squared, axis=1), np.sort(reference.transform(table), axis=1), atol=1e-9
+    )
+    # one-hot cells are sqrt(gamma / 2): a mismatch costs gamma
+    assert seg.preparation_.categorical_weight == pytest.approx(np.sqrt(2.5))
+    # centers in original units: means, modes, and the segment's real category shares
+    means = frame.groupby(seg.labels_)[["income", "visits"]].mean()
+    np.testing.assert_allclose(seg.centers_original_[["income", "visits"]], means, rtol=1e-9)
+    shares = pd.crosstab(seg.labels_, frame["channel"], normalize="index")
+    for channel in shares.columns:
+        np.testing.assert_allclose(
+            seg.centers_original_[f"channel={channel}"], shares[channel], atol=1e-12
+        )
+    modes = frame.groupby(seg.labels_)["plan"].agg(lambda s: s.value_counts().index[0])
+    assert seg.centers_original_["plan"].tolist() == modes.tolist()
+    assert seg.params_["model"] == "kprototypes" and seg.params_["gamma"] == 5.0
+    assert len(set(seg.names_)) == 4
+
+
+def test_kprototypes_unseen_category_missing_values_and_given_gamma():
+    _, frame = mixed_customers(seed=1)
+    frame.loc[[3, 7], "channel"] = None  # a missing level of its own
+    seg = Segmentation(
+        3, model="kprototypes", id_column="id", gamma=2.0, random_state=2, n_init=3
+    ).fit(frame)
+    assert seg.gamma_ == 2.0 and seg.preparation_.categorical_weight == pytest.approx(1.0)
+    assert seg.kprototypes_.n_init == 3 and seg.kprototypes_.gamma_ == 2.0
+    assert "channel=(missing)" in seg.preparation_.model_feature_names_
+    np.testing.assert_array_equal(seg.predict(frame), seg.kprototypes_.labels_)
+    # new rows, with categories never seen in fit: the same cluster as KPrototypes says
+    rng = np.random.default_rng(5)
+    new = frame.sample(60, random_state=3).reset_index(drop=True)
+    new.loc[rng.choice(60, 20, replace=False), "plan"] = "platinum"
+    new.loc[rng.choice(60, 10, replace=False), "channel"] = "phone"
+    table = new[["income", "visits", "plan", "channel"]].copy()
+    specs = {spec.name: spec for spec in seg.preparation_.specs}
+    for name in ("income", "visits"):
+        table[name] = (table[name] - specs[name].center) / specs[name].scale
+    for name in ("plan", "channel"):
+        levels = specs[name].levels
+        table[name] = [
+            levels.index("(missing)" if value is None else value)
+            if ("(missing)" if value is None else value) in levels
+            else -1
+            for value in new[name]
+        ]
+    np.testing.assert_array_equal(seg.predict(new), seg.kprototypes_.predict(table))
+
+
+def test_kprototypes_round_trip_store_and_sql(tmp_path):
+    import sqlite3
+
+    from centroids.store.repository import SegmentStore
+    from centroids.store.scoring_sql import segmentation_to_sql
+
+    _, frame = mixed_customers(seed=2)
+    frame.loc[5, "income"] = np.nan  # dropped (label -1, NULL in SQL)
+    seg = Segmentation(4, model="kprototypes", id_column="id", random_state=0).fit(frame)
+    new = frame.copy()
+    new.loc[0, "plan"] = "platinum"
+    new.loc[1, "channel"] = None
+    again = round_trip(seg)
+    assert again.params_["model"] == "kprototypes" and again.kprototypes_ is None
+    assert again.gamma_ == pytest.approx(seg.gamma_)
+    np.testing.assert_array_equal(again.predict(new), seg.predict(new))
+    pd.testing.assert_frame_equal(again.centers_original_, seg.centers_original_)
+    assert again.names_ == seg.names_ and again.metrics_ == seg.metrics_
+    refit = Segmentation(**{k: v for k, v in again.get_params().items()}).fit(frame)
+    np.testing.assert_array_equal(refit.labels_, seg.labels_)
+
+    with SegmentStore(f"sqlite:///{tmp_path / 'segments.db'}") as store:
+        info = store.save(seg)
+        loaded = store.load()
+        np.testing.assert_array_equal(loaded.centers_, seg.centers_)
+        np.testing.assert_array_equal(loaded.predict(new), seg.predict(new))
+        pd.testing.assert_frame_equal(loaded.centers_original_, seg.centers_original_)
+        predicted = store.predict_with_distance(new)
+    labels = seg.predict(new)
+    ids = np.asarray(info.segment_ids)
+    expected = [None if label < 0 else int(ids[label]) for label in labels]
+    assert [None if pd.isna(v) else int(v) for v in predicted["segment_id"]] == expected
+
+    connection = sqlite3.connect(":memory:")
+    new.to_sql("people", connection, index=False)
+    sql = segmentation_to_sql(loaded, "sqlite", table="people", segment_ids=list(ids))
+    got = dict(connection.execute(sql).fetchall())
+    assert got == dict(zip(new["id"].tolist(), expected, strict=True))
+    assert got[5] is None
+
+
+def test_kprototypes_errors_and_warnings():
+    _, frame = mixed_customers(60)
+    numeric_only = frame[["income", "visits"]]
+    with pytest.raises(ValueError, match="needs at least one categorical column"):
+        Segmentation(2, model="kprototypes").fit(numeric_only)
+    with pytest.raises(ValueError, match="model must be one of"):
+        Segmentation(2, model="kmodes").fit(frame)
+    with pytest.raises(ValueError, match=r"gamma=1\.0 is a K-Prototypes parameter"):
+        Segmentation(2, gamma=1.0).fit(frame)
+    with pytest.raises(ValueError, match="gamma must be a positive number"):
+        Segmentation(2, model="kprototypes", gamma=-1.0).fit(frame)
+    with pytest.raises(ValueError, match="not a K-Prototypes seeding"):
+        Segmentation(2, model="kprototypes", init="k-means||").fit(frame)
+    with pytest.raises(ValueError, match=r"unknown KPrototypes parameter\(s\) \['tol'\]"):
+        Segmentation(2, model="kprototypes", kmeans_params={"tol": 1e-3}).fit(frame)
+    with pytest.raises(ValueError, match=r"must not set \['gamma'\]"):
+        Segmentation(2, model="kprototypes", kmeans_params={"gamma": 1.0}).fit(frame)
+    with pytest.raises(ValueError, match="n_init must be"):
+        Segmentation(2, model="kprototypes", n_init=0).fit(frame)
+    seg = Segmentation(2, model="kprototypes", random_state=0, kmeans_params={"refine": False})
+    assert seg.fit(frame).kprototypes_.refine is False
+    with pytest.warns(UserWarning, match="cannot start from given centers"):
+        warm = Segmentation(2, model="kprototypes", init=seg.centers_original_, random_state=0)
+        warm.fit(frame)
+    assert warm.sizes_.sum() == len(frame)

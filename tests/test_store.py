@@ -297,3 +297,18 @@ def test_retrain_rejects_unknown_parameters(store):
     store.save(fit(blob_frame()))
     with pytest.raises(TypeError, match="unknown Segmentation parameter"):
         store.retrain(blob_frame(), bogus=1)
+
+
+def test_retrain_of_a_mixed_segmentation_reseeds_quietly_and_keeps_ids():
+    import warnings
+
+    from centroids.datasets import make_customers
+
+    frame = make_customers(3_000, random_state=0).drop(columns="customer_id")
+    with SegmentStore("sqlite://") as store:
+        first = store.save(Segmentation(5, model="kprototypes", random_state=0).fit(frame))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "K-Prototypes cannot warm-start" warning
+            second = store.retrain(frame.sample(frac=1.0, random_state=2), random_state=3)
+    assert sorted(second.segment_ids) == sorted(first.segment_ids)
+    assert second.born == () and second.retired == ()

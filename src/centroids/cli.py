@@ -240,13 +240,22 @@ def segment(
     ] = None,
     seed: SeedOption = 0,
     json_output: JsonOption = False,
+    mixed: Annotated[
+        bool,
+        typer.Option(
+            "--mixed",
+            help="K-Prototypes instead of K-Means: categorical columns as they are "
+            "(segment profile: their modes) instead of one-hot means. Needs a categorical "
+            "column.",
+        ),
+    ] = False,
 ):
     """Find segments in DATA, store them as a new version with stable ids, write outputs.
 
     Reads and checks the data, prepares it (scaling, one-hot encoding of categorical
-    columns, missing values), chooses K, fits K-Means, diagnoses the result, names the
-    segments, saves a version in the store (segment ids matched to the previous
-    version's), and writes labels, the report and the write-back.
+    columns, missing values), chooses K, fits K-Means (K-Prototypes with --mixed),
+    diagnoses the result, names the segments, saves a version in the store (segment ids
+    matched to the previous version's), and writes labels, the report and the write-back.
 
     Example:
 
@@ -278,6 +287,7 @@ def segment(
                 report=report,
                 random_state=seed,
                 progress=progress,
+                mixed=mixed,
             )
         if json_output:
             _print_json(_run_payload(run))

@@ -144,6 +144,7 @@ def segment_data(
     random_state=0,
     progress=None,
     source=None,
+    mixed=False,
 ):
     """Segment a table: choose K, fit, diagnose, name, store a version, write the outputs.
 
@@ -181,6 +182,16 @@ def segment_data(
         Called as ``progress(step, n_steps, message)`` before each step.
     source : str, optional
         How to name the data in the report (default: the path or table).
+    mixed : bool, default=False
+        Fit K-Prototypes instead of K-Means (``Segmentation(model='kprototypes')``): a
+        segment's categorical profile is the mode of each categorical column, and a
+        categorical mismatch costs ``gamma`` (half the mean standard deviation of the
+        scaled numeric columns). Needs at least one categorical column. With ``k='auto'``
+        (or a range) K is chosen by :func:`~centroids.evaluate.choose_k.choose_k` on the
+        weighted one-hot embedding, whose squared distances are the k-prototypes costs
+        (up to a constant per row for categories unseen in fit), and the K-Means
+        centers it found are not used to start the fit. The diagnosis examines the
+        segments in that embedding.
 
     Returns
     -------
@@ -188,7 +199,7 @@ def segment_data(
     """
     from .evaluate.choose_k import choose_k
     from .evaluate.diagnose import diagnose
-    from .segmentation import Segmentation
+    from .segmentation import Segmentation, mixed_preparation
     from .store import SegmentStore
 
     k = parse_k(k)
@@ -226,6 +237,16 @@ def segment_data(
     step("prepare")
     preparation = Preparation(columns=columns, id_column=id_column, scale=scale, missing=impute)
     Z = preparation.fit_transform(frame)
+    if mixed:
+        if "categorical" not in preparation.feature_types_.values():
+            raise DataError(
+                "--mixed (K-Prototypes) needs at least one categorical column, but the "
+                f"features {preparation.feature_names_} are all numeric; drop --mixed "
+                "(K-Means), or include a categorical column in --columns"
+            )
+        preparation, Z, _ = mixed_preparation(
+            frame, columns=columns, id_column=id_column, scale=scale, missing=impute
+        )
     if Z.shape[0] == 0:
         raise DataError(
             "Every row has a missing value in a numeric column; impute them "
@@ -247,7 +268,7 @@ def segment_data(
         else:
             k = int(choice.k)
             model = choice.models.get(k)
-            if model is not None:
+            if model is not None and not mixed:
                 initial_centers = np.asarray(model.cluster_centers_, dtype=np.float64)
     if k > Z.shape[0]:
         raise DataError(f"k={k} segments need at least {k} rows with values; there are {len(Z)}")
@@ -262,6 +283,7 @@ def segment_data(
         random_state=random_state,
         init="k-means++" if initial_centers is None else initial_centers,
         n_init="auto" if initial_centers is None else 1,
+        model="kprototypes" if mixed else "kmeans",
     ).fit(frame)
 
     step("diagnose")
@@ -287,6 +309,17 @@ def segment_data(
                     "one-hot columns is left as it is by design.",
                 ),
             )
+    if mixed:
+        diagnosis = dataclasses.replace(
+            diagnosis,
+            notes=(
+                *diagnosis.notes,
+                "The segments come from K-Prototypes (gamma "
+                f"{segmentation.gamma_:.3g}); they were examined in the weighted one-hot "
+                "space where squared distances are k-prototypes costs, and the stability "
+                "check refitted K-Means there.",
+            ),
+        )
 
     step("store")
     with SegmentStore(db) as store:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 import warnings
 from datetime import UTC, datetime
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ import pandas as pd
 from .data.prepare import Preparation, _as_frame
 from .models._validation import unchanged_on_error
 
-__all__ = ["Segmentation"]
+__all__ = ["Segmentation", "default_gamma", "embedding_weight", "mixed_preparation"]
 
 _FORMAT = "centroids.Segmentation"
 _FORMAT_VERSION = 1
@@ -33,6 +34,144 @@ _FORMAT_VERSION = 1
 SILHOUETTE_SAMPLE_SIZE = 10_000
 
 _RESERVED_KMEANS_PARAMS = ("n_clusters", "init", "n_init", "random_state")
+_RESERVED_KPROTOTYPES_PARAMS = (*_RESERVED_KMEANS_PARAMS, "gamma", "categorical")
+
+#: The clustering models a Segmentation fits.
+MODELS = ("kmeans", "kprototypes")
+
+#: Runs of KPrototypes for ``n_init='auto'`` (KPrototypes' own default).
+KPROTOTYPES_AUTO_N_INIT = 10
+
+
+def default_gamma(numeric):
+    """KPrototypes' default ``gamma``: half the mean standard deviation of numeric columns.
+
+    1.0 when there is no numeric column or all are constant (as
+    :class:`centroids.models.kprototypes.KPrototypes` does).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centroids.segmentation import default_gamma
+    >>> default_gamma(np.array([[0.0, 1.0], [2.0, 1.0]]))
+    0.25
+    """
+    numeric = np.asarray(numeric, dtype=np.float64)
+    if numeric.ndim != 2 or numeric.shape[1] == 0 or numeric.shape[0] == 0:
+        return 1.0
+    gamma = 0.5 * float(np.mean(np.std(numeric, axis=0)))
+    return gamma if gamma > 0 else 1.0
+
+
+def embedding_weight(gamma):
+    """The one-hot weight ``w = sqrt(gamma / 2)`` that turns k-prototypes into K-Means.
+
+    With one-hot cells of value ``w`` two different categories of a column are
+    ``2 w**2 = gamma`` apart in squared Euclidean distance, and equal ones 0, so the squared
+    distance of a prepared row to a center whose categorical blocks are the one-hot of
+    its modes is exactly the k-prototypes cost.
+
+    Examples
+    --------
+    >>> from centroids.segmentation import embedding_weight
+    >>> 2 * embedding_weight(0.5) ** 2
+    0.5
+    """
+    return math.sqrt(float(gamma) / 2.0)
+
+
+def mixed_preparation(
+    frame,
+    *,
+    columns=None,
+    id_column=None,
+    categorical=None,
+    scale="standard",
+    missing="drop",
+    gamma=None,
+):
+    """The preparation of a k-prototypes segmentation, its model matrix and ``gamma``.
+
+    The numeric columns are prepared as usual (scaling, missing values); ``gamma`` (None:
+    :func:`default_gamma` of the prepared numeric columns of the rows kept) sets the
+    one-hot weight :func:`embedding_weight`, so squared Euclidean distances in the
+    returned matrix are k-prototypes costs.
+
+    Parameters
+    ----------
+    frame : DataFrame or array-like
+        The training table.
+    columns, id_column, categorical, scale, missing
+        As in :class:`centroids.data.prepare.Preparation`.
+    gamma : float or None, default=None
+        The cost of one categorical mismatch; None computes :func:`default_gamma`.
+
+    Returns
+    -------
+    preparation : Preparation
+        Fitted, with ``categorical_weight = sqrt(gamma / 2)``.
+    Z : ndarray of shape (n_kept, n_model_features)
+        The prepared rows kept.
+    gamma : float
+        The weight of one categorical mismatch.
+
+    Raises
+    ------
+    ValueError
+        When no feature is categorical, or ``gamma`` is not a positive number.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from centroids.segmentation import mixed_preparation
+    >>> df = pd.DataFrame({"x": [0.0, 2.0], "c": ["a", "b"]})
+    >>> preparation, Z, gamma = mixed_preparation(df, scale="none")
+    >>> gamma, Z.tolist()
+    (0.5, [[0.0, 0.5, 0.0], [2.0, 0.0, 0.5]])
+    """
+    if gamma is not None and (
+        isinstance(gamma, bool)
+        or not isinstance(gamma, Real)
+        or not math.isfinite(gamma)
+        or gamma <= 0
+    ):
+        raise ValueError(f"gamma must be a positive number or None; got {gamma!r}.")
+    settings = {
+        "columns": columns,
+        "id_column": id_column,
+        "categorical": categorical,
+        "scale": scale,
+        "missing": missing,
+    }
+    numeric_only = Preparation(**settings)
+    Z = numeric_only.fit_transform(frame)
+    kinds = numeric_only.feature_types_
+    if "categorical" not in kinds.values():
+        raise ValueError(
+            "model='kprototypes' needs at least one categorical column, but the features "
+            f"{list(kinds)} are all numeric. Use model='kmeans', or name the categorical "
+            "columns in categorical."
+        )
+    if gamma is None:
+        numeric_names = [name for name, kind in kinds.items() if kind == "numeric"]
+        positions = [numeric_only.model_feature_names_.index(n) for n in numeric_names]
+        gamma = default_gamma(Z[:, positions])
+    gamma = float(gamma)
+    preparation = Preparation(**settings, categorical_weight=embedding_weight(gamma))
+    return preparation, preparation.fit_transform(frame), gamma
+
+
+def _centers_holder(centers, kmeans_params=None):
+    """A centroids.KMeans that holds given centers (predicts without being fitted)."""
+    from .models import KMeans
+
+    model = KMeans(
+        n_clusters=centers.shape[0],
+        **{k: v for k, v in (kmeans_params or {}).items() if k not in _RESERVED_KMEANS_PARAMS},
+    )
+    model.cluster_centers_ = centers
+    model.n_features_in_ = centers.shape[1]
+    return model
 
 
 def _silhouette(Z, labels, random_state):
@@ -105,8 +244,21 @@ def _json_safe(value):
     return repr(value)
 
 
+def _centers_in_original_units(preparation, centers, category_shares=None):
+    """``inverse_transform(centers, shares=True)``, with the given segment shares, if any.
+
+    A k-prototypes center's one-hot block is its mode, not its category mix; the mix is
+    kept apart (``category_shares``: ``{'column=level': [share per segment]}``).
+    """
+    frame = preparation.inverse_transform(centers, shares=True)
+    for column, values in (category_shares or {}).items():
+        if column in frame.columns:
+            frame[column] = np.asarray(values, dtype=np.float64)
+    return frame
+
+
 class Segmentation:
-    """Preparation + K-Means + segment names: segments of a table, ready to store and reuse.
+    """Preparation + K-Means (or K-Prototypes) + segment names: segments, ready to store.
 
     Parameters
     ----------
@@ -137,29 +289,58 @@ class Segmentation:
         array gives centers in model space.
     n_init : 'auto' or int, default='auto'
         Number of K-Means runs, as in :class:`centroids.KMeans`.
+        With ``model='kprototypes'``: 'k-means++' (or 'k-prototypes++') and 'random'
+        are KPrototypes' own seedings; initial centers (DataFrame or array) cannot start
+        a k-prototypes fit: a UserWarning says so and 'k-prototypes++' seeds it.
+    n_init : 'auto' or int, default='auto'
+        Number of K-Means runs, as in :class:`centroids.KMeans`; with
+        ``model='kprototypes'`` the number of KPrototypes runs ('auto': 10).
     kmeans_params : dict or None, default=None
         Further :class:`centroids.KMeans` parameters (``max_iter``, ``tol``,
-        ``algorithm``, ``refine``...).
+        ``algorithm``, ``refine``...); with ``model='kprototypes'``, further
+        :class:`centroids.models.kprototypes.KPrototypes` parameters (``max_iter``,
+        ``refine``).
+    model : {'kmeans', 'kprototypes'}, default='kmeans'
+        'kmeans': K-Means on the prepared matrix (categorical columns one-hot encoded).
+        'kprototypes': K-Prototypes (Huang, 1998) on the prepared numeric columns and
+        the categorical columns as they are (a missing category is a level of its own),
+        so a segment's categorical profile is its mode; needs a categorical column.
+        See Notes.
+    gamma : float or None, default=None
+        K-Prototypes only: the cost of one categorical mismatch against squared
+        distances of the prepared numeric columns. None: half the mean standard
+        deviation of the prepared numeric columns (0.5 under standard scaling; 1.0
+        without numeric columns), KPrototypes' default.
 
     Attributes
     ----------
     preparation_ : Preparation
         The fitted preparation.
     model_ : centroids.KMeans
-        The fitted K-Means model (on the model matrix).
+        The fitted K-Means model (on the model matrix). With ``model='kprototypes'``, a
+        KMeans holding ``centers_`` (the k-prototypes centers in model space), which is
+        what :meth:`predict` uses.
+    kprototypes_ : KPrototypes or None
+        With ``model='kprototypes'``, the fitted KPrototypes (not kept by
+        :meth:`to_dict`: None after :meth:`from_dict`); None with K-Means.
+    gamma_ : float or None
+        The mismatch cost used by K-Prototypes (None with K-Means).
     centers_ : ndarray of shape (n_clusters, n_model_features)
         Centers in model space.
     centers_original_ : DataFrame
         One row per segment in the units of the input columns: the mean of every numeric
         column, the most frequent category of every categorical column, and the share of
-        every category (columns ``'column=category'``).
+        every category (columns ``'column=category'``). With K-Prototypes the category
+        column is the prototype's mode (the most frequent category, ties to the first
+        level) and the shares are the segment's shares.
     labels_ : ndarray of shape (n_rows,), int
         Segment of every training row; -1 for the rows dropped for a missing value. Not
         kept by :meth:`to_dict` (None after :meth:`from_dict`).
     sizes_ : ndarray of shape (n_clusters,), int
         Training rows per segment.
     inertia_ : float
-        Sum of squared distances of the training rows to their center, in model space.
+        Sum of squared distances of the training rows to their center, in model space
+        (with K-Prototypes: its cost, which is that sum, see Notes).
     spread_ : float
         ``sqrt(inertia_ / n_rows_used)``: the typical distance of a row to its center,
         in model space. Two centers much closer than this describe the same segment.
@@ -179,7 +360,9 @@ class Segmentation:
     metrics_ : dict
         ``inertia``, ``silhouette`` (on a sample of 10,000 rows beyond that),
         ``davies_bouldin``, ``calinski_harabasz`` (None when undefined, e.g. one segment),
-        ``n_rows`` (rows given), ``n_used`` and ``n_dropped``.
+        ``n_rows`` (rows given), ``n_used`` and ``n_dropped``. All computed in model
+        space (with K-Prototypes: Euclidean distances of the weighted one-hot embedding,
+        whose squares are k-prototypes costs); with K-Prototypes also ``gamma``.
     params_ : dict
         The parameters, JSON-safe (an array or DataFrame ``init`` is recorded as
         ``'array'``).
@@ -190,7 +373,20 @@ class Segmentation:
         A short, unique, descriptive name per segment (see
         :func:`centroids.naming.suggest_segment_names`).
 
-    Examples
+    Notes
+    -----
+    With ``model='kprototypes'`` the preparation one-hot encodes the categorical columns
+    with cells of value ``w = sqrt(gamma / 2)`` (``Preparation.categorical_weight``, see
+    :func:`mixed_preparation`). A row is then ``2 w**2 = gamma`` from a center whose block
+    is the one-hot of another category, 0 from one of its own category, and ``w**2``
+    from every center when its category was not seen in fit (the same for all centers).
+    ``centers_`` holds the k-prototypes centers in that space: the means of the prepared
+    numeric columns and ``w`` times the one-hot of each categorical mode. Squared
+    Euclidean distance to a center is therefore the k-prototypes cost, and everything
+    that works on centers in model space (:meth:`predict`, :meth:`to_dict`, the store's
+    segment alignment, :func:`centroids.store.scoring_sql.segmentation_to_sql`) gives the
+    k-prototypes assignment unchanged (the lowest index on an exact tie).
+
     --------
     >>> import pandas as pd
     >>> from centroids.segmentation import Segmentation
@@ -203,6 +399,14 @@ class Segmentation:
     [21.0, 81.0]
     >>> sorted(seg.names_)
     ['income high · plan gold', 'income low · plan basic']
+
+    K-Prototypes: segments described by the mode of each categorical column.
+
+    >>> mixed = Segmentation(n_clusters=2, model="kprototypes", random_state=0).fit(df)
+    >>> mixed.centers_original_.sort_values("income")["plan"].tolist()
+    ['basic', 'gold']
+    >>> bool((mixed.predict(df) == mixed.kprototypes_.labels_).all())
+    True
     """
 
     def __init__(
@@ -218,6 +422,8 @@ class Segmentation:
         init="k-means++",
         n_init="auto",
         kmeans_params=None,
+        model="kmeans",
+        gamma=None,
     ):
         self.n_clusters = n_clusters
         self.scale = scale
@@ -229,6 +435,8 @@ class Segmentation:
         self.init = init
         self.n_init = n_init
         self.kmeans_params = kmeans_params
+        self.model = model
+        self.gamma = gamma
 
     def get_params(self):
         """The constructor parameters, as a dict."""
@@ -243,6 +451,8 @@ class Segmentation:
             "init": self.init,
             "n_init": self.n_init,
             "kmeans_params": self.kmeans_params,
+            "model": self.model,
+            "gamma": self.gamma,
         }
 
     def __repr__(self):
@@ -316,6 +526,17 @@ class Segmentation:
     def _fit(self, data):
         if not isinstance(self.n_clusters, Integral) or self.n_clusters < 1:
             raise ValueError(f"n_clusters must be a positive integer; got {self.n_clusters!r}.")
+        if self.model not in MODELS:
+            raise ValueError(
+                f"model must be one of {', '.join(map(repr, MODELS))}; got {self.model!r}."
+            )
+        if self.model == "kprototypes":
+            return self._fit_kprototypes(data)
+        if self.gamma is not None:
+            raise ValueError(
+                f"gamma={self.gamma!r} is a K-Prototypes parameter; set model='kprototypes' "
+                "or leave gamma=None."
+            )
         preparation = Preparation(
             columns=self.columns,
             id_column=self.id_column,
@@ -333,26 +554,149 @@ class Segmentation:
             )
         model = self._kmeans(self._model_space_init(preparation))
         model.fit(Z)
-        self._set_fitted(preparation, model, Z, self.random_state)
-        labels = np.full(preparation.n_rows_, -1, dtype=np.int64)
-        labels[preparation.row_mask_] = model.labels_
-        self.labels_ = labels
+        self.kprototypes_ = None
+        self.gamma_ = None
+        self._set_fitted(preparation, model, Z, model.labels_, model.inertia_)
+        self._set_training_labels(preparation, model.labels_)
         return self
 
-    def _set_fitted(self, preparation, model, Z, random_state):
+    def _set_training_labels(self, preparation, labels_used):
+        labels = np.full(preparation.n_rows_, -1, dtype=np.int64)
+        labels[preparation.row_mask_] = labels_used
+        self.labels_ = labels
+
+    def _kprototypes(self):
+        from .models.kprototypes import KPrototypes
+
+        params = dict(self.kmeans_params or {})
+        clashes = [name for name in _RESERVED_KPROTOTYPES_PARAMS if name in params]
+        if clashes:
+            raise ValueError(
+                f"kmeans_params must not set {clashes}: they are Segmentation's own "
+                "parameters (or set by it); pass them to Segmentation directly."
+            )
+        known = set(KPrototypes().get_params()) - set(_RESERVED_KPROTOTYPES_PARAMS)
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(
+                f"kmeans_params has unknown KPrototypes parameter(s) {unknown} for "
+                f"model='kprototypes'; known: {sorted(known)}."
+            )
+        init = self.init
+        if isinstance(init, str):
+            seedings = {"k-means++": "k-prototypes++", "k-prototypes++": "k-prototypes++"}
+            seedings["random"] = "random"
+            if init not in seedings:
+                raise ValueError(
+                    f"init={init!r} is not a K-Prototypes seeding; with model='kprototypes' "
+                    "use 'k-means++' (k-prototypes++) or 'random'."
+                )
+            init = seedings[init]
+        else:
+            warnings.warn(
+                "K-Prototypes cannot start from given centers (init is a "
+                f"{type(init).__name__}); it is seeded with k-prototypes++ instead.",
+                UserWarning,
+                stacklevel=4,
+            )
+            init = "k-prototypes++"
+        n_init = self.n_init
+        if n_init == "auto":
+            n_init = KPROTOTYPES_AUTO_N_INIT
+        elif isinstance(n_init, bool) or not isinstance(n_init, Integral) or n_init < 1:
+            raise ValueError(f"n_init must be 'auto' or a positive integer; got {n_init!r}.")
+        return KPrototypes(
+            n_clusters=self.n_clusters,
+            init=init,
+            n_init=int(n_init),
+            random_state=self.random_state,
+            **params,
+        )
+
+    def _fit_kprototypes(self, data):
+        frame = _as_frame(data, "Segmentation.fit")
+        preparation, Z, gamma = mixed_preparation(
+            frame,
+            columns=self.columns,
+            id_column=self.id_column,
+            categorical=self.categorical,
+            scale=self.scale,
+            missing=self.missing,
+            gamma=self.gamma,
+        )
+        if Z.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"{Z.shape[0]} row(s) to cluster ({preparation.n_dropped_} dropped for a "
+                f"missing value) but n_clusters={self.n_clusters}; lower n_clusters or give "
+                "more rows."
+            )
+        categorical = [n for n, kind in preparation.feature_types_.items() if kind != "numeric"]
+        kprototypes = self._kprototypes().set_params(gamma=gamma, categorical=categorical)
+        # The table KPrototypes clusters: the prepared numeric columns and, for every
+        # categorical column, the index of its level in the preparation's one-hot block
+        # (so categories compare exactly as the preparation compares them).
+        table = {}
+        blocks = {}
+        position = 0
+        for spec in preparation.specs:
+            if spec.kind == "numeric":
+                table[spec.name] = Z[:, position]
+                position += 1
+            else:
+                width = len(spec.levels)
+                blocks[spec.name] = (position, width)
+                table[spec.name] = np.argmax(Z[:, position : position + width], axis=1)
+                position += width
+        table = pd.DataFrame(table)
+        kprototypes.fit(table, None)
+        labels = np.asarray(kprototypes.labels_, dtype=np.int64)
+        prototypes = kprototypes.cluster_centers_
+        centers = np.zeros((self.n_clusters, Z.shape[1]))
+        weight = embedding_weight(gamma)
+        shares = {}
+        sizes = np.bincount(labels, minlength=self.n_clusters)
+        position = 0
+        for spec in preparation.specs:
+            if spec.kind == "numeric":
+                centers[:, position] = prototypes[spec.name].to_numpy(dtype=np.float64)
+                position += 1
+                continue
+            start, width = blocks[spec.name]
+            modes = prototypes[spec.name].to_numpy(dtype=np.int64)
+            centers[np.arange(self.n_clusters), start + modes] = weight
+            counts = np.zeros((self.n_clusters, width))
+            np.add.at(counts, (labels, table[spec.name].to_numpy()), 1.0)
+            segment_shares = np.divide(
+                counts, sizes[:, None], out=np.zeros_like(counts), where=sizes[:, None] > 0
+            )
+            for j, level in enumerate(spec.levels):
+                shares[f"{spec.name}={level}"] = segment_shares[:, j].tolist()
+            position += width
+        model = _centers_holder(centers)
+        model.labels_ = labels
+        model.inertia_ = float(kprototypes.cost_)
+        model.n_iter_ = int(kprototypes.n_iter_)
+        self.kprototypes_ = kprototypes
+        self.gamma_ = gamma
+        self._set_fitted(preparation, model, Z, labels, kprototypes.cost_, category_shares=shares)
+        self._set_training_labels(preparation, labels)
+        return self
+
+    def _set_fitted(self, preparation, model, Z, labels, inertia, *, category_shares=None):
         from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
         from .naming import suggest_segment_names
 
-        labels = model.labels_
+        random_state = self.random_state
         n_used = Z.shape[0]
         centers = np.asarray(model.cluster_centers_, dtype=np.float64)
         self.preparation_ = preparation
         self.model_ = model
         self.centers_ = centers
-        self.centers_original_ = preparation.inverse_transform(centers, shares=True)
+        self._category_shares = category_shares
+        self.centers_original_ = _centers_in_original_units(preparation, centers, category_shares)
         self.sizes_ = np.bincount(labels, minlength=self.n_clusters).astype(np.int64)
-        self.inertia_ = float(model.inertia_)
+        self.inertia_ = float(inertia)
         self.spread_ = float(np.sqrt(self.inertia_ / n_used))
         self.feature_names_ = list(preparation.feature_names_)
         self.feature_types_ = dict(preparation.feature_types_)
@@ -372,6 +716,8 @@ class Segmentation:
                 "n_used": int(n_used),
                 "n_dropped": int(preparation.n_dropped_),
             }
+            if self.gamma_ is not None:
+                self.metrics_["gamma"] = float(self.gamma_)
         params = self.get_params()
         if not isinstance(params["init"], str):
             params["init"] = "array"
@@ -408,7 +754,9 @@ class Segmentation:
             The closest center (the lowest index on an exact tie); -1 for a row with a
             missing numeric value under ``missing='drop'``.
         distances : ndarray of shape (n_rows,), float64
-            Distance in model space to that center; NaN where the label is -1.
+            Distance in model space to that center; NaN where the label is -1. With
+            ``model='kprototypes'`` its square is the row's k-prototypes cost (plus
+            ``gamma / 2`` per categorical value not seen in fit).
         """
         self._check_fitted()
         Z = self.preparation_.transform(data)
@@ -472,7 +820,7 @@ class Segmentation:
         True
         """
         self._check_fitted()
-        return {
+        description = {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
             "params": self.params_,
@@ -488,12 +836,16 @@ class Segmentation:
             "environment": dict(self.environment_),
             "names": list(self.names_),
         }
+        category_shares = getattr(self, "_category_shares", None)
+        if category_shares:
+            description["category_shares"] = {
+                column: [float(v) for v in values] for column, values in category_shares.items()
+            }
+        return description
 
     @classmethod
     def from_dict(cls, description):
         """Rebuild a fitted segmentation from :meth:`to_dict`'s output, without refitting."""
-        from .models import KMeans
-
         if not isinstance(description, dict) or description.get("format") != _FORMAT:
             raise ValueError(
                 f"Not a Segmentation description: expected a dict with format={_FORMAT!r}."
@@ -520,22 +872,22 @@ class Segmentation:
             # a RandomState instance is recorded by its repr only
             constructor_params["random_state"] = None
         segmentation = cls(**constructor_params)
-        model = KMeans(
-            n_clusters=centers.shape[0],
-            **{
-                k: v
-                for k, v in (params.get("kmeans_params") or {}).items()
-                if k not in _RESERVED_KMEANS_PARAMS
-            },
-        )
-        model.cluster_centers_ = centers
-        model.n_features_in_ = n_features
+        kprototypes = params.get("model", "kmeans") == "kprototypes"
+        model = _centers_holder(centers, None if kprototypes else params.get("kmeans_params"))
         model.inertia_ = float(description["inertia"])
         model.n_iter_ = int(description.get("n_iter", 0))
         segmentation.preparation_ = preparation
         segmentation.model_ = model
         segmentation.centers_ = centers
-        segmentation.centers_original_ = preparation.inverse_transform(centers, shares=True)
+        category_shares = description.get("category_shares")
+        segmentation._category_shares = category_shares
+        segmentation.centers_original_ = _centers_in_original_units(
+            preparation, centers, category_shares
+        )
+        segmentation.kprototypes_ = None
+        # the one-hot weight w of a k-prototypes preparation is sqrt(gamma / 2)
+        weights = [spec.weight for spec in preparation.specs if spec.kind == "categorical"]
+        segmentation.gamma_ = 2.0 * weights[0] ** 2 if kprototypes and weights else None
         segmentation.sizes_ = np.asarray(description["sizes"], dtype=np.int64)
         segmentation.inertia_ = float(description["inertia"])
         segmentation.spread_ = float(description["spread"])

@@ -769,7 +769,8 @@ class SegmentStore:
             The new training data.
         warm_start : bool, default=True
             Start from the latest version's centers (in original units). Ignored when
-            ``n_clusters`` changes; k-means++ seeding is used then, and when False.
+            ``n_clusters`` changes and for a K-Prototypes segmentation (it seeds itself);
+            k-means++ seeding is used then, and when False.
         n_clusters : int, optional
             A new number of clusters (default: the latest version's).
         random_state : int, optional
@@ -800,7 +801,9 @@ class SegmentStore:
         if random_state is not None:
             settings["random_state"] = random_state
         same_k = n_clusters is None or int(n_clusters) == previous_k
-        if warm_start and same_k:
+        # K-Prototypes has no warm start (it seeds itself); K-Means starts from the
+        # latest centers in original units.
+        if warm_start and same_k and settings.get("model", "kmeans") == "kmeans":
             settings["init"] = latest.centers_original_
         elif "init" not in params:
             settings["init"] = "k-means++"

@@ -241,8 +241,12 @@ def load_staging(
                 f"COPY {STAGING_TABLE} (record_key, segment_id, distance) FROM STDIN"
             ) as copy,
         ):
-            for row in rows:
-                copy.write_row(row)
+            if keys.dtype.kind in "iu":
+                # Numbers need no escaping: one block of COPY text, not a call per row.
+                copy.write(_copy_text(keys[order], segment_ids, distances, order))
+            else:
+                for row in rows:
+                    copy.write_row(row)
         connection.exec_driver_sql(f"ANALYZE {STAGING_TABLE}")
     elif dialect == "sqlite":
         cursor = driver.cursor()
@@ -258,6 +262,24 @@ def load_staging(
             staging.insert(),
             [{"record_key": k, "segment_id": s, "distance": d} for k, s, d in rows],
         )
+
+
+def _copy_text(keys, segment_ids, distances, order) -> bytes:
+    """Integer keys, segment ids and distances as PostgreSQL COPY text (tab-separated,
+    ``\\N`` for a missing distance), in ``order``."""
+    frame = pd.DataFrame(
+        {
+            "record_key": keys,
+            "segment_id": np.asarray(segment_ids, dtype=np.int64)[order],
+            "distance": (
+                np.full(len(keys), np.nan)
+                if distances is None
+                else np.asarray(distances, dtype=np.float64)[order]
+            ),
+        }
+    )
+    text = frame.to_csv(sep="\t", header=False, index=False, na_rep="\\N", float_format="%.17g")
+    return text.encode("ascii")
 
 
 def drop_staging(connection: sa.Connection) -> None:
