@@ -358,3 +358,21 @@ def test_segment_mixed_uses_kprototypes_and_needs_a_categorical_column(tmp_path)
     result = invoke("segment", tmp_path / "numeric.csv", "--k", "3", "--mixed", "--db", db)
     assert result.exit_code == EXIT_BAD_INPUT
     assert "categorical column" in result.output and "drop --mixed" in result.output
+
+
+def test_numeric_column_with_text_in_it_exits_2_naming_the_row(tmp_path):
+    frame = pd.DataFrame({"id": range(60), "x": np.arange(60.0), "y": [str(v) for v in range(60)]})
+    frame.loc[23, "y"] = "unknown"
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = invoke(
+        "segment",
+        tmp_path / "t.csv",
+        "--id-column",
+        "id",
+        "--k",
+        "2",
+        "--db",
+        f"sqlite:///{tmp_path / 's.db'}",
+    )
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "'y' holds numbers" in result.output and "row 23" in result.output

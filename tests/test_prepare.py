@@ -222,3 +222,18 @@ def test_errors_name_the_problem():
         prep.transform(df.assign(income=["12", "high"] + ["1"] * (len(df) - 2)))
     with pytest.raises(ValueError, match="model features"):
         prep.inverse_transform(np.zeros((1, 3)))
+
+
+def test_numbers_stored_as_text_with_a_few_bad_entries_are_named():
+    values = [str(v) for v in range(40)]
+    values[17] = "n/a"
+    frame = pd.DataFrame({"income": values, "plan": ["a", "b"] * 20})
+    with pytest.raises(ValueError, match=r"'income' holds numbers .* 'n/a' at row 17"):
+        Preparation().fit(frame)
+    # said to be categorical: accepted as such
+    assert Preparation(categorical=["income", "plan"]).fit(frame).feature_types_["income"] == (
+        "categorical"
+    )
+    # numbers that are all clean text are not the problem this check is about
+    codes = pd.DataFrame({"zip": [f"{v:05d}" for v in range(40)], "x": np.arange(40.0)})
+    assert Preparation().fit(codes).feature_types_["zip"] == "categorical"

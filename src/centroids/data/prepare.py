@@ -188,6 +188,33 @@ def _numeric_values(column, name, where):
     return converted.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+# An inferred categorical column whose values are numbers in at least this share (and not
+# all of them) is a numeric column with a few bad entries, not categories.
+NUMBERS_AS_TEXT_SHARE = 0.9
+
+
+def _reject_numbers_stored_as_text(column, name):
+    """ValueError for a text column that is mostly numbers ('12', '13', 'n/a', ...): as
+    categories it would become one level per distinct number."""
+    if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
+        return
+    present = column[~_is_missing(column)]
+    if len(present) == 0 or present.map(lambda v: isinstance(v, bool)).any():
+        return
+    numbers = pd.to_numeric(present, errors="coerce")
+    parsed = numbers.notna().to_numpy()
+    if parsed.all() or parsed.mean() < NUMBERS_AS_TEXT_SHARE:
+        return
+    first = int(np.flatnonzero(~parsed)[0])
+    row = int(np.flatnonzero(~_is_missing(column).to_numpy())[first])
+    raise ValueError(
+        f"Column {name!r} holds numbers ({parsed.mean():.0%} of its values) but also text "
+        f"such as {present.iloc[first]!r} at row {row}: it would be clustered as categories, "
+        "one per distinct number. Clean or blank those values (blanks are missing values), "
+        "or name the column in categorical= if it really is categorical."
+    )
+
+
 def _reject_infinite(values, name, where):
     infinite = np.isinf(values)
     if infinite.any():
@@ -415,6 +442,8 @@ class Preparation:
                 kinds[name] = (
                     "categorical" if _is_categorical_dtype(frame[name].dtype) else "numeric"
                 )
+                if kinds[name] == "categorical":
+                    _reject_numbers_stored_as_text(frame[name], name)
 
         numeric_values = {}
         row_mask = np.ones(len(frame), dtype=bool)
