@@ -1,4 +1,5 @@
-"""What every estimator with Euclidean centers does once fitted: predict, transform, score."""
+"""What estimators with centers share: sparse input, and (for Euclidean centers) predict,
+transform and score once fitted."""
 
 import numpy as np
 from sklearn.base import TransformerMixin
@@ -8,7 +9,20 @@ from ..engine import blas_limited_to_one_thread, engine_data
 from ._validation import check_features, check_sample_weight
 
 
-class EuclideanCentersMixin(TransformerMixin):
+class SparseCentersMixin:
+    """Estimators that accept sparse X and transform rows into one column per center."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+
+class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
     """predict, transform, fit_transform and score from ``cluster_centers_``.
 
     For estimators whose ``fit`` sets ``cluster_centers_`` and whose rows are assigned to

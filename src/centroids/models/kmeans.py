@@ -170,15 +170,6 @@ class KMeans(
         self.algorithm = algorithm
         self.refine = refine
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-    @property
-    def _n_features_out(self):
-        return self.cluster_centers_.shape[0]
-
     # -- fitting -----------------------------------------------------------------------
 
     def fit(self, X, y=None, sample_weight=None):

@@ -28,6 +28,7 @@ from ..engine import (
     random_centers,
     relocate_empty_clusters,
 )
+from ._centers import SparseCentersMixin
 from ._validation import (
     check_features,
     check_initial_centers,
@@ -145,7 +146,11 @@ def spherical_lloyd(data, sample_weight, zero_rows, centers_init, max_iter, tol,
 
 
 class SphericalKMeans(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    SparseCentersMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseEstimator,
 ):
     """Spherical k-means: clusters of directions, by cosine similarity.
 
@@ -259,15 +264,6 @@ class SphericalKMeans(
         self.verbose = verbose
         self.random_state = random_state
         self.copy_x = copy_x
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-    @property
-    def _n_features_out(self):
-        return self.cluster_centers_.shape[0]
 
     # -- fitting -----------------------------------------------------------------------
 
