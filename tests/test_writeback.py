@@ -299,3 +299,41 @@ def test_to_sql_scores_like_predict_inside_the_database(fitted_store, store_url)
         zip(frame["id"].tolist(), expected.tolist(), strict=True)
     )
     engine.dispose()
+
+
+@pytest.mark.parametrize("key_type", ["SMALLINT", "BIGINT"])
+def test_integer_keys_of_every_width(store_url, key_type):  # noqa: F811
+    keys = np.arange(100, 400, 3)
+    engine = create_customer_table(store_url, keys, key_type=key_type)
+    segment_ids = np.arange(len(keys)) % 7
+    result = write_segments(
+        engine,
+        table="customers",
+        key_column="id",
+        segment_column="segment",
+        keys=keys[::-1],
+        segment_ids=segment_ids[::-1],
+    )
+    assert result.rows_changed == len(keys)
+    assert segments_of(engine)["segment"].tolist() == segment_ids.tolist()
+    engine.dispose()
+
+
+def test_binary_copy_block_layout():
+    from centroids.store.writeback import _copy_binary
+
+    keys = np.array([30, 10, 20])
+    order = np.argsort(keys)
+    block = _copy_binary(keys, np.array([3, 1, 2]), np.array([0.3, 0.1, 0.2]), order, "INTEGER")
+    assert block[:11] == b"PGCOPY\n\xff\r\n\x00" and block[-2:] == b"\xff\xff"
+    row = np.dtype(
+        [("n", ">i2"), ("kl", ">i4"), ("k", ">i4"), ("sl", ">i4"), ("s", ">i8"),
+         ("dl", ">i4"), ("d", ">f8")]
+    )  # fmt: skip
+    rows = np.frombuffer(block[19:-2], dtype=row)
+    assert rows["n"].tolist() == [3, 3, 3] and rows["k"].tolist() == [10, 20, 30]
+    assert rows["s"].tolist() == [1, 2, 3] and rows["d"].tolist() == [0.1, 0.2, 0.3]
+    # what the binary form cannot carry goes row by row
+    assert _copy_binary(keys, keys, np.array([0.1, np.nan, 0.2]), order, "INTEGER") is None
+    assert _copy_binary(keys * 10**6, keys, None, order, "SMALLINT") is None
+    assert _copy_binary(keys, keys, None, order, "TEXT") is None
