@@ -87,3 +87,16 @@ def test_bad_columns_and_keys_are_named(tmp_path, frame):
     holes.to_csv(path, index=False)
     with pytest.raises(DataError, match="empty at row 7"):
         read_table(path, id_column="key")
+
+
+def test_postgresql_urls_use_psycopg_3(monkeypatch):
+    seen = []
+
+    def fake_engine(url):
+        seen.append(url.drivername)
+        raise sa.exc.ArgumentError("stop here")
+
+    monkeypatch.setattr(sa, "create_engine", fake_engine)
+    with pytest.raises(DataError, match="Not a usable database URL"):
+        read_table("postgresql://user@localhost/shop#customers")
+    assert seen == ["postgresql+psycopg"]

@@ -102,8 +102,12 @@ def _read_database_table(url, table):
     if not table:
         raise DataError(f"Name the table to read from {url} (table=..., or {url}#TABLE)")
     try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as e:
+        parsed = sa.make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            # psycopg 3 is the driver centroids installs (SQLAlchemy's default is psycopg2).
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = sa.create_engine(parsed)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as e:
         raise DataError(f"Not a usable database URL {url!r}: {e}") from e
     try:
         with engine.connect() as connection:
