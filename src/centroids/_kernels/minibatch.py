@@ -23,16 +23,9 @@ sequential, in batch order. Results do not depend on the number of threads.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS
+from .._config import CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS, MINIBATCH_PARALLEL_MIN_WORK
 from ._compile import chunked_kernel
 from .dense import argmin_of_row, n_chunks
-
-#: Below this much work per batch (rows × centers × features for dense data, non-zeros ×
-#: centers for sparse data) the step kernels run on the calling thread. Higher than
-#: ``PARALLEL_MIN_WORK``: the pool is woken once per batch, not once per pass over X, and
-#: on a loaded machine a step waits for the slowest thread (measured on the shared 2-core
-#: machine: batches of 4096 × 8 × 16 ran several times slower in parallel).
-MINIBATCH_PARALLEL_MIN_WORK = 1 << 22
 
 #: Kernel exit states (the first value the step kernels return).
 RAN_ALL_STEPS = 0

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from .._config import SILHOUETTE_GEMM_MIN_FEATURES
 from .._kernels import silhouette as kernels
 from .._kernels.sparse import row_sq_norms as sparse_row_sq_norms
 from ..engine import blas_limited_to_one_thread
@@ -199,7 +200,7 @@ def _exact_silhouettes(X, codes, n_clusters, query_rows, metric, kwds, where):
         return out
     if code == kernels.COSINE:
         X = _unit_rows(X)
-    if code != kernels.MANHATTAN and X.shape[1] >= kernels.SILHOUETTE_GEMM_MIN_FEATURES:
+    if code != kernels.MANHATTAN and X.shape[1] >= SILHOUETTE_GEMM_MIN_FEATURES:
         X = np.asarray(X, dtype=np.float64)
         columns = np.ascontiguousarray(X[order])
         sq_norms = np.einsum("ij,ij->i", X, X)
