@@ -40,3 +40,15 @@ def replaced_atomically(path):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_table(frame, path):
+    """Write a DataFrame as ``.parquet`` (by its suffix) or CSV, without its index, whole or
+    not at all; returns the path."""
+    path = Path(path)
+    with replaced_atomically(path) as tmp:
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+    return path

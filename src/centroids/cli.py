@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ._format import fixed_decimals, readable_number
 from .pipeline import DEFAULT_DB
 
 app = typer.Typer(
@@ -167,8 +168,8 @@ def _print_json(payload):
 
 
 def _cell(value):
-    """A table cell: integers with thousands separators, floats to 3 significant digits
-    (whole numbers from 10,000 on), missing values as a dash."""
+    """A table cell: integers with thousands separators, floats by
+    :func:`centroids._format.readable_number`, missing values as a dash."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if hasattr(value, "item") and not isinstance(value, str):
@@ -177,11 +178,7 @@ def _cell(value):
         return str(value)
     if isinstance(value, int):
         return f"{value:,}"
-    if abs(value) >= 10_000:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:,.1f}"
-    return f"{value:.3g}"
+    return readable_number(value)
 
 
 def _frame_table(frame, title=None):
@@ -195,7 +192,9 @@ def _frame_table(frame, title=None):
 
 
 @contextmanager
-def _progress_bar(enabled):
+def _progress_bar(enabled, description):
+    """A rich progress bar on stderr; yields ``progress(step, total, message)`` for the
+    library's progress callbacks (None when disabled)."""
     if not enabled:
         yield None
         return
@@ -206,7 +205,12 @@ def _progress_bar(enabled):
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=_console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def progress(step, total, message):
+            bar.update(task, completed=step, total=total, description=message)
+
         yield progress
 
 
@@ -266,13 +270,7 @@ def segment(
     with _user_errors():
         _check_choice(scale, ("standard", "robust", "minmax", "none"), "--scale")
         _check_choice(impute, ("drop", "median"), "--impute")
-        with _progress_bar(not json_output) as bar:
-            task = bar.add_task("segmenting", total=7) if bar is not None else None
-
-            def progress(step, total, message):
-                if bar is not None:
-                    bar.update(task, completed=step, total=total, description=message)
-
+        with _progress_bar(not json_output, "segmenting") as progress:
             run = segment_data(
                 data,
                 table=table,
@@ -334,9 +332,9 @@ def _print_run(run):
         console.print(f"K: {run.choice.reason}")
         console.print(f"Structure: {run.choice.verdict}")
     console.print(
-        f"Quality: silhouette {_fmt(metrics.get('silhouette'))}, Davies-Bouldin "
-        f"{_fmt(metrics.get('davies_bouldin'))}, Calinski-Harabasz "
-        f"{_fmt(metrics.get('calinski_harabasz'), 0)}"
+        f"Quality: silhouette {fixed_decimals(metrics.get('silhouette'), 3)}, Davies-Bouldin "
+        f"{fixed_decimals(metrics.get('davies_bouldin'), 3)}, Calinski-Harabasz "
+        f"{fixed_decimals(metrics.get('calinski_harabasz'), 0)}"
     )
     console.print(
         f"Rows: {run.n_rows:,} read"
@@ -366,10 +364,6 @@ def _print_run(run):
         console.print(f"Report: {run.report_path}")
 
 
-def _fmt(value, decimals=3):
-    return "–" if value is None or not math.isfinite(value) else f"{value:,.{decimals}f}"
-
-
 # -- predict -----------------------------------------------------------------------------
 
 
@@ -395,7 +389,7 @@ def predict(
 
         centroids predict new_customers.csv --id-column customer_id --json
     """
-    from .pipeline import _write_labels
+    from ._files import write_table
     from .store import SegmentStore
 
     with _user_errors():
@@ -417,7 +411,7 @@ def predict(
             }
         )
         if out is not None:
-            _write_labels(labels, out)
+            write_table(labels, out)
         if json_output:
             records = labels.astype(object).where(labels.notna(), None)
             for record in records.to_dict(orient="records"):
@@ -475,13 +469,7 @@ def choose_k_command(
             columns=_columns(columns), id_column=id_column, scale=scale, missing=impute
         )
         Z = preparation.fit_transform(frame)
-        with _progress_bar(not json_output) as bar:
-            task = bar.add_task("choosing K", total=1) if bar is not None else None
-
-            def progress(step, total, message):
-                if bar is not None:
-                    bar.update(task, completed=step, total=total, description=message)
-
+        with _progress_bar(not json_output, "choosing K") as progress:
             result = choose_k(Z, k_range, random_state=seed, progress=progress)
         if plot is not None:
             from ._files import replaced_atomically
@@ -749,14 +737,9 @@ def documents(
             random_state=seed,
         )
         if out is not None:
-            from ._files import replaced_atomically
+            from ._files import write_table
 
-            labels = result.to_frame().reset_index()
-            with replaced_atomically(out) as tmp:
-                if out.suffix.lower() == ".parquet":
-                    labels.to_parquet(tmp, index=False)
-                else:
-                    labels.to_csv(tmp, index=False)
+            write_table(result.to_frame().reset_index(), out)
         clusters = [
             {"cluster": c, "documents": int(size), "top_terms": list(terms)}
             for c, (size, terms) in enumerate(zip(result.sizes, result.top_terms, strict=True))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._files import replaced_atomically
+from ._files import write_table
 from .data.prepare import Preparation
 from .data.read import DataError, read_table
 
@@ -353,7 +353,7 @@ def segment_data(
         }
     )
     segments = _segments_table(segmentation, version.segment_ids, names, frame.loc[used])
-    labels_path = _write_labels(assignments, out) if out is not None else None
+    labels_path = write_table(assignments, out) if out is not None else None
     report_path = None
     if report is not None:
         from .report.html import write_report
@@ -407,13 +407,3 @@ def _segments_table(segmentation, segment_ids, names, frame_used):
     for column in numeric:
         table[column] = means[column].reindex(range(len(segment_ids))).to_numpy()
     return table
-
-
-def _write_labels(assignments, path):
-    path = Path(path)
-    with replaced_atomically(path) as tmp:
-        if path.suffix.lower() == ".parquet":
-            assignments.to_parquet(tmp, index=False)
-        else:
-            assignments.to_csv(tmp, index=False)
-    return path

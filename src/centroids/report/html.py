@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._files import replaced_atomically
+from .._format import fixed_decimals, missing_number, readable_number
 from .plots import (
     figure_to_png_bytes,
     plot_clusters_pca,
@@ -179,9 +180,9 @@ def render_report(
     cards = [
         ("Rows", f"{int(metrics.get('n_rows', len(data))):,}"),
         ("Segments", str(k)),
-        ("Silhouette", _fixed(metrics.get("silhouette"), 3)),
-        ("Davies-Bouldin", _fixed(metrics.get("davies_bouldin"), 3)),
-        ("Calinski-Harabasz", _fixed(metrics.get("calinski_harabasz"), 0)),
+        ("Silhouette", fixed_decimals(metrics.get("silhouette"), 3)),
+        ("Davies-Bouldin", fixed_decimals(metrics.get("davies_bouldin"), 3)),
+        ("Calinski-Harabasz", fixed_decimals(metrics.get("calinski_harabasz"), 0)),
     ]
     if metrics.get("n_dropped"):
         cards.append(("Rows left out", f"{int(metrics['n_dropped']):,}"))
@@ -285,7 +286,7 @@ def _segment_table(segmentation, segment_ids, names, original, labels):
         row = [str(sid), name, f"{int(sizes[cluster]):,}", f"{sizes[cluster] / total:.1%}"]
         for column in shown:
             value = means[column].get(cluster, np.nan) if cluster in means.index else np.nan
-            row.append(_share(value) if "=" in column else _number(value))
+            row.append(_share(value) if "=" in column else readable_number(value))
         rows.append(row)
     return columns, rows
 
@@ -330,29 +331,8 @@ def _drift_section(drift):
     }
 
 
-def _missing(value):
-    return value is None or not np.isfinite(float(value))
-
-
-def _number(value):
-    """A profile value: thousands separated, 3 significant digits below 100."""
-    if _missing(value):
-        return "–"
-    value = float(value)
-    if abs(value) >= 10_000:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:,.1f}"
-    return f"{value:.3g}"
-
-
-def _fixed(value, decimals):
-    """A quality metric with a fixed number of decimals."""
-    return "–" if _missing(value) else f"{float(value):,.{decimals}f}"
-
-
 def _share(value):
-    return "–" if _missing(value) else f"{value:.0%}"
+    return "–" if missing_number(value) else f"{value:.0%}"
 
 
 def report_text_content(text):

@@ -135,6 +135,9 @@ def inspect_target(
 
 
 def _python_type(sql_type: sa.types.TypeEngine):
+    """The Python type a column's values come back as, or None for a database type that
+    SQLAlchemy maps to none (it raises NotImplementedError then); the key checks that
+    use it then let the database compare."""
     try:
         return sql_type.python_type
     except NotImplementedError:
