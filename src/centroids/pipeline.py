@@ -288,8 +288,10 @@ def segment_data(
 
     step("diagnose")
     used = segmentation.labels_ >= 0
+    # Z is these rows already prepared: the segmentation fitted the same preparation (the
+    # choice of K and the initial centers rest on that too).
     diagnosis = diagnose(
-        segmentation.transform(frame.loc[used]),
+        Z,
         segmentation.model_,
         feature_names=segmentation.preparation_.model_feature_names_,
         random_state=random_state,
