@@ -22,7 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from .data.prepare import Preparation, _as_frame
+from .data.prepare import Preparation, _as_frame, check_description
 from .models._validation import unchanged_on_error
 
 __all__ = ["Segmentation", "default_gamma", "embedding_weight", "mixed_preparation"]
@@ -846,15 +846,7 @@ class Segmentation:
     @classmethod
     def from_dict(cls, description):
         """Rebuild a fitted segmentation from :meth:`to_dict`'s output, without refitting."""
-        if not isinstance(description, dict) or description.get("format") != _FORMAT:
-            raise ValueError(
-                f"Not a Segmentation description: expected a dict with format={_FORMAT!r}."
-            )
-        if description.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(
-                f"Segmentation description version {description.get('format_version')!r} "
-                f"is not supported (this centroids reads version {_FORMAT_VERSION})."
-            )
+        check_description(description, "Segmentation", _FORMAT, _FORMAT_VERSION)
         params = dict(description["params"])
         preparation = Preparation.from_dict(description["preparation"])
         centers = np.asarray(description["centers"], dtype=np.float64)

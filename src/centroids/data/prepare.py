@@ -236,6 +236,18 @@ def _sort_key(value):
     return (type(value).__name__, value)
 
 
+def check_description(description, what, format_name, format_version):
+    """ValueError unless ``description`` is a ``to_dict`` output of the ``format_name``
+    format at ``format_version`` (``what`` names the object in the message)."""
+    if not isinstance(description, dict) or description.get("format") != format_name:
+        raise ValueError(f"Not a {what} description: expected a dict with format={format_name!r}.")
+    if description.get("format_version") != format_version:
+        raise ValueError(
+            f"{what} description version {description.get('format_version')!r} is "
+            f"not supported (this centroids reads version {format_version})."
+        )
+
+
 class Preparation:
     """Column selection, type inference, missing values, scaling and one-hot encoding.
 
@@ -799,15 +811,7 @@ class Preparation:
     @classmethod
     def from_dict(cls, description):
         """Rebuild a fitted preparation from :meth:`to_dict`'s output."""
-        if not isinstance(description, dict) or description.get("format") != _FORMAT:
-            raise ValueError(
-                f"Not a Preparation description: expected a dict with format={_FORMAT!r}."
-            )
-        if description.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(
-                f"Preparation description version {description.get('format_version')!r} is "
-                f"not supported (this centroids reads version {_FORMAT_VERSION})."
-            )
+        check_description(description, "Preparation", _FORMAT, _FORMAT_VERSION)
         preparation = cls(**description["params"])
         preparation._check_parameters()
         specs = []
