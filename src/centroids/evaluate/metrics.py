@@ -569,6 +569,19 @@ def _distance_sums(X, codes, centers, sample_weight):
     return totals[0], totals[1]
 
 
+def _cluster_dispersion(X, labels, where):
+    """The checks of a cluster index, then (centroids, sizes, Σ squared distances, Σ
+    distances) per cluster, the distances taken from the rows to their centroid."""
+    X = _check_X(X, where)
+    codes, classes = _encode_labels(labels, X.shape[0], where)
+    k = classes.shape[0]
+    _check_number_of_labels(k, X.shape[0], where)
+    ones = np.ones(X.shape[0], dtype=X.dtype)
+    centroids, sizes = _cluster_means(X, codes, k, ones)
+    sq_sums, distance_sums = _distance_sums(X, codes, centroids, ones)
+    return centroids, sizes, sq_sums, distance_sums
+
+
 def davies_bouldin_score(X, labels):
     """Davies-Bouldin index: mean over clusters of the worst ratio of spread to separation.
 
@@ -596,14 +609,7 @@ def davies_bouldin_score(X, labels):
     >>> round(davies_bouldin_score([[0, 1], [1, 1], [3, 4]], [0, 0, 1]), 4)
     0.128
     """
-    where = "davies_bouldin_score"
-    X = _check_X(X, where)
-    codes, classes = _encode_labels(labels, X.shape[0], where)
-    k = classes.shape[0]
-    _check_number_of_labels(k, X.shape[0], where)
-    ones = np.ones(X.shape[0], dtype=X.dtype)
-    centroids, sizes = _cluster_means(X, codes, k, ones)
-    _, distance_sums = _distance_sums(X, codes, centroids, ones)
+    centroids, sizes, _, distance_sums = _cluster_dispersion(X, labels, "davies_bouldin_score")
     spread = distance_sums / sizes
     diff = centroids[:, None, :] - centroids[None, :, :]
     centroid_distances = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
@@ -642,15 +648,8 @@ def calinski_harabasz_score(X, labels):
     >>> calinski_harabasz_score(X, [0, 0, 1, 1])
     32.0
     """
-    where = "calinski_harabasz_score"
-    X = _check_X(X, where)
-    n = X.shape[0]
-    codes, classes = _encode_labels(labels, n, where)
-    k = classes.shape[0]
-    _check_number_of_labels(k, n, where)
-    ones = np.ones(n, dtype=X.dtype)
-    centroids, sizes = _cluster_means(X, codes, k, ones)
-    within, _ = _distance_sums(X, codes, centroids, ones)
+    centroids, sizes, within, _ = _cluster_dispersion(X, labels, "calinski_harabasz_score")
+    n, k = float(sizes.sum()), centroids.shape[0]
     intra_disp = float(within.sum())
     mean = (centroids * sizes[:, None]).sum(axis=0) / n
     extra_disp = float(np.sum(sizes * np.sum((centroids - mean) ** 2, axis=1)))
