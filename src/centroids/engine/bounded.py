@@ -28,7 +28,7 @@ import numpy as np
 from .._config import BOUNDS_MEMORY_BUDGET
 from .._kernels import bounded as kernels
 from .data import CSRData
-from .lloyd import KMeansRun, centers_from_sums, relocate_empty_clusters
+from .lloyd import KMeansRun, centers_from_sums, relocate_empty_clusters, stopping_rule
 
 __all__ = [
     "elkan",
@@ -254,17 +254,9 @@ def _iterate(state, data, sample_weight, centers_init, max_iter, tol, verbose, d
             print(f"Iteration {iteration}, inertia {inertia}.")
         centers_moved = not np.array_equal(new_centers, centers)
         centers = new_centers
-        if iteration > 0 and n_changed == 0:
-            strict_convergence = True
-            if verbose:
-                print(f"Converged at iteration {iteration}: strict convergence.")
-            break
-        if total_shift <= tol:
-            if verbose:
-                print(
-                    f"Converged at iteration {iteration}: center shift {total_shift} "
-                    f"within tolerance {tol}."
-                )
+        stop = stopping_rule(iteration, iteration > 0 and n_changed == 0, total_shift, tol, verbose)
+        if stop is not None:
+            strict_convergence = stop == "strict"
             break
     if strict_convergence and not centers_moved:
         # The last assignment was made to the final centers.

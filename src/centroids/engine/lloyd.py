@@ -95,17 +95,11 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
             print(f"Iteration {iteration}, inertia {inertia}.")
         centers_moved = not np.array_equal(new_centers, centers)
         centers = new_centers
-        if np.array_equal(labels, labels_old):
-            strict_convergence = True
-            if verbose:
-                print(f"Converged at iteration {iteration}: strict convergence.")
-            break
-        if center_shift <= tol:
-            if verbose:
-                print(
-                    f"Converged at iteration {iteration}: center shift {center_shift} "
-                    f"within tolerance {tol}."
-                )
+        stop = stopping_rule(
+            iteration, np.array_equal(labels, labels_old), center_shift, tol, verbose
+        )
+        if stop is not None:
+            strict_convergence = stop == "strict"
             break
         labels_old = labels
     if strict_convergence and not centers_moved:
@@ -115,6 +109,24 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
     else:
         labels, _, inertia = data.assign_labels(sample_weight, centers)
     return KMeansRun(centers=centers, labels=labels, inertia=inertia, n_iter=iteration + 1)
+
+
+def stopping_rule(iteration, labels_unchanged, center_shift, tol, verbose):
+    """scikit-learn's convergence rules: ``'strict'`` when no label changed, else
+    ``'tolerance'`` when the centers' total squared shift is at most ``tol``, else None
+    (go on); says which when ``verbose``."""
+    if labels_unchanged:
+        if verbose:
+            print(f"Converged at iteration {iteration}: strict convergence.")
+        return "strict"
+    if center_shift <= tol:
+        if verbose:
+            print(
+                f"Converged at iteration {iteration}: center shift {center_shift} "
+                f"within tolerance {tol}."
+            )
+        return "tolerance"
+    return None
 
 
 def absolute_tolerance(data, tol):

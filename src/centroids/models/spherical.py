@@ -28,6 +28,7 @@ from ..engine import (
     random_centers,
     relocate_empty_clusters,
 )
+from ..engine.lloyd import stopping_rule
 from ._centers import SparseCentersMixin
 from ._validation import (
     check_features,
@@ -129,16 +130,7 @@ def spherical_lloyd(data, sample_weight, zero_rows, centers_init, max_iter, tol,
         if verbose:
             print(f"Iteration {iteration}, inertia {inertia}.")
         centers = new_centers
-        if np.array_equal(labels, labels_old):
-            if verbose:
-                print(f"Converged at iteration {iteration}: strict convergence.")
-            break
-        if center_shift <= tol:
-            if verbose:
-                print(
-                    f"Converged at iteration {iteration}: center shift {center_shift} "
-                    f"within tolerance {tol}."
-                )
+        if stopping_rule(iteration, np.array_equal(labels, labels_old), center_shift, tol, verbose):
             break
         labels_old = labels
     labels, _, inertia = assign_by_cosine(data, sample_weight, centers, zero_rows)
