@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from centroids._config import CHUNK_ROWS
+from centroids._config import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS
 from centroids._kernels import bounded as kernels
 from centroids.engine import bounded, engine_data, lloyd
 from centroids.engine.bounded import elkan, hamerly, yinyang, yinyang_groups
@@ -236,6 +236,21 @@ def _pass_state(algorithm, data, k, centers):
     step=st.floats(0.01, 3.0),
 )
 def test_bounded_pass_gives_nearest_centers_and_valid_bounds(n, d, k, seed, dtype, layout, step):
+    check_full_and_bounded_pass(n, d, k, seed, dtype, layout, step)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("d", "k", "step"), [(16, 64, 0.5), (40, 200, 2.0), (9, 128, 0.05)])
+def test_rows_failing_their_bounds_take_exact_labels_through_the_product(d, k, step, dtype):
+    # Enough failing rows per chunk (rows × k × d ≥ BOUNDED_PRODUCT_MIN_WORK) for the
+    # gathered matrix product in X's dtype; the labels must still be the exact argmin.
+    assert 8 * k * d >= BOUNDED_PRODUCT_MIN_WORK
+    check_full_and_bounded_pass(4 * CHUNK_ROWS + 7, d, k, d + k, dtype, "dense", step)
+
+
+def check_full_and_bounded_pass(n, d, k, seed, dtype, layout, step):
+    """A full pass, then a bounded one after the centers moved by about ``step``: both
+    give the exact nearest centers, valid bounds and the right count of changes."""
     X, _ = clustered(n, d, k, seed, dtype, layout)
     rng = np.random.default_rng(seed)
     centers = rng.normal(size=(k, d)).astype(dtype) * 4.0

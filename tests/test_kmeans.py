@@ -536,9 +536,11 @@ def test_auto_algorithm_choice():
     many_features = engine_data(rng.normal(size=(50, 300)))
     sparse = engine_data(sp.random(50, 30, density=0.1, format="csr", random_state=0))
     assert choose_algorithm(some_features, 2) == "lloyd"
-    assert choose_algorithm(some_features, 16) == "hamerly"
-    assert choose_algorithm(some_features, 256) == "elkan"
+    assert choose_algorithm(some_features, 16) == "lloyd"
+    assert choose_algorithm(some_features, 64) == "hamerly"
+    assert choose_algorithm(some_features, 1024) == "hamerly"
     assert choose_algorithm(plane, 100) == "lloyd"
     assert choose_algorithm(many_features, 10) == "lloyd"
+    assert choose_algorithm(many_features, 128) == "hamerly"
     assert choose_algorithm(sparse, 20) == "lloyd"
     assert choose_algorithm(sparse, 100) == "elkan"

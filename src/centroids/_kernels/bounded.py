@@ -14,11 +14,15 @@ squared distance is ``||x||² - 2 x·c + ||c||²`` over the non-zeros, clipped a
 ``x_sq_norms`` the float64 ``||x||²`` of every row. Bounds are float64 Euclidean
 distances (not squared).
 
-The first, full pass over dense rows takes all distances of a chunk at once through
-a float64 matrix product (``||x||² - 2 x·c + ||c||²``, one (chunk, k) block at a
-time); its bounds are widened by a bound on that formula's rounding error
-(``(d + 4) · 2⁻⁵² · (||x||² + max ||c||²)`` on the squared distance), so they stay
-valid for the exact differences the later passes use.
+A full pass (the first one, and any pass the driver decides to run in full because
+the bounds had stopped saving work) takes all distances of a chunk of dense rows at
+once through a matrix product in X's dtype (``||x||² - 2 x·c + ||c||²``, BLAS sgemm
+for float32 X, one (chunk, k) block at a time). Each such distance is within a
+known bound of the exact one (``slack_scale · (||x||² + max ||c||²) + slack_floor``,
+see ``centroids.engine.data.product_error_bound``): the bounds are widened by it, so
+they stay valid for the exact distances the later passes use, and a row whose
+nearest centers are not told apart by it gets those centers' exact distances, so
+its label is the exact argmin whatever the product's rounding.
 
 Rows are processed in chunks of ``CHUNK_ROWS``; per-chunk counts (changed labels,
 distances computed) go to their own slot, so results do not depend on the number
@@ -29,7 +33,7 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 
-from .._config import CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS
+from .._config import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS
 from ._compile import chunked_kernel
 
 
@@ -55,38 +59,86 @@ def all_sq_dists(rows, i, centers_t, c_sq_norms, out):
     (d × k) float64 C-ordered."""
 
 
-def chunk_sq_dists(rows, start, stop, centers_t, c_sq_norms, c_sq_max, block, slack):
-    """``block[r, c]`` = squared distance from row ``start + r`` to every center, and
-    ``slack[r]``, a bound on its rounding error against :func:`point_sq_dist`."""
+def rows_sq_dists(rows, which, n_which, full_pass, centers_t, c_sq_norms, block, slack):
+    """``block[r, c]`` = squared distance from row ``which[r]`` to every center, for
+    ``r < n_which``, and ``slack[r]``, a bound on its error against :func:`point_sq_dist`.
+
+    ``full_pass`` = (centers transposed in X's dtype (d × k, C-ordered), slack_scale,
+    slack_floor, max ||c||², use_product): with ``use_product``, dense rows go through
+    one matrix product in X's dtype (rows that follow one another are read in place,
+    others are gathered first) when they are at least ``BOUNDED_PRODUCT_MIN_WORK``
+    multiply-adds; otherwise (CSR, few features, few rows) every distance is computed
+    as :func:`all_sq_dists` does, with zero slack."""
 
 
-@overload(chunk_sq_dists)
-def _chunk_sq_dists(rows, start, stop, centers_t, c_sq_norms, c_sq_max, block, slack):
+@overload(rows_sq_dists)
+def _rows_sq_dists(rows, which, n_which, full_pass, centers_t, c_sq_norms, block, slack):
     if len(rows) == 2:
 
-        def dense(rows, start, stop, centers_t, c_sq_norms, c_sq_max, block, slack):
+        def dense(rows, which, n_which, full_pass, centers_t, c_sq_norms, block, slack):
             X, x_sq_norms = rows
-            d = X.shape[1]
-            k = centers_t.shape[1]
-            rows64 = np.empty((stop - start, d))
-            for r in range(stop - start):
-                for j in range(d):
-                    rows64[r, j] = X[start + r, j]
-            dots = np.dot(rows64, centers_t)
-            for r in range(stop - start):
-                x_sq = x_sq_norms[start + r]
-                slack[r] = (d + 4) * 2.220446049250313e-16 * (x_sq + c_sq_max)
+            centers_t_x, slack_scale, slack_floor, c_sq_max, use_product = full_pass
+            k = centers_t_x.shape[1]
+            if not use_product or n_which * k * X.shape[1] < BOUNDED_PRODUCT_MIN_WORK:
+                for r in range(n_which):
+                    all_sq_dists(rows, which[r], centers_t, c_sq_norms, block[r])
+                    slack[r] = 0.0
+                return
+            first = which[0]
+            if which[n_which - 1] - first == n_which - 1:
+                dots = np.dot(X[first : first + n_which], centers_t_x)
+            else:
+                gathered = np.empty((n_which, X.shape[1]), dtype=X.dtype)
+                for r in range(n_which):
+                    gathered[r] = X[which[r]]
+                dots = np.dot(gathered, centers_t_x)
+            for r in range(n_which):
+                x_sq = x_sq_norms[which[r]]
+                slack[r] = slack_scale * (x_sq + c_sq_max) + slack_floor
                 for c in range(k):
-                    block[r, c] = max(x_sq - 2.0 * dots[r, c] + c_sq_norms[c], 0.0)
+                    block[r, c] = max(x_sq - 2.0 * np.float64(dots[r, c]) + c_sq_norms[c], 0.0)
 
         return dense
 
-    def sparse(rows, start, stop, centers_t, c_sq_norms, c_sq_max, block, slack):
-        for r in range(stop - start):
-            all_sq_dists(rows, start + r, centers_t, c_sq_norms, block[r])
+    def sparse(rows, which, n_which, full_pass, centers_t, c_sq_norms, block, slack):
+        for r in range(n_which):
+            all_sq_dists(rows, which[r], centers_t, c_sq_norms, block[r])
             slack[r] = 0.0
 
     return sparse
+
+
+@njit(**JIT_OPTIONS)
+def chunk_sq_dists(rows, start, stop, full_pass, centers_t, c_sq_norms, block, slack):
+    """:func:`rows_sq_dists` of the rows ``start`` to ``stop`` (exclusive)."""
+    which = np.arange(start, stop)
+    rows_sq_dists(rows, which, stop - start, full_pass, centers_t, c_sq_norms, block, slack)
+
+
+@njit(**JIT_OPTIONS)
+def _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, slack):
+    """Label of row i in a full pass: the exact argmin (lowest index on ties) of its
+    distances, from the product's ``sq_dists`` (each within ``slack`` of the exact
+    one). Only centers within ``2 slack`` of the smallest are computed exactly, and
+    only when there is more than one."""
+    best = _argmin_first(sq_dists)
+    if slack == 0.0:
+        return best
+    reach = sq_dists[best] + 2.0 * slack
+    n_near = 0
+    for c in range(sq_dists.shape[0]):
+        if sq_dists[c] <= reach:
+            n_near += 1
+    if n_near == 1:
+        return best
+    best_exact = np.inf
+    for c in range(sq_dists.shape[0]):
+        if sq_dists[c] <= reach:
+            exact = point_sq_dist(rows, i, centers, c_sq_norms, c)
+            if exact < best_exact:
+                best_exact = exact
+                best = c
+    return best
 
 
 @overload(n_rows_of)
@@ -244,6 +296,7 @@ def hamerly_pass(
     center_shift,
     half_nearest,
     full,
+    full_pass,
     labels,
     upper,
     lower,
@@ -256,11 +309,16 @@ def hamerly_pass(
     c_sq_norms : (k,) float64 IN, ``||c||²``; center_shift : (k,) float64 IN,
     how far each center moved since the last pass; half_nearest : (k,) float64 IN,
     from :func:`half_distance_to_nearest_center`; full : bool IN, compute every
-    distance and set the bounds from scratch (first pass);
-    labels : (n,) int32 IN/OUT; upper : (n,) float64 IN/OUT, ≥ distance to the
-    assigned center; lower : (n,) float64 IN/OUT, ≤ distance to every other center;
+    distance and set the bounds from scratch; full_pass : tuple IN, how all the
+    distances of a row are taken (see :func:`rows_sq_dists`); labels : (n,) int32
+    IN/OUT; upper : (n,) float64 IN/OUT, ≥ distance to the assigned center;
+    lower : (n,) float64 IN/OUT, ≤ distance to every other center;
     chunk_changed, chunk_distances : (n_chunks(n),) int64 OUT, labels changed and
     distances computed in each chunk.
+
+    The rows of a chunk whose bounds fail (all of them in a full pass) are gathered
+    and take their distances together, through one matrix product for dense rows
+    with enough features: a pass costs at most about what Lloyd's assignment costs.
     """
     n = n_rows_of(rows)
     k = centers.shape[0]
@@ -274,22 +332,16 @@ def hamerly_pass(
     for c in range(k):
         if c != first:
             second_largest = max(second_largest, center_shift[c])
-    c_sq_max = c_sq_norms.max()
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
-        block = np.empty((stop - start if full else 1, k))
-        slack = np.zeros(stop - start)
-        if full:
-            chunk_sq_dists(rows, start, stop, centers_t, c_sq_norms, c_sq_max, block, slack)
-        changed = 0
+        # Rows whose bounds fail are gathered, and get all their distances at once.
+        pending = np.empty(stop - start, dtype=np.int64)
+        n_pending = 0
         distances = 0
         for i in range(start, stop):
-            label = labels[i]
-            if full:
-                sq_dists = block[i - start]
-            else:
-                sq_dists = block[0]
+            if not full:
+                label = labels[i]
                 bound_upper = upper[i] + center_shift[label]
                 bound_lower = lower[i] - (second_largest if label == first else largest)
                 threshold = max(half_nearest[label], bound_lower)
@@ -303,18 +355,27 @@ def hamerly_pass(
                     upper[i] = bound_upper
                     lower[i] = bound_lower
                     continue
-                all_sq_dists(rows, i, centers_t, c_sq_norms, sq_dists)
-            distances += k
-            best = _argmin_first(sq_dists)
-            second = np.inf
-            for c in range(k):
-                if c != best and sq_dists[c] < second:
-                    second = sq_dists[c]
-            if best != label:
-                changed += 1
-            labels[i] = best
-            upper[i] = np.sqrt(sq_dists[best] + slack[i - start])
-            lower[i] = np.sqrt(max(second - slack[i - start], 0.0))
+            pending[n_pending] = i
+            n_pending += 1
+        changed = 0
+        if n_pending > 0:
+            block = np.empty((n_pending, k))
+            slack = np.empty(n_pending)
+            rows_sq_dists(rows, pending, n_pending, full_pass, centers_t, c_sq_norms, block, slack)
+            distances += n_pending * k
+            for r in range(n_pending):
+                i = pending[r]
+                sq_dists = block[r]
+                best = _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, slack[r])
+                second = np.inf
+                for c in range(k):
+                    if c != best and sq_dists[c] < second:
+                        second = sq_dists[c]
+                if best != labels[i]:
+                    changed += 1
+                labels[i] = best
+                upper[i] = np.sqrt(sq_dists[best] + slack[r])
+                lower[i] = np.sqrt(max(second - slack[r], 0.0))
         chunk_changed[chunk] = changed
         chunk_distances[chunk] = distances
 
@@ -333,6 +394,7 @@ def elkan_pass(
     half_nearest,
     center_distances,
     full,
+    full_pass,
     labels,
     upper,
     lower,
@@ -351,7 +413,6 @@ def elkan_pass(
     """
     n = n_rows_of(rows)
     k = centers.shape[0]
-    c_sq_max = c_sq_norms.max()
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
@@ -360,14 +421,17 @@ def elkan_pass(
         if full:
             block = np.empty((stop - start, k))
             slack = np.empty(stop - start)
-            chunk_sq_dists(rows, start, stop, centers_t, c_sq_norms, c_sq_max, block, slack)
+            chunk_sq_dists(rows, start, stop, full_pass, centers_t, c_sq_norms, block, slack)
             distances += (stop - start) * k
             for i in range(start, stop):
                 sq_dists = block[i - start]
-                best = _argmin_first(sq_dists)
+                row_slack = slack[i - start]
+                best = _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, row_slack)
                 for c in range(k):
-                    lower[i, c] = np.sqrt(max(sq_dists[c] - slack[i - start], 0.0)) + total_shift[c]
-                upper[i] = np.sqrt(sq_dists[best] + slack[i - start])
+                    lower[i, c] = np.sqrt(max(sq_dists[c] - row_slack, 0.0)) + total_shift[c]
+                upper[i] = np.sqrt(sq_dists[best] + row_slack)
+                if best != labels[i]:
+                    changed += 1
                 labels[i] = best
         for i in range(start, stop):
             if full:
@@ -425,6 +489,7 @@ def yinyang_pass(
     group_starts,
     group_shift,
     full,
+    full_pass,
     labels,
     upper,
     lower,
@@ -443,7 +508,6 @@ def yinyang_pass(
     n = n_rows_of(rows)
     k = centers.shape[0]
     n_groups = group_starts.shape[0] - 1
-    c_sq_max = c_sq_norms.max()
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
@@ -453,19 +517,22 @@ def yinyang_pass(
         if full:
             block = np.empty((stop - start, k))
             slack = np.empty(stop - start)
-            chunk_sq_dists(rows, start, stop, centers_t, c_sq_norms, c_sq_max, block, slack)
+            chunk_sq_dists(rows, start, stop, full_pass, centers_t, c_sq_norms, block, slack)
             distances += (stop - start) * k
             for i in range(start, stop):
                 sq_dists = block[i - start]
-                best = _argmin_first(sq_dists)
+                row_slack = slack[i - start]
+                best = _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, row_slack)
                 for g in range(n_groups):
                     nearest = np.inf
                     for q in range(group_starts[g], group_starts[g + 1]):
                         c = group_members[q]
                         if c != best and sq_dists[c] < nearest:
                             nearest = sq_dists[c]
-                    lower[i, g] = np.sqrt(max(nearest - slack[i - start], 0.0))
-                upper[i] = np.sqrt(sq_dists[best] + slack[i - start])
+                    lower[i, g] = np.sqrt(max(nearest - row_slack, 0.0))
+                upper[i] = np.sqrt(sq_dists[best] + row_slack)
+                if best != labels[i]:
+                    changed += 1
                 labels[i] = best
         for i in range(start, stop):
             if full:

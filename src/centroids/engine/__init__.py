@@ -17,10 +17,10 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from .._config import (
-    AUTO_GROUP_BOUNDS_MIN_CLUSTERS,
+    AUTO_HAMERLY_MIN_CLUSTERS,
     AUTO_LLOYD_MAX_CLUSTERS,
     AUTO_LLOYD_MAX_FEATURES,
-    AUTO_LLOYD_MIN_FEATURES,
+    AUTO_SPARSE_ELKAN_MIN_CLUSTERS,
 )
 from .._kernels.labels import count_distinct_labels
 from .bounded import elkan, hamerly, yinyang
@@ -63,25 +63,24 @@ ALGORITHMS = ("auto", *ITERATIONS)
 def choose_algorithm(data, n_clusters):
     """The iteration algorithm ``algorithm='auto'`` runs on ``data`` with ``n_clusters``.
 
-    Bounds pay when a distance is expensive next to the bookkeeping that skips it and
-    most rows keep their center. Lloyd for 2 clusters, for 1 or 2 features (a direct
-    distance costs about what checking a bound costs), for very many features (a
-    Lloyd pass is one matrix product per chunk of rows) and for sparse data with few
-    clusters (one pass over the non-zeros beats single sparse distances); Hamerly's
-    single bound for dense data with fewer clusters than ``AUTO_GROUP_BOUNDS_MIN_CLUSTERS``;
-    Elkan's bounds from there on (it runs as Yinyang when its ``n × k`` bounds exceed
-    ``BOUNDS_MEMORY_BUDGET``). Thresholds measured on 1M×8 k=16, 200k×64 k=256,
-    300k×32 k=1024, birch2 (100k×2, k=100) and a 50k×20k TF-IDF matrix with k=20.
+    Bounds pay when most rows keep their center and a skipped row saves more than
+    checking its bounds costs. Dense data: Hamerly's single bound from
+    ``AUTO_HAMERLY_MIN_CLUSTERS`` clusters on (the rows of a chunk that fail their
+    bounds take their distances through one matrix product, so a pass never costs
+    much more than Lloyd's); Lloyd below that (with few clusters too many rows sit
+    near a boundary and fail) and for 1 or 2 features (a direct distance costs about
+    what checking a bound does). Sparse data: Elkan's bounds from
+    ``AUTO_SPARSE_ELKAN_MIN_CLUSTERS`` clusters on, Lloyd below (one pass over the
+    non-zeros beats single sparse distances). Lloyd for 2 clusters or fewer. The
+    thresholds and their measurements are in :mod:`centroids._config`.
     """
     if n_clusters <= AUTO_LLOYD_MAX_CLUSTERS:
         return "lloyd"
     if isinstance(data, CSRData):
-        return "elkan" if n_clusters >= AUTO_GROUP_BOUNDS_MIN_CLUSTERS else "lloyd"
-    if not AUTO_LLOYD_MAX_FEATURES < data.n_features < AUTO_LLOYD_MIN_FEATURES:
+        return "elkan" if n_clusters >= AUTO_SPARSE_ELKAN_MIN_CLUSTERS else "lloyd"
+    if data.n_features <= AUTO_LLOYD_MAX_FEATURES:
         return "lloyd"
-    if n_clusters >= AUTO_GROUP_BOUNDS_MIN_CLUSTERS:
-        return "elkan"
-    return "hamerly"
+    return "hamerly" if n_clusters >= AUTO_HAMERLY_MIN_CLUSTERS else "lloyd"
 
 
 _THREADPOOLS = None

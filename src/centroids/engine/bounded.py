@@ -14,9 +14,12 @@ Bounds are loosened by how far every center moved, however it moved, so an
 empty-cluster relocation (a center jumping to a far point) leaves them valid: the
 next pass just skips less.
 
-Which to use: Hamerly (O(n) bounds) for few features or few clusters; Elkan (n × k
-bounds, within ``BOUNDS_MEMORY_BUDGET``) for mid dimensions and moderate k; Yinyang
-(n × k/10 bounds) for many clusters.
+Which to use: Hamerly (O(n) bounds) on dense data from a few dozen clusters on: the
+rows of a chunk that fail its bounds take all their distances through one matrix
+product, as Lloyd's pass does, so it skips work without paying more per distance.
+Elkan (n × k bounds, within ``BOUNDS_MEMORY_BUDGET``) and Yinyang (n × k/10 bounds)
+skip more distances but compute the others one by one: they pay on sparse data with
+many clusters (see :func:`centroids.engine.choose_algorithm`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 
 from .._config import BOUNDS_MEMORY_BUDGET
 from .._kernels import bounded as kernels
-from .data import CSRData
+from .data import CSRData, product_error_bound, uses_gemm
 from .lloyd import KMeansRun, centers_from_sums, relocate_empty_clusters, stopping_rule
 
 __all__ = [
@@ -63,11 +66,22 @@ class _Pass:
         n_chunks = kernels.n_chunks(data.n_rows)
         self.chunk_changed = np.zeros(n_chunks, dtype=np.int64)
         self.chunk_distances = np.zeros(n_chunks, dtype=np.int64)
+        if self.sparse:
+            self.slack = (0.0, 0.0)
+        else:
+            self.slack = product_error_bound(data.dtype, data.n_features)
 
     def center_arrays(self, centers):
         """(centers transposed, float64 C-ordered; their squared norms, float64)."""
         centers64 = centers.astype(np.float64)
         return np.ascontiguousarray(centers64.T), np.einsum("ij,ij->i", centers64, centers64)
+
+    def full_pass(self, centers, c_sq_norms):
+        """How a full pass takes its distances (see ``chunk_sq_dists``): the centers
+        transposed in X's dtype, the product's error bound and the largest ||c||²."""
+        centers_t_x = np.ascontiguousarray(centers.T, dtype=self.data.dtype)
+        use_product = not self.sparse and uses_gemm(self.data.n_features, self.n_clusters)
+        return (centers_t_x, *self.slack, float(c_sq_norms.max()), use_product)
 
     def kernel(self, kernel, full):
         """The serial or parallel form of ``kernel`` for a full or a bounded pass."""
@@ -106,6 +120,7 @@ class _Hamerly(_Pass):
             center_shift,
             half_nearest,
             full,
+            self.full_pass(centers, c_sq_norms),
             self.labels,
             self.upper,
             self.lower,
@@ -146,6 +161,7 @@ class _Elkan(_Pass):
             half_nearest,
             center_distances,
             full,
+            self.full_pass(centers, c_sq_norms),
             self.labels,
             self.upper,
             self.lower,
@@ -183,6 +199,7 @@ class _Yinyang(_Pass):
             self.group_starts,
             group_shift,
             full,
+            self.full_pass(centers, c_sq_norms),
             self.labels,
             self.upper,
             self.lower,

@@ -214,3 +214,24 @@ def _cluster_sum_buffers(data, n_clusters):
     weights = np.empty(n_clusters)
     scratch = (np.empty((n_blocks, n_clusters, data.n_features)), np.empty((n_blocks, n_clusters)))
     return sums, weights, scratch
+
+
+def product_error_bound(dtype, n_features):
+    """(scale, floor): a product distance of X's dtype is within scale·S + floor of the
+    direct float64 one, S = ||x||² + ||y||².
+
+    A d-term dot product in precision u errs by at most γ_d Σ|x_j y_j| ≤ γ_d S / 2,
+    γ_d = d u / (1 - d u), whatever the order of the sums (Higham, Accuracy and
+    Stability of Numerical Algorithms, §3.1); the distance takes twice the dot product.
+    Added: the float64 norms and the evaluation of ||x||² - 2 x·y + ||y||² (a few
+    units of 2^-53 each, on up to 2S), the rounding of the direct float64 distance
+    (γ_{d+1} on at most 2S), and an absolute floor for underflowing products.
+    """
+    info = np.finfo(dtype)
+    unit = float(info.eps) / 2
+    terms = n_features * unit
+    if terms >= 0.5:
+        return np.inf, np.inf
+    scale = terms / (1.0 - terms) + (3 * n_features + 16) * 2.0**-53
+    floor = 4.0 * (n_features + 1) * float(info.smallest_subnormal)
+    return scale * (1.0 + 2.0**-20), floor

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from .._config import SEEDING_GEMM_MIN_FEATURES, SEEDING_PRODUCT_MIN_SHARE
 from .._kernels import seeding as kernels
+from .data import product_error_bound
 
 #: The names ``initial_centers`` accepts for ``init``.
 SEEDING_METHODS = ("k-means++", "random", "k-means||", "afk-mc2")
@@ -53,7 +54,7 @@ class _SeedingState:
         self.candidate_gemm = not self.sparse and data.n_features >= SEEDING_GEMM_MIN_FEATURES
         self.filtered = False
         if self.candidate_gemm:
-            self.error_scale, self.error_floor = _product_error_bound(data.dtype, data.n_features)
+            self.error_scale, self.error_floor = product_error_bound(data.dtype, data.n_features)
             self.filtered = self.error_scale < 1e-3
         self.closest_sq_dist = np.full(n, np.inf)
         self.closest_center = np.zeros(n, dtype=np.int32)
@@ -295,27 +296,6 @@ class _SeedingState:
         )(*x_arrays, self.centers[:stop], first, self.closest_sq_dist, self.closest_center)
         self.distance_count += self.data.n_rows * rows.shape[0]
         self.n_centers = stop
-
-
-def _product_error_bound(dtype, n_features):
-    """(scale, floor): a product distance of X's dtype is within scale·S + floor of the
-    direct float64 one, S = ||x||² + ||y||².
-
-    A d-term dot product in precision u errs by at most γ_d Σ|x_j y_j| ≤ γ_d S / 2,
-    γ_d = d u / (1 - d u), whatever the order of the sums (Higham, Accuracy and
-    Stability of Numerical Algorithms, §3.1); the distance takes twice the dot product.
-    Added: the float64 norms and the evaluation of ||x||² - 2 x·y + ||y||² (a few
-    units of 2^-53 each, on up to 2S), the rounding of the direct float64 distance
-    (γ_{d+1} on at most 2S), and an absolute floor for underflowing products.
-    """
-    info = np.finfo(dtype)
-    unit = float(info.eps) / 2
-    terms = n_features * unit
-    if terms >= 0.5:
-        return np.inf, np.inf
-    scale = terms / (1.0 - terms) + (3 * n_features + 16) * 2.0**-53
-    floor = 4.0 * (n_features + 1) * float(info.smallest_subnormal)
-    return scale * (1.0 + 2.0**-20), floor
 
 
 def _draw_rows_by_mass(weights, closest_sq_dist, uniforms):

@@ -82,10 +82,12 @@ class KMeans(
         exact ties), they differ in speed. 'lloyd' computes every distance (through a
         matrix product per chunk of rows when there are many features). 'hamerly'
         keeps one upper and one lower bound per row and skips the rows whose center
-        cannot change: best for few features or few clusters. 'elkan' keeps a lower
+        cannot change; the others take their distances together, through one matrix
+        product per chunk: best from a few dozen clusters on. 'elkan' keeps a lower
         bound per row and center (falls back to 'yinyang' when those would exceed
         256 MiB). 'yinyang' keeps a lower bound per row and group of about 10
-        centers: best for many clusters. 'auto' picks one from the number of rows,
+        centers; both skip more distances than 'hamerly' but compute the rest one by
+        one, so they pay mostly on sparse data. 'auto' picks one from the number of
         features and clusters and from sparsity (see
         :func:`centroids.engine.choose_algorithm`).
     refine : {'auto', True, False}, default='auto'
