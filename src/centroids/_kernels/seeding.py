@@ -346,30 +346,60 @@ def sparse_candidate_deltas(
     chunk_deltas,
     chunk_counts,
 ):
-    """Sparse twin of :func:`dense_candidate_deltas` (candidates are dense rows)."""
+    """Change of the k-means++ potential from adding each candidate, per chunk, pruned
+    (CSR rows, dense candidates).
+
+    ``chunk_deltas[chunk, t] = Σ_{i in chunk} w_i (min(D_i², ||x_i - cand_t||²) - D_i²)``
+    over the pairs not pruned (a pruned pair contributes 0 anyway). A row with at
+    least one candidate in reach takes the dot products with every candidate in one
+    walk over its non-zeros, through the candidates transposed (one cache line per
+    non-zero for all candidates instead of one per candidate); each dot is summed over
+    the non-zeros in order, as a single one would be.
+
+    candidates : (t, d) IN; cand_center_sq : (t, k) float64 IN (candidate-to-center
+    squared distances); group_active : (k,) uint8 IN (see :func:`active_groups`);
+    chunk_deltas : (n_chunks, t) float64 OUT; chunk_counts : (n_chunks,) int64 OUT
+    (distances computed).
+    """
     n = indptr.shape[0] - 1
     n_candidates = candidates.shape[0]
     cand_sq_norms = dense_sq_norms(candidates)
+    candidates_T = np.empty((candidates.shape[1], n_candidates))
+    for t in range(n_candidates):
+        for j in range(candidates.shape[1]):
+            candidates_T[j, t] = np.float64(candidates[t, j])
     for chunk in prange(seeding_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
-        for t in range(n_candidates):
-            chunk_deltas[chunk, t] = 0.0
+        deltas = np.zeros(n_candidates)
+        dots = np.empty(n_candidates)
         count = 0
         for i in range(start, stop):
             c = closest_center[i]
             if group_active[c] == 0:
                 continue
             reach = 4.0 * closest_sq_dist[i]
+            in_reach = 0
+            for t in range(n_candidates):
+                in_reach += cand_center_sq[t, c] < reach
+            if in_reach == 0:
+                continue
+            count += n_candidates
+            dots[:] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                value = np.float64(data[p])
+                column = candidates_T[indices[p]]
+                for t in range(n_candidates):
+                    dots[t] += value * column[t]
             w = np.float64(sample_weight[i])
             for t in range(n_candidates):
-                if cand_center_sq[t, c] < reach:
-                    count += 1
-                    dist = _sparse_sq_dist(
-                        data, indices, indptr, x_sq_norms, i, candidates, cand_sq_norms, t
-                    )
-                    if dist < closest_sq_dist[i]:
-                        chunk_deltas[chunk, t] += w * (dist - closest_sq_dist[i])
+                if not cand_center_sq[t, c] < reach:
+                    continue  # provably no closer: contributes 0, as when pruned
+                dist = max(x_sq_norms[i] - 2.0 * dots[t] + cand_sq_norms[t], 0.0)
+                if dist < closest_sq_dist[i]:
+                    deltas[t] += w * (dist - closest_sq_dist[i])
+        for t in range(n_candidates):
+            chunk_deltas[chunk, t] = deltas[t]
         chunk_counts[chunk] = count
 
 
