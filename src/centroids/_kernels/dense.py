@@ -62,7 +62,7 @@ def assign_labels_direct(X, sample_weight, centers_T, labels, min_sq_dist, chunk
     distance to the chosen center; chunk_inertia : (n_chunks(n),) float64 OUT, the
     weighted sum of ``min_sq_dist`` over each chunk.
     """
-    n, d = X.shape
+    n = X.shape[0]
     k = centers_T.shape[1]
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
@@ -70,18 +70,27 @@ def assign_labels_direct(X, sample_weight, centers_T, labels, min_sq_dist, chunk
         dist = np.empty((1, k), dtype=X.dtype)
         partial = 0.0
         for i in range(start, stop):
-            for c in range(k):
-                dist[0, c] = 0
-            for j in range(d):
-                x = X[i, j]
-                for c in range(k):
-                    diff = x - centers_T[j, c]
-                    dist[0, c] += diff * diff
-            best_c, best = argmin_of_row(dist, 0)
-            labels[i] = best_c
-            min_sq_dist[i] = best
-            partial += sample_weight[i] * np.float64(best)
+            partial += direct_assign_row(X, i, sample_weight, centers_T, labels, min_sq_dist, dist)
         chunk_inertia[chunk] = partial
+
+
+@njit(**JIT_OPTIONS)
+def direct_assign_row(X, i, sample_weight, centers_T, labels, min_sq_dist, dist):
+    """Row i of :func:`assign_labels_direct`: sets ``labels[i]`` and ``min_sq_dist[i]``,
+    returns ``sample_weight[i] * min_sq_dist[i]``. dist : (1, k) scratch of X's dtype."""
+    d = X.shape[1]
+    k = centers_T.shape[1]
+    for c in range(k):
+        dist[0, c] = 0
+    for j in range(d):
+        x = X[i, j]
+        for c in range(k):
+            diff = x - centers_T[j, c]
+            dist[0, c] += diff * diff
+    best_c, best = argmin_of_row(dist, 0)
+    labels[i] = best_c
+    min_sq_dist[i] = best
+    return sample_weight[i] * np.float64(best)
 
 
 @chunked_kernel
@@ -99,24 +108,54 @@ def assign_labels_gemm(
     (d, k) IN, ``-2 centers.T``, C-ordered, X's dtype; c_sq_norms : (k,) IN, X's
     dtype; labels, min_sq_dist, chunk_inertia : OUT, as :func:`assign_labels_direct`.
     """
+    for chunk in prange(n_chunks(X.shape[0])):
+        gemm_assign_chunk(
+            X,
+            x_sq_norms,
+            sample_weight,
+            neg2_centers_T,
+            c_sq_norms,
+            labels,
+            min_sq_dist,
+            chunk_inertia,
+            chunk,
+        )
+
+
+@njit(**JIT_OPTIONS)
+def gemm_assign_chunk(
+    X,
+    x_sq_norms,
+    sample_weight,
+    neg2_centers_T,
+    c_sq_norms,
+    labels,
+    min_sq_dist,
+    chunk_inertia,
+    chunk,
+):
+    """One chunk of :func:`assign_labels_gemm` (same arguments, plus the chunk's index).
+
+    The matrix product always covers the whole chunk: BLAS may round a row differently
+    in a product of another height, so every caller multiplies exactly these rows.
+    """
     n = X.shape[0]
     k = neg2_centers_T.shape[1]
-    for chunk in prange(n_chunks(n)):
-        start = chunk * CHUNK_ROWS
-        stop = min(start + CHUNK_ROWS, n)
-        scores = np.dot(X[start:stop], neg2_centers_T)
-        for r in range(stop - start):
-            for c in range(k):
-                scores[r, c] += c_sq_norms[c]
-        partial = 0.0
-        for r in range(stop - start):
-            i = start + r
-            best_c, best = argmin_of_row(scores, r)
-            dist = max(x_sq_norms[i] + np.float64(best), 0.0)
-            labels[i] = best_c
-            min_sq_dist[i] = dist
-            partial += sample_weight[i] * dist
-        chunk_inertia[chunk] = partial
+    start = chunk * CHUNK_ROWS
+    stop = min(start + CHUNK_ROWS, n)
+    scores = np.dot(X[start:stop], neg2_centers_T)
+    for r in range(stop - start):
+        for c in range(k):
+            scores[r, c] += c_sq_norms[c]
+    partial = 0.0
+    for r in range(stop - start):
+        i = start + r
+        best_c, best = argmin_of_row(scores, r)
+        dist = max(x_sq_norms[i] + np.float64(best), 0.0)
+        labels[i] = best_c
+        min_sq_dist[i] = dist
+        partial += sample_weight[i] * dist
+    chunk_inertia[chunk] = partial
 
 
 @chunked_kernel
@@ -174,19 +213,29 @@ def weighted_cluster_sums(X, sample_weight, labels, block_sums, block_weights, s
     block_weights : (n_blocks, k) float64 scratch; sums : (k, d) float64 OUT;
     weights : (k,) float64 OUT, the weight of each cluster.
     """
-    n, d = X.shape
+    n = X.shape[0]
     n_blocks = block_weights.shape[0]
     rows_per_block = (n + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
         block_sums[b] = 0.0
         block_weights[b] = 0.0
         for i in range(b * rows_per_block, min((b + 1) * rows_per_block, n)):
-            c = labels[i]
-            w = np.float64(sample_weight[i])
-            block_weights[b, c] += w
-            for j in range(d):
-                block_sums[b, c, j] += w * X[i, j]
+            add_row_to_block(X, i, sample_weight, labels, block_sums[b], block_weights[b])
     add_blocks_in_order(block_sums, block_weights, sums, weights)
+
+
+@njit(**JIT_OPTIONS)
+def add_row_to_block(X, i, sample_weight, labels, sums, weights):
+    """Adds ``w_i X[i]`` to one block's partial sum of the cluster of row i (float64).
+
+    sums : (k, d) float64 IN/OUT, the block's slice of ``block_sums``; weights : (k,)
+    float64 IN/OUT, its slice of ``block_weights``.
+    """
+    c = labels[i]
+    w = np.float64(sample_weight[i])
+    weights[c] += w
+    for j in range(X.shape[1]):
+        sums[c, j] += w * X[i, j]
 
 
 @njit(**JIT_OPTIONS)
@@ -197,6 +246,157 @@ def add_blocks_in_order(block_sums, block_weights, sums, weights):
     for b in range(1, block_sums.shape[0]):
         sums += block_sums[b]
         weights += block_weights[b]
+
+
+# Fused assignment and cluster sums (one pass over X per Lloyd iteration). The rows
+# are cut into the blocks of :func:`weighted_cluster_sums`; each block labels its rows
+# chunk by chunk, exactly as the assignment kernels do, and adds them to its partial
+# sums while they are still in cache. A block boundary need not fall on a chunk
+# boundary: the inertia of a chunk cut by one is summed over the whole chunk in row
+# order afterwards (:func:`cut_chunk_inertia`), as the assignment kernels sum it.
+
+
+@njit(**JIT_OPTIONS)
+def block_rows(n_rows, n_blocks, b):
+    """(first row, row after the last) of block b of :func:`weighted_cluster_sums`."""
+    rows_per_block = (n_rows + n_blocks - 1) // n_blocks
+    lo = min(b * rows_per_block, n_rows)
+    return lo, min(lo + rows_per_block, n_rows)
+
+
+@njit(**JIT_OPTIONS)
+def block_chunks(lo, hi):
+    """The indices of the row chunks that hold rows lo to hi - 1 (none when lo == hi)."""
+    if hi <= lo:
+        return range(0)
+    return range(lo // CHUNK_ROWS, n_chunks(hi))
+
+
+@njit(**JIT_OPTIONS)
+def chunk_is_cut(n_rows, n_blocks, chunk):
+    """Whether a block boundary falls strictly inside row chunk ``chunk``."""
+    rows_per_block = (n_rows + n_blocks - 1) // n_blocks
+    start = chunk * CHUNK_ROWS
+    stop = min(start + CHUNK_ROWS, n_rows)
+    return start // rows_per_block != (stop - 1) // rows_per_block
+
+
+@njit(**JIT_OPTIONS)
+def cut_chunk_inertia(n_blocks, sample_weight, min_sq_dist, chunk_inertia):
+    """``chunk_inertia`` of the chunks cut by a block boundary, from ``min_sq_dist``:
+    ``Σ w_i min_sq_dist[i]`` over the chunk in row order (IN: sample_weight,
+    min_sq_dist; OUT: those entries of chunk_inertia)."""
+    n = min_sq_dist.shape[0]
+    for b in range(1, n_blocks):
+        boundary = block_rows(n, n_blocks, b)[0]
+        chunk = boundary // CHUNK_ROWS
+        if boundary < n and boundary % CHUNK_ROWS != 0:
+            partial = 0.0
+            for i in range(chunk * CHUNK_ROWS, min((chunk + 1) * CHUNK_ROWS, n)):
+                partial += sample_weight[i] * min_sq_dist[i]
+            chunk_inertia[chunk] = partial
+
+
+@chunked_kernel
+def assign_and_sum_direct(
+    X,
+    sample_weight,
+    centers_T,
+    labels,
+    min_sq_dist,
+    chunk_inertia,
+    block_sums,
+    block_weights,
+    sums,
+    weights,
+):
+    """:func:`assign_labels_direct` and :func:`weighted_cluster_sums` of its labels, in
+    one pass over X; bit-identical to the two.
+
+    The first six arguments are those of :func:`assign_labels_direct`, the last four
+    those of :func:`weighted_cluster_sums` (block_sums : (n_blocks, k, d) float64
+    scratch, n_blocks from :func:`cluster_sum_blocks`; block_weights : (n_blocks, k)
+    float64 scratch; sums : (k, d) float64 OUT; weights : (k,) float64 OUT).
+    """
+    n = X.shape[0]
+    k = centers_T.shape[1]
+    n_blocks = block_weights.shape[0]
+    for b in prange(n_blocks):
+        block_sums[b] = 0.0
+        block_weights[b] = 0.0
+        lo, hi = block_rows(n, n_blocks, b)
+        dist = np.empty((1, k), dtype=X.dtype)
+        for chunk in block_chunks(lo, hi):
+            partial = 0.0
+            for i in range(max(lo, chunk * CHUNK_ROWS), min(hi, (chunk + 1) * CHUNK_ROWS)):
+                partial += direct_assign_row(
+                    X, i, sample_weight, centers_T, labels, min_sq_dist, dist
+                )
+                add_row_to_block(X, i, sample_weight, labels, block_sums[b], block_weights[b])
+            if not chunk_is_cut(n, n_blocks, chunk):
+                chunk_inertia[chunk] = partial
+    cut_chunk_inertia(n_blocks, sample_weight, min_sq_dist, chunk_inertia)
+    add_blocks_in_order(block_sums, block_weights, sums, weights)
+
+
+@chunked_kernel
+def assign_and_sum_gemm(
+    X,
+    x_sq_norms,
+    sample_weight,
+    neg2_centers_T,
+    c_sq_norms,
+    labels,
+    min_sq_dist,
+    chunk_inertia,
+    block_sums,
+    block_weights,
+    sums,
+    weights,
+):
+    """:func:`assign_labels_gemm` and :func:`weighted_cluster_sums` of its labels, in
+    one pass over X; bit-identical to the two.
+
+    The first eight arguments are those of :func:`assign_labels_gemm`, the last four
+    those of :func:`weighted_cluster_sums` (see :func:`assign_and_sum_direct`). The
+    matrix product covers whole chunks only, so the chunks cut by a block boundary are
+    labelled first, on their own; the blocks then add their rows.
+    """
+    n = X.shape[0]
+    n_blocks = block_weights.shape[0]
+    for chunk in prange(n_chunks(n)):
+        if chunk_is_cut(n, n_blocks, chunk):
+            gemm_assign_chunk(
+                X,
+                x_sq_norms,
+                sample_weight,
+                neg2_centers_T,
+                c_sq_norms,
+                labels,
+                min_sq_dist,
+                chunk_inertia,
+                chunk,
+            )
+    for b in prange(n_blocks):
+        block_sums[b] = 0.0
+        block_weights[b] = 0.0
+        lo, hi = block_rows(n, n_blocks, b)
+        for chunk in block_chunks(lo, hi):
+            if not chunk_is_cut(n, n_blocks, chunk):
+                gemm_assign_chunk(
+                    X,
+                    x_sq_norms,
+                    sample_weight,
+                    neg2_centers_T,
+                    c_sq_norms,
+                    labels,
+                    min_sq_dist,
+                    chunk_inertia,
+                    chunk,
+                )
+            for i in range(max(lo, chunk * CHUNK_ROWS), min(hi, (chunk + 1) * CHUNK_ROWS)):
+                add_row_to_block(X, i, sample_weight, labels, block_sums[b], block_weights[b])
+    add_blocks_in_order(block_sums, block_weights, sums, weights)
 
 
 @chunked_kernel

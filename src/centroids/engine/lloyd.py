@@ -82,12 +82,10 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
     The returned labels are always the assignment to the returned centers.
     """
     centers = np.array(centers_init, dtype=data.dtype, order="C", copy=True)
-    n_clusters = centers.shape[0]
     labels_old = np.full(data.n_rows, -1, dtype=np.int32)
     strict_convergence = False
     for iteration in range(max_iter):
-        labels, min_sq_dist, inertia = data.assign_labels(sample_weight, centers)
-        sums, weights = data.cluster_sums(sample_weight, labels, n_clusters)
+        labels, min_sq_dist, inertia, sums, weights = data.assign_and_sum(sample_weight, centers)
         relocate_empty_clusters(data, sample_weight, labels, min_sq_dist, sums, weights)
         new_centers = centers_from_sums(sums, weights, centers)
         center_shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
