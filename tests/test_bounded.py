@@ -5,9 +5,6 @@ centers and inertia. The data is continuous random data (no two centers equally 
 a row up to rounding), so equality is asserted exactly, not within a tolerance.
 """
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -20,6 +17,7 @@ from centroids.engine import bounded, engine_data, lloyd
 from centroids.engine.bounded import elkan, hamerly, yinyang, yinyang_groups
 
 import naive
+from arrays import stdout_per_thread_count
 
 ALGORITHMS = [hamerly, elkan, yinyang]
 DTYPES = [np.float32, np.float64]
@@ -342,12 +340,6 @@ def test_numba_num_threads_environment_does_not_change_the_result():
         "        h = hashlib.sha256(r.labels.tobytes() + r.centers.tobytes())\n"
         "        print(f.__name__, h.hexdigest(), r.n_iter, repr(r.inertia))\n"
     )
-    outputs = []
-    for threads in ("1", "2"):
-        env = {**__import__("os").environ, "NUMBA_NUM_THREADS": threads}
-        done = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-        )
-        outputs.append(done.stdout)
+    outputs = stdout_per_thread_count(script)
     assert outputs[0] == outputs[1]
     assert outputs[0].count("\n") == 6

@@ -4,9 +4,6 @@ labels, distances, inertia, sums and weights, whatever the row blocks, the chunk
 block boundary cuts, the kernel form (parallel or serial) or numba's thread count.
 """
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -16,6 +13,8 @@ from centroids._kernels import dense, sparse
 from centroids.engine import data as data_module
 from centroids.engine import engine_data, lloyd
 from centroids.engine.data import _scaled_transposed_centers
+
+from arrays import stdout_per_thread_count
 
 DTYPES = [np.float32, np.float64]
 PATHS = ["direct", "gemm", "csr"]
@@ -195,12 +194,6 @@ def test_numba_num_threads_does_not_change_lloyd():
         "    h = hashlib.sha256(r.labels.tobytes() + r.centers.tobytes())\n"
         "    print(h.hexdigest(), r.n_iter, repr(r.inertia))\n"
     )
-    outputs = []
-    for threads in ("1", "2"):
-        env = {**__import__("os").environ, "NUMBA_NUM_THREADS": threads}
-        done = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-        )
-        outputs.append(done.stdout)
+    outputs = stdout_per_thread_count(script)
     assert outputs[0] == outputs[1]
     assert outputs[0].count("\n") == 3

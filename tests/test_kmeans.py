@@ -1,7 +1,5 @@
 """centroids.KMeans: scikit-learn compatibility, agreement with scikit-learn, behaviour."""
 
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -16,6 +14,7 @@ from threadpoolctl import threadpool_info
 from centroids import KMeans, kmeans_plusplus
 from centroids.models._validation import check_features
 
+from arrays import stdout_per_thread_count
 from sample_data import DATASETS
 
 SAMPLE_WEIGHT_REASON = (
@@ -147,13 +146,7 @@ def test_numba_num_threads_environment_does_not_change_the_result():
         "h = hashlib.sha256(m.labels_.tobytes() + m.cluster_centers_.tobytes())\n"
         "print(h.hexdigest(), repr(m.inertia_))\n"
     )
-    outputs = []
-    for threads in ("1", "2"):
-        env = {**__import__("os").environ, "NUMBA_NUM_THREADS": threads}
-        done = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-        )
-        outputs.append(done.stdout)
+    outputs = stdout_per_thread_count(script)
     assert outputs[0] == outputs[1]
 
 

@@ -13,11 +13,7 @@ from numba import njit, prange
 
 from .._config import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
-from .dense import (
-    add_blocks_in_order,
-    argmin_of_row,
-    n_chunks,
-)
+from .dense import add_blocks_in_order, argmin_of_row, n_chunks
 
 
 @njit(**JIT_OPTIONS)
@@ -92,51 +88,19 @@ def assign_labels(
         scores = np.empty((1, k), dtype=neg2_centers_T.dtype)
         partial = 0.0
         for i in range(start, stop):
-            partial += assign_row(
-                data,
-                indices,
-                indptr,
-                i,
-                x_sq_norms,
-                sample_weight,
-                neg2_centers_T,
-                c_sq_norms,
-                labels,
-                min_sq_dist,
-                scores,
-            )
+            for c in range(k):
+                scores[0, c] = c_sq_norms[c]
+            for p in range(indptr[i], indptr[i + 1]):
+                value = data[p]
+                j = indices[p]
+                for c in range(k):
+                    scores[0, c] += value * neg2_centers_T[j, c]
+            best_c, best = argmin_of_row(scores, 0)
+            dist = max(x_sq_norms[i] + np.float64(best), 0.0)
+            labels[i] = best_c
+            min_sq_dist[i] = dist
+            partial += sample_weight[i] * dist
         chunk_inertia[chunk] = partial
-
-
-@njit(**JIT_OPTIONS)
-def assign_row(
-    data,
-    indices,
-    indptr,
-    i,
-    x_sq_norms,
-    sample_weight,
-    neg2_centers_T,
-    c_sq_norms,
-    labels,
-    min_sq_dist,
-    scores,
-):
-    """Row i of :func:`assign_labels`: sets ``labels[i]`` and ``min_sq_dist[i]``, returns
-    ``sample_weight[i] * min_sq_dist[i]``. scores : (1, k) scratch of X's dtype."""
-    k = neg2_centers_T.shape[1]
-    for c in range(k):
-        scores[0, c] = c_sq_norms[c]
-    for p in range(indptr[i], indptr[i + 1]):
-        value = data[p]
-        j = indices[p]
-        for c in range(k):
-            scores[0, c] += value * neg2_centers_T[j, c]
-    best_c, best = argmin_of_row(scores, 0)
-    dist = max(x_sq_norms[i] + np.float64(best), 0.0)
-    labels[i] = best_c
-    min_sq_dist[i] = dist
-    return sample_weight[i] * dist
 
 
 @chunked_kernel
@@ -169,20 +133,12 @@ def weighted_cluster_sums(
         block_sums[b] = 0.0
         block_weights[b] = 0.0
         for i in range(b * rows_per_block, min((b + 1) * rows_per_block, n)):
-            add_row_to_block(
-                data, indices, indptr, i, sample_weight, labels, block_sums[b], block_weights[b]
-            )
+            c = labels[i]
+            w = np.float64(sample_weight[i])
+            block_weights[b, c] += w
+            for p in range(indptr[i], indptr[i + 1]):
+                block_sums[b, c, indices[p]] += w * data[p]
     add_blocks_in_order(block_sums, block_weights, sums, weights)
-
-
-@njit(**JIT_OPTIONS)
-def add_row_to_block(data, indices, indptr, i, sample_weight, labels, sums, weights):
-    """Sparse twin of :func:`centroids._kernels.dense.add_row_to_block`."""
-    c = labels[i]
-    w = np.float64(sample_weight[i])
-    weights[c] += w
-    for p in range(indptr[i], indptr[i + 1]):
-        sums[c, indices[p]] += w * data[p]
 
 
 @chunked_kernel
