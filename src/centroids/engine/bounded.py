@@ -77,7 +77,7 @@ class _Pass:
         return np.ascontiguousarray(centers64.T), np.einsum("ij,ij->i", centers64, centers64)
 
     def full_pass(self, centers, c_sq_norms):
-        """How a full pass takes its distances (see ``chunk_sq_dists``): the centers
+        """How a pass takes all the distances of a row (see ``rows_sq_dists``): the centers
         transposed in X's dtype, the product's error bound and the largest ||c||²."""
         centers_t_x = np.ascontiguousarray(centers.T, dtype=self.data.dtype)
         use_product = not self.sparse and uses_gemm(self.data.n_features, self.n_clusters)
