@@ -38,69 +38,54 @@ def problem(path, dtype, n, k, d=None, seed=0):
     return X, sample_weight, centers
 
 
+def nan_buffers(n, k, d, n_blocks):
+    """(assignment outputs, cluster-sum scratch, sums, weights), full of NaN (or -1):
+    a kernel must overwrite every value it reads or returns."""
+    outputs = (
+        np.full(n, -1, dtype=np.int32),
+        np.full(n, np.nan),
+        np.full(dense.n_chunks(n), np.nan),
+    )
+    scratch = (np.full((n_blocks, k, d), np.nan), np.full((n_blocks, k), np.nan))
+    return outputs, scratch, np.full((k, d), np.nan), np.full(k, np.nan)
+
+
+def assignment_inputs(path, X, sample_weight, centers):
+    """The arguments the assignment kernels of ``path`` take before their outputs."""
+    if path == "direct":
+        return (X, sample_weight, np.ascontiguousarray(centers.T))
+    neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
+    if path == "gemm":
+        return (X, dense.row_sq_norms(X), sample_weight, neg2_centers_T, c_sq_norms)
+    x_sq_norms = sparse.row_sq_norms(X.data, X.indptr)
+    return (X.data, X.indices, X.indptr, x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms)
+
+
 def two_pass_kernels(path, X, sample_weight, centers, n_blocks):
     """The assignment kernel, then the cluster sums of its labels in ``n_blocks`` blocks."""
     n, d = X.shape
-    k = centers.shape[0]
-    labels = np.full(n, -1, dtype=np.int32)
-    min_sq_dist = np.full(n, np.nan)
-    chunk_inertia = np.full(dense.n_chunks(n), np.nan)
-    outputs = (labels, min_sq_dist, chunk_inertia)
-    scratch = (np.full((n_blocks, k, d), np.nan), np.full((n_blocks, k), np.nan))
-    sums = np.full((k, d), np.nan)
-    weights = np.full(k, np.nan)
-    if path == "direct":
-        centers_T = np.ascontiguousarray(centers.T)
-        dense.assign_labels_direct(X, sample_weight, centers_T, *outputs)
-        dense.weighted_cluster_sums(X, sample_weight, labels, *scratch, sums, weights)
-    elif path == "gemm":
-        neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
-        x_sq_norms = dense.row_sq_norms(X)
-        dense.assign_labels_gemm(X, x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms, *outputs)
-        dense.weighted_cluster_sums(X, sample_weight, labels, *scratch, sums, weights)
+    outputs, scratch, sums, weights = nan_buffers(n, centers.shape[0], d, n_blocks)
+    labels = outputs[0]
+    inputs = assignment_inputs(path, X, sample_weight, centers)
+    if path == "csr":
+        sparse.assign_labels(*inputs, *outputs)
+        sparse.weighted_cluster_sums(*inputs[:3], sample_weight, labels, *scratch, sums, weights)
     else:
-        arrays = (X.data, X.indices, X.indptr)
-        neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
-        x_sq_norms = sparse.row_sq_norms(X.data, X.indptr)
-        sparse.assign_labels(
-            *arrays, x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms, *outputs
-        )
-        sparse.weighted_cluster_sums(*arrays, sample_weight, labels, *scratch, sums, weights)
-    return labels, min_sq_dist, chunk_inertia, sums, weights
+        assign = dense.assign_labels_direct if path == "direct" else dense.assign_labels_gemm
+        assign(*inputs, *outputs)
+        dense.weighted_cluster_sums(X, sample_weight, labels, *scratch, sums, weights)
+    return (*outputs, sums, weights)
 
 
 def fused_kernel(path, form, X, sample_weight, centers, n_blocks):
     """The fused kernel's ``form`` ('parallel' or 'serial') over the same inputs."""
-    n, d = X.shape
-    k = centers.shape[0]
-    labels = np.full(n, -1, dtype=np.int32)
-    min_sq_dist = np.full(n, np.nan)
-    chunk_inertia = np.full(dense.n_chunks(n), np.nan)
-    outputs = (labels, min_sq_dist, chunk_inertia)
-    # Scratch full of NaN: the kernel must overwrite every value it reads.
-    scratch = (np.full((n_blocks, k, d), np.nan), np.full((n_blocks, k), np.nan))
-    sums = np.full((k, d), np.nan)
-    weights = np.full(k, np.nan)
     assert path in FUSED_PATHS
-    if path == "direct":
-        kernel = getattr(dense.assign_and_sum_direct, form)
-        kernel(X, sample_weight, np.ascontiguousarray(centers.T), *outputs, *scratch, sums, weights)
-    elif path == "gemm":
-        kernel = getattr(dense.assign_and_sum_gemm, form)
-        neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
-        x_sq_norms = dense.row_sq_norms(X)
-        kernel(
-            X,
-            x_sq_norms,
-            sample_weight,
-            neg2_centers_T,
-            c_sq_norms,
-            *outputs,
-            *scratch,
-            sums,
-            weights,
-        )
-    return labels, min_sq_dist, chunk_inertia, sums, weights
+    n, d = X.shape
+    outputs, scratch, sums, weights = nan_buffers(n, centers.shape[0], d, n_blocks)
+    fused = dense.assign_and_sum_direct if path == "direct" else dense.assign_and_sum_gemm
+    inputs = assignment_inputs(path, X, sample_weight, centers)
+    getattr(fused, form)(*inputs, *outputs, *scratch, sums, weights)
+    return (*outputs, sums, weights)
 
 
 def assert_identical(got, expected):

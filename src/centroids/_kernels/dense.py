@@ -215,11 +215,11 @@ def weighted_cluster_sums(X, sample_weight, labels, block_sums, block_weights, s
     """
     n = X.shape[0]
     n_blocks = block_weights.shape[0]
-    rows_per_block = (n + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
         block_sums[b] = 0.0
         block_weights[b] = 0.0
-        for i in range(b * rows_per_block, min((b + 1) * rows_per_block, n)):
+        lo, hi = block_rows(n, n_blocks, b)
+        for i in range(lo, hi):
             add_row_to_block(X, i, sample_weight, labels, block_sums[b], block_weights[b])
     add_blocks_in_order(block_sums, block_weights, sums, weights)
 

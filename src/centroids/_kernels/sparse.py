@@ -13,7 +13,7 @@ from numba import njit, prange
 
 from .._config import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
-from .dense import add_blocks_in_order, argmin_of_row, n_chunks
+from .dense import add_blocks_in_order, argmin_of_row, block_rows, n_chunks
 
 
 @njit(**JIT_OPTIONS)
@@ -128,11 +128,11 @@ def weighted_cluster_sums(
     blocks, same arguments after the CSR arrays)."""
     n = indptr.shape[0] - 1
     n_blocks = block_weights.shape[0]
-    rows_per_block = (n + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
         block_sums[b] = 0.0
         block_weights[b] = 0.0
-        for i in range(b * rows_per_block, min((b + 1) * rows_per_block, n)):
+        lo, hi = block_rows(n, n_blocks, b)
+        for i in range(lo, hi):
             c = labels[i]
             w = np.float64(sample_weight[i])
             block_weights[b, c] += w

@@ -32,77 +32,34 @@ class DenseData:
         Arithmetic is in X's dtype: direct differences for few features, a matrix
         product per chunk of rows (``||c||² - 2 x·c``) from ``GEMM_MIN_FEATURES`` on.
         """
-        centers = np.ascontiguousarray(centers, dtype=self.dtype)
-        labels = np.empty(self.n_rows, dtype=np.int32)
-        min_sq_dist = np.empty(self.n_rows)
-        chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
-        if uses_gemm(self.n_features, centers.shape[0]):
-            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
-            _sized(dense_kernels.assign_labels_gemm, self, centers.shape[0])(
-                self.X,
-                self.x_sq_norms,
-                sample_weight,
-                neg2_centers_T,
-                c_sq_norms,
-                labels,
-                min_sq_dist,
-                chunk_inertia,
-            )
-        else:
-            _sized(dense_kernels.assign_labels_direct, self, centers.shape[0])(
-                self.X,
-                sample_weight,
-                np.ascontiguousarray(centers.T),
-                labels,
-                min_sq_dist,
-                chunk_inertia,
-            )
+        gemm, inputs = self._assignment_inputs(sample_weight, centers)
+        kernel = dense_kernels.assign_labels_gemm if gemm else dense_kernels.assign_labels_direct
+        labels, min_sq_dist, chunk_inertia = _assignment_buffers(self)
+        _sized(kernel, self, centers.shape[0])(*inputs, labels, min_sq_dist, chunk_inertia)
         return labels, min_sq_dist, float(chunk_inertia.sum())
 
     def assign_and_sum(self, sample_weight, centers):
         """:meth:`assign_labels` and :meth:`cluster_sums` of its labels in one pass over
         X: (labels, min_sq_dist, inertia, sums, weights), bit-identical to the two."""
-        centers = np.ascontiguousarray(centers, dtype=self.dtype)
         n_clusters = centers.shape[0]
-        kernel = _fused_form(
-            dense_kernels.assign_and_sum_gemm
-            if uses_gemm(self.n_features, n_clusters)
-            else dense_kernels.assign_and_sum_direct,
-            self,
-            n_clusters,
-        )
+        gemm, inputs = self._assignment_inputs(sample_weight, centers)
+        fused = dense_kernels.assign_and_sum_gemm if gemm else dense_kernels.assign_and_sum_direct
+        kernel = _fused_form(fused, self, n_clusters)
         if kernel is None:
             return _two_passes(self, sample_weight, centers)
         labels, min_sq_dist, chunk_inertia = _assignment_buffers(self)
         sums, weights, scratch = _cluster_sum_buffers(self, n_clusters)
-        if uses_gemm(self.n_features, n_clusters):
-            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
-            kernel(
-                self.X,
-                self.x_sq_norms,
-                sample_weight,
-                neg2_centers_T,
-                c_sq_norms,
-                labels,
-                min_sq_dist,
-                chunk_inertia,
-                *scratch,
-                sums,
-                weights,
-            )
-        else:
-            kernel(
-                self.X,
-                sample_weight,
-                np.ascontiguousarray(centers.T),
-                labels,
-                min_sq_dist,
-                chunk_inertia,
-                *scratch,
-                sums,
-                weights,
-            )
+        kernel(*inputs, labels, min_sq_dist, chunk_inertia, *scratch, sums, weights)
         return labels, min_sq_dist, float(chunk_inertia.sum()), sums, weights
+
+    def _assignment_inputs(self, sample_weight, centers):
+        """(whether the assignment goes through a matrix product, the arguments its
+        kernels take before their outputs)."""
+        centers = np.ascontiguousarray(centers, dtype=self.dtype)
+        if uses_gemm(self.n_features, centers.shape[0]):
+            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
+            return True, (self.X, self.x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms)
+        return False, (self.X, sample_weight, np.ascontiguousarray(centers.T))
 
     @property
     def x_sq_norms(self):
@@ -163,9 +120,7 @@ class CSRData:
     def assign_labels(self, sample_weight, centers):
         """Labels, squared distance to the assigned center, and inertia (X's dtype)."""
         centers = np.ascontiguousarray(centers, dtype=self.dtype)
-        labels = np.empty(self.n_rows, dtype=np.int32)
-        min_sq_dist = np.empty(self.n_rows)
-        chunk_inertia = np.empty(dense_kernels.n_chunks(self.n_rows))
+        labels, min_sq_dist, chunk_inertia = _assignment_buffers(self)
         neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
         _sized(sparse_kernels.assign_labels, self, centers.shape[0])(
             *self._arrays,
