@@ -14,10 +14,10 @@ squared distance is ``||x||² - 2 x·c + ||c||²`` over the non-zeros, clipped a
 ``x_sq_norms`` the float64 ``||x||²`` of every row. Bounds are float64 Euclidean
 distances (not squared).
 
-A full pass (the first one, and any pass the driver decides to run in full because
-the bounds had stopped saving work) takes all distances of a chunk of dense rows at
-once through a matrix product in X's dtype (``||x||² - 2 x·c + ||c||²``, BLAS sgemm
-for float32 X, one (chunk, k) block at a time). Each such distance is within a
+The first, full pass takes all distances of a chunk of dense rows at once through a
+matrix product in X's dtype (``||x||² - 2 x·c + ||c||²``, BLAS sgemm for float32 X,
+one (chunk, k) block at a time); so do, in Hamerly's later passes, the rows of a chunk
+whose bounds fail (see :func:`rows_sq_dists`). Each such distance is within a
 known bound of the exact one (``slack_scale · (||x||² + max ||c||²) + slack_floor``,
 see ``centroids.engine.data.product_error_bound``): the bounds are widened by it, so
 they stay valid for the exact distances the later passes use, and a row whose
@@ -117,9 +117,9 @@ def chunk_sq_dists(rows, start, stop, full_pass, centers_t, c_sq_norms, block, s
 
 @njit(**JIT_OPTIONS)
 def _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, slack):
-    """Label of row i in a full pass: the exact argmin (lowest index on ties) of its
-    distances, from the product's ``sq_dists`` (each within ``slack`` of the exact
-    one). Only centers within ``2 slack`` of the smallest are computed exactly, and
+    """Label of row i from its distances ``sq_dists`` as :func:`rows_sq_dists` gives
+    them (each within ``slack`` of the exact one): the exact argmin, lowest index on
+    ties. Only centers within ``2 slack`` of the smallest are computed exactly, and
     only when there is more than one."""
     best = _argmin_first(sq_dists)
     if slack == 0.0:
