@@ -57,6 +57,8 @@ def seeding_problems(draw):
     layout = draw(st.sampled_from(LAYOUTS))
     rng = np.random.default_rng(seed)
     X = clustered(n, d, draw(st.integers(1, 6)), seed, dtype, zero_fraction=0.2)
+    if draw(st.booleans()):  # rows sorted along one axis: chunks far from a candidate
+        X = X[np.argsort(X[:, 0], kind="stable")]
     weighting = draw(st.sampled_from(["ones", "uniform", "some_zero"]))
     if weighting == "ones":
         w = np.ones(n)
@@ -141,6 +143,7 @@ def direct_deltas(state, w, candidates):
         candidates,
         np.zeros_like(cand_center_sq),  # no pruning
         np.ones(state.n_centers, dtype=np.uint8),
+        np.ones((n_chunks, len(candidates)), dtype=np.uint8),  # every chunk in reach
         chunk_deltas,
         np.empty(n_chunks, dtype=np.int64),
     )
@@ -282,6 +285,33 @@ def test_pruning_skips_most_distance_computations():
     assert n_distances < 0.25 * unpruned
     _, expected = naive.kmeans_plusplus(X, k, np.ones(len(X)), np.random.RandomState(0))
     np.testing.assert_array_equal(indices, expected)
+
+
+@pytest.mark.parametrize("n_features", [2, 8])
+def test_chunks_out_of_reach_are_skipped_on_sorted_rows(n_features):
+    # Rows sorted along one axis: a chunk's bounding box is narrow, and most chunks are
+    # too far from a candidate for any of their rows to come closer. No row of a chunk
+    # ruled out comes closer; the seeding chooses scikit-learn's rows. 8 features take
+    # the filtered passes.
+    X, _ = make_blobs(
+        20 * CHUNK_ROWS, n_features=n_features, centers=30, cluster_std=0.5, random_state=3
+    )
+    X = X[np.argsort(X[:, 0], kind="stable")]
+    k = 30
+    _, indices = kmeans_plusplus_centers(
+        engine_data(X), k, np.ones(len(X)), np.random.RandomState(5)
+    )
+    _, expected = sklearn_kmeans_plusplus(X, k, random_state=5)
+    np.testing.assert_array_equal(indices, expected)
+    state = _SeedingState(engine_data(X), k)
+    for row in indices[:-1]:
+        state.add_center(X[row])
+    candidates = np.ascontiguousarray(X[np.random.default_rng(3).choice(len(X), 6)])
+    reach = state.chunk_reach(candidates)
+    closer = naive.sq_distances(X, candidates) < state.closest_sq_dist[:, None]
+    chunk_of_row = np.arange(len(X)) // CHUNK_ROWS
+    assert not np.any(closer & (reach[chunk_of_row] == 0))
+    assert reach.mean() < 0.4  # most (chunk, candidate) pairs ruled out
 
 
 # ---------------------------------------------------------------------------

@@ -109,6 +109,60 @@ def combine_group_max(block_max_sq, n_centers, group_max_sq):
 
 
 @chunked_kernel
+def dense_chunk_boxes(X, lo, hi):
+    """Bounding box of every chunk of rows: ``lo[chunk, j]`` and ``hi[chunk, j]`` are the
+    smallest and largest ``X[i, j]`` over its rows, in float64 (exact). OUT: lo, hi
+    : (n_chunks, d) float64."""
+    n, d = X.shape
+    for chunk in prange(seeding_chunks(n)):
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        for j in range(d):
+            lo[chunk, j] = np.float64(X[start, j])
+            hi[chunk, j] = np.float64(X[start, j])
+        for i in range(start + 1, stop):
+            for j in range(d):
+                value = np.float64(X[i, j])
+                lo[chunk, j] = min(lo[chunk, j], value)
+                hi[chunk, j] = max(hi[chunk, j], value)
+
+
+@njit(**JIT_OPTIONS)
+def _box_sq_dist(lo, hi, chunk, Y, t):
+    """Squared float64 distance from ``Y[t]`` to the box of ``chunk``.
+
+    Never above :func:`_dense_sq_dist` of ``Y[t]`` to a row of the chunk as computed:
+    each term's difference is no larger (rounding is monotone, and symmetric under
+    negation) and the terms are added in the same order.
+    """
+    total = 0.0
+    for j in range(lo.shape[1]):
+        y = np.float64(Y[t, j])
+        # At most one of the two is positive: the gap below the box or above it.
+        diff = max(lo[chunk, j] - y, 0.0) + max(y - hi[chunk, j], 0.0)
+        total += diff * diff
+    return total
+
+
+@chunked_kernel
+def chunks_in_reach(lo, hi, chunk_max_sq, Y, out):
+    """``out[chunk, t] = 1`` when ``Y[t]`` may bring a row of the chunk closer.
+
+    A row x of the chunk comes closer only if ``||x - Y[t]||² < D²(x) ≤ chunk_max_sq``;
+    every row lies in the chunk's box, so a box at ``chunk_max_sq`` or further
+    (:func:`_box_sq_dist`) rules the whole chunk out, exactly. Pays where rows close
+    in the array are close in space (sorted or spatially ordered data).
+
+    lo, hi : (n_chunks, d) float64 IN (:func:`dense_chunk_boxes`); chunk_max_sq :
+    (n_chunks,) float64 IN, the largest D² of each chunk's rows; Y : (t, d) IN;
+    out : (n_chunks, t) uint8 OUT.
+    """
+    for chunk in prange(lo.shape[0]):
+        for t in range(Y.shape[0]):
+            out[chunk, t] = _box_sq_dist(lo, hi, chunk, Y, t) < chunk_max_sq[chunk]
+
+
+@chunked_kernel
 def dense_candidate_deltas(
     X,
     sample_weight,
@@ -117,6 +171,7 @@ def dense_candidate_deltas(
     candidates,
     cand_center_sq,
     group_active,
+    chunk_reach,
     chunk_deltas,
     chunk_counts,
 ):
@@ -128,25 +183,28 @@ def dense_candidate_deltas(
     X : (n, d) IN; sample_weight, closest_sq_dist : (n,) IN; closest_center : (n,) IN;
     candidates : (t, d) IN; cand_center_sq : (t, k) float64 IN (candidate-to-center
     squared distances); group_active : (k,) uint8 IN (see :func:`active_groups`);
-    chunk_deltas : (n_chunks, t) float64 OUT; chunk_counts : (n_chunks,) int64 OUT
-    (distances computed).
+    chunk_reach : (n_chunks, t) uint8 IN (see :func:`chunks_in_reach`); chunk_deltas :
+    (n_chunks, t) float64 OUT; chunk_counts : (n_chunks,) int64 OUT (distances
+    computed).
     """
     n = X.shape[0]
     n_candidates = candidates.shape[0]
     for chunk in prange(seeding_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
+        in_reach = 0
         for t in range(n_candidates):
             chunk_deltas[chunk, t] = 0.0
+            in_reach += chunk_reach[chunk, t]
         count = 0
-        for i in range(start, stop):
+        for i in range(start, stop if in_reach > 0 else start):
             c = closest_center[i]
             if group_active[c] == 0:
                 continue
             reach = 4.0 * closest_sq_dist[i]
             w = np.float64(sample_weight[i])
             for t in range(n_candidates):
-                if cand_center_sq[t, c] < reach:
+                if chunk_reach[chunk, t] and cand_center_sq[t, c] < reach:
                     count += 1
                     dist = _dense_sq_dist(X, i, candidates, t)
                     if dist < closest_sq_dist[i]:
@@ -168,6 +226,7 @@ def dense_candidate_deltas_filtered(
     error_floor,
     center_cand_sq,
     group_active,
+    chunk_reach,
     product_min_share,
     product_max_scale,
     near,
@@ -201,7 +260,8 @@ def dense_candidate_deltas_filtered(
     chunk_bounds : (n_chunks, p) float64 OUT; chunk_counts : (n_chunks,) int64 OUT,
     the pairs left by the pruning; center_cand_sq : (k, t) float64 C-ordered IN, the
     transpose of ``cand_center_sq``. Other arguments as in
-    :func:`dense_candidate_deltas`.
+    :func:`dense_candidate_deltas`; a chunk out of reach of every candidate is skipped
+    (nothing marked).
     """
     n = X.shape[0]
     n_candidates = candidates.shape[0]
@@ -212,6 +272,15 @@ def dense_candidate_deltas_filtered(
     for chunk in prange(seeding_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
+        in_reach = 0
+        for t in range(n_candidates):
+            in_reach += chunk_reach[chunk, t]
+        if in_reach == 0:
+            near[start:stop] = 0
+            chunk_deltas[chunk] = 0.0
+            chunk_bounds[chunk] = 0.0
+            chunk_counts[chunk] = 0
+            continue
         count = 0
         largest_x_sq = 0.0
         for i in range(start, stop):
@@ -258,7 +327,12 @@ def dense_candidate_deltas_filtered(
                 w = np.float64(sample_weight[i])
                 for t in range(width):
                     marked = False
-                    if t < n_candidates and active and center_cand_sq[c, t] < reach:
+                    if (
+                        t < n_candidates
+                        and active
+                        and chunk_reach[chunk, t]
+                        and center_cand_sq[c, t] < reach
+                    ):
                         dist = _dense_sq_dist(X, i, candidates, t)
                         if dist < current:
                             marked = True
@@ -267,6 +341,21 @@ def dense_candidate_deltas_filtered(
         for t in range(width):
             chunk_deltas[chunk, t] = deltas[t]
             chunk_bounds[chunk, t] = bounds[t]
+
+
+@njit(**JIT_OPTIONS)
+def _skip_block_out_of_reach(chunk_reach, first, last, new, block, block_max_sq, chunk_counts):
+    """For the add-center kernels: when no chunk ``first``..``last - 1`` of a block is
+    in reach of the new center, record that nothing in the block changed and return
+    True. The block's maxima for the older centers stay those its rows still have (the
+    kernels rewrite them whenever a row of the block may have changed)."""
+    for chunk in range(first, last):
+        if chunk_reach[chunk]:
+            return False
+    block_max_sq[block, new] = 0.0
+    for chunk in range(first, last):
+        chunk_counts[chunk] = 0
+    return True
 
 
 @chunked_kernel
@@ -298,27 +387,42 @@ def dense_near_candidate_deltas(
 
 @chunked_kernel
 def dense_add_near_center(
-    X, centers, new, near, closest_sq_dist, closest_center, block_max_sq, chunk_counts
+    X,
+    centers,
+    new,
+    near,
+    chunk_reach,
+    closest_sq_dist,
+    closest_center,
+    block_max_sq,
+    chunk_max_sq,
+    chunk_counts,
 ):
     """:func:`dense_add_center` computing only the rows marked in ``near``.
 
     near : (n,) uint8 IN, rows the new center may bring closer (a superset of those it
-    does, such as a column of the ``near`` of :func:`dense_candidate_deltas_filtered`).
-    Their distances are direct, so D² and the closest centers come out as
-    :func:`dense_add_center` leaves them, bit for bit. Other arguments as there.
+    does, such as a column of the ``near`` of :func:`dense_candidate_deltas_filtered`),
+    none outside the chunks in reach. Their distances are direct, so D² and the
+    closest centers come out as :func:`dense_add_center` leaves them, bit for bit.
+    Other arguments as there.
     """
     n = X.shape[0]
     n_chunks = seeding_chunks(n)
     n_blocks = seeding_blocks(n)
     for block in prange(n_blocks):
-        for c in range(new + 1):
-            block_max_sq[block, c] = 0.0
         first = block * n_chunks // n_blocks
         last = (block + 1) * n_chunks // n_blocks
+        if _skip_block_out_of_reach(
+            chunk_reach, first, last, new, block, block_max_sq, chunk_counts
+        ):
+            continue
+        for c in range(new + 1):
+            block_max_sq[block, c] = 0.0
         for chunk in range(first, last):
             start = chunk * CHUNK_ROWS
             stop = min(start + CHUNK_ROWS, n)
             count = 0
+            largest = 0.0
             for i in range(start, stop):
                 if near[i]:
                     count += 1
@@ -328,7 +432,9 @@ def dense_add_near_center(
                         closest_center[i] = new
                 c = closest_center[i]
                 block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
+                largest = max(largest, closest_sq_dist[i])
             chunk_counts[chunk] = count
+            chunk_max_sq[chunk] = largest
 
 
 @chunked_kernel
@@ -405,33 +511,54 @@ def sparse_candidate_deltas(
 
 @chunked_kernel
 def dense_add_center(
-    X, centers, new, new_center_sq, closest_sq_dist, closest_center, block_max_sq, chunk_counts
+    X,
+    centers,
+    new,
+    new_center_sq,
+    chunk_reach,
+    closest_sq_dist,
+    closest_center,
+    block_max_sq,
+    chunk_max_sq,
+    chunk_counts,
 ):
     """Make ``centers[new]`` a chosen center: update D² and the closest center, pruned.
 
-    A point whose closest center c has ``new_center_sq[c] ≥ 4 D²`` keeps its D². Also
-    writes, per block of rows, the largest D² of the points closest to each center.
+    A point whose closest center c has ``new_center_sq[c] ≥ 4 D²``, or whose chunk is
+    out of the new center's reach, keeps its D². Also writes, per block of rows, the
+    largest D² of the points closest to each center, and the largest D² of each chunk;
+    a block with no chunk in reach is not visited (its maxima stand). Call it, or
+    :func:`dense_add_near_center`, for every center added, with the same
+    ``block_max_sq`` and ``chunk_max_sq``.
 
     centers : (k, d) IN; new_center_sq : (k,) float64 IN (||centers[new] - centers[c]||²
-    for c < new; use ``+inf`` D² to force every distance); closest_sq_dist,
-    closest_center : (n,) IN/OUT; block_max_sq : (seeding_blocks(n), k) float64 OUT
-    (columns ≤ new); chunk_counts : (n_chunks,) int64 OUT.
+    for c < new; use ``+inf`` D² to force every distance); chunk_reach : (n_chunks,)
+    uint8 IN (a column of :func:`chunks_in_reach`: 0 rules the chunk out);
+    closest_sq_dist, closest_center : (n,) IN/OUT; block_max_sq :
+    (seeding_blocks(n), k) float64 OUT (columns ≤ new); chunk_max_sq : (n_chunks,)
+    float64 OUT; chunk_counts : (n_chunks,) int64 OUT.
     """
     n = X.shape[0]
     n_chunks = seeding_chunks(n)
     n_blocks = seeding_blocks(n)
     for block in prange(n_blocks):
-        for c in range(new + 1):
-            block_max_sq[block, c] = 0.0
         first = block * n_chunks // n_blocks
         last = (block + 1) * n_chunks // n_blocks
+        if _skip_block_out_of_reach(
+            chunk_reach, first, last, new, block, block_max_sq, chunk_counts
+        ):
+            continue
+        for c in range(new + 1):
+            block_max_sq[block, c] = 0.0
         for chunk in range(first, last):
             start = chunk * CHUNK_ROWS
             stop = min(start + CHUNK_ROWS, n)
             count = 0
+            largest = 0.0
+            live = chunk_reach[chunk] != 0
             for i in range(start, stop):
                 c = closest_center[i]
-                if new_center_sq[c] < 4.0 * closest_sq_dist[i]:
+                if live and new_center_sq[c] < 4.0 * closest_sq_dist[i]:
                     count += 1
                     dist = _dense_sq_dist(X, i, centers, new)
                     if dist < closest_sq_dist[i]:
@@ -439,7 +566,9 @@ def dense_add_center(
                         closest_center[i] = new
                 c = closest_center[i]
                 block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
+                largest = max(largest, closest_sq_dist[i])
             chunk_counts[chunk] = count
+            chunk_max_sq[chunk] = largest
 
 
 @chunked_kernel
