@@ -69,11 +69,17 @@ SEEDING_GEMM_MIN_FEATURES = 4
 #: to take the chunk's candidate distances from the product (else: direct, pair by pair).
 SEEDING_PRODUCT_MIN_SHARE = 0.125
 
-#: Below this many values (rows × features for dense X, non-zeros for CSR) the cluster
-#: sums run on the calling thread. The pass is memory-bound and cheap (200k × 8 float64:
-#: 0.6 ms on one thread), so waking the pool rarely pays; measured on the shared
-#: 2-core machine, one thread won up to 55M values.
+#: Below this many values (rows × features) the cluster sums of dense X run on the
+#: calling thread. The pass is memory-bound and cheap (200k × 8 float64: 0.6 ms on one
+#: thread), so waking the pool rarely pays; measured on the shared 2-core machine, one
+#: thread won up to 55M values.
 CLUSTER_SUMS_PARALLEL_MIN_WORK = 1 << 24
+
+#: The same for CSR X, in non-zeros: each one scatters into a (k, d) block of partial
+#: sums far larger than the cache, so the pool pays much earlier. Measured 2026-12-03 in
+#: Lloyd's loop on W5 (50,000 × 20,000, 5M non-zeros, k = 20; 4 alternating runs):
+#: 63-89 ms an iteration with the sums on both threads, 76-109 ms on one.
+CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS = 1 << 20
 
 #: ``refine="auto"`` runs the swap refinement after Lloyd (``centroids.engine.refine``)
 #: when the work of one assignment pass (rows × features × k for dense data, non-zeros ×

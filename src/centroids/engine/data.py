@@ -11,7 +11,11 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._config import CLUSTER_SUMS_PARALLEL_MIN_WORK, GEMM_MIN_FEATURES
+from .._config import (
+    CLUSTER_SUMS_PARALLEL_MIN_WORK,
+    CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS,
+    GEMM_MIN_FEATURES,
+)
 from .._kernels import dense as dense_kernels
 from .._kernels import sparse as sparse_kernels
 
@@ -156,9 +160,9 @@ class CSRData:
     def cluster_sums(self, sample_weight, labels, n_clusters):
         """float64 weighted sums of the rows of each cluster, and cluster weights."""
         sums, weights, scratch = _cluster_sum_buffers(self, n_clusters)
-        _sized_sums(sparse_kernels.weighted_cluster_sums, self)(
-            *self._arrays, sample_weight, labels, *scratch, sums, weights
-        )
+        _sized_sums(
+            sparse_kernels.weighted_cluster_sums, self, CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS
+        )(*self._arrays, sample_weight, labels, *scratch, sums, weights)
         return sums, weights
 
     def sq_distances(self, centers):
@@ -201,9 +205,10 @@ def _sized(kernel, data, n_centers):
     return kernel.for_work(data.row_work * n_centers)
 
 
-def _sized_sums(kernel, data):
-    """The serial form of a cluster-sums kernel, or the parallel one for large X."""
-    if data.row_work < CLUSTER_SUMS_PARALLEL_MIN_WORK:
+def _sized_sums(kernel, data, parallel_from=CLUSTER_SUMS_PARALLEL_MIN_WORK):
+    """The serial form of a cluster-sums kernel, or the parallel one for large X (from
+    ``parallel_from`` values of work on)."""
+    if data.row_work < parallel_from:
         return kernel.serial
     return kernel.for_work(data.row_work)
 
