@@ -26,7 +26,7 @@ SEEDING_METHODS = ("k-means++", "random", "k-means||", "afk-mc2")
 _PRODUCT_WIDTH = 8
 
 
-#: When the chunk boxes leave more than this share of (chunk, point) pairs in reach,
+#: When the chunk boxes leave more than this share of (chunk, candidate) pairs in reach,
 #: the next ``_REACH_REST_CALLS`` requests take every chunk as in reach without
 #: computing (always valid): on rows in random order the boxes cost about 5 % of the
 #: seeding of W4 (300,000 × 32, k = 1024) and rule nothing out.
