@@ -344,18 +344,66 @@ def dense_candidate_deltas_filtered(
 
 
 @njit(**JIT_OPTIONS)
-def _skip_block_out_of_reach(chunk_reach, first, last, new, block, block_max_sq, chunk_counts):
-    """For the add-center kernels: when no chunk ``first``..``last - 1`` of a block is
-    in reach of the new center, record that nothing in the block changed and return
-    True. The block's maxima for the older centers stay those its rows still have (the
-    kernels rewrite them whenever a row of the block may have changed)."""
+def _add_center_to_block(
+    X,
+    centers,
+    new,
+    near,
+    new_center_sq,
+    chunk_reach,
+    closest_sq_dist,
+    closest_center,
+    block_max_sq,
+    chunk_max_sq,
+    chunk_counts,
+    block,
+):
+    """One block of rows (of :func:`seeding_blocks`) of the add-center kernels.
+
+    A row's distance to ``centers[new]`` is computed when ``near[i]`` is set, or, with
+    an empty ``near``, when its chunk is in reach and ``new_center_sq[c] < 4 D²``. A
+    block with no chunk in reach is not visited: nothing in it changes, so its maxima
+    for the older centers stand (whenever a row of the block may have changed, they are
+    rewritten), and it holds no row of the new center.
+    """
+    n = X.shape[0]
+    n_chunks = seeding_chunks(n)
+    n_blocks = seeding_blocks(n)
+    first = block * n_chunks // n_blocks
+    last = (block + 1) * n_chunks // n_blocks
+    in_reach = False
     for chunk in range(first, last):
-        if chunk_reach[chunk]:
-            return False
-    block_max_sq[block, new] = 0.0
+        in_reach = in_reach or chunk_reach[chunk] != 0
+    if not in_reach:
+        block_max_sq[block, new] = 0.0
+        for chunk in range(first, last):
+            chunk_counts[chunk] = 0
+        return
+    by_near = near.shape[0] > 0
+    for c in range(new + 1):
+        block_max_sq[block, c] = 0.0
     for chunk in range(first, last):
-        chunk_counts[chunk] = 0
-    return True
+        start = chunk * CHUNK_ROWS
+        stop = min(start + CHUNK_ROWS, n)
+        count = 0
+        largest = 0.0
+        live = chunk_reach[chunk] != 0
+        for i in range(start, stop):
+            if by_near:
+                compute = near[i] != 0
+            else:
+                compute = live and new_center_sq[closest_center[i]] < 4.0 * closest_sq_dist[i]
+            if compute:
+                count += 1
+                dist = _dense_sq_dist(X, i, centers, new)
+                if dist < closest_sq_dist[i]:
+                    closest_sq_dist[i] = dist
+                    closest_center[i] = new
+            c = closest_center[i]
+            block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
+            largest = max(largest, closest_sq_dist[i])
+        chunk_counts[chunk] = count
+        chunk_max_sq[chunk] = largest
 
 
 @chunked_kernel
@@ -406,35 +454,22 @@ def dense_add_near_center(
     closest centers come out as :func:`dense_add_center` leaves them, bit for bit.
     Other arguments as there.
     """
-    n = X.shape[0]
-    n_chunks = seeding_chunks(n)
-    n_blocks = seeding_blocks(n)
-    for block in prange(n_blocks):
-        first = block * n_chunks // n_blocks
-        last = (block + 1) * n_chunks // n_blocks
-        if _skip_block_out_of_reach(
-            chunk_reach, first, last, new, block, block_max_sq, chunk_counts
-        ):
-            continue
-        for c in range(new + 1):
-            block_max_sq[block, c] = 0.0
-        for chunk in range(first, last):
-            start = chunk * CHUNK_ROWS
-            stop = min(start + CHUNK_ROWS, n)
-            count = 0
-            largest = 0.0
-            for i in range(start, stop):
-                if near[i]:
-                    count += 1
-                    dist = _dense_sq_dist(X, i, centers, new)
-                    if dist < closest_sq_dist[i]:
-                        closest_sq_dist[i] = dist
-                        closest_center[i] = new
-                c = closest_center[i]
-                block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
-                largest = max(largest, closest_sq_dist[i])
-            chunk_counts[chunk] = count
-            chunk_max_sq[chunk] = largest
+    no_center_sq = np.empty(0)
+    for block in prange(seeding_blocks(X.shape[0])):
+        _add_center_to_block(
+            X,
+            centers,
+            new,
+            near,
+            no_center_sq,
+            chunk_reach,
+            closest_sq_dist,
+            closest_center,
+            block_max_sq,
+            chunk_max_sq,
+            chunk_counts,
+            block,
+        )
 
 
 @chunked_kernel
@@ -538,37 +573,22 @@ def dense_add_center(
     (seeding_blocks(n), k) float64 OUT (columns ≤ new); chunk_max_sq : (n_chunks,)
     float64 OUT; chunk_counts : (n_chunks,) int64 OUT.
     """
-    n = X.shape[0]
-    n_chunks = seeding_chunks(n)
-    n_blocks = seeding_blocks(n)
-    for block in prange(n_blocks):
-        first = block * n_chunks // n_blocks
-        last = (block + 1) * n_chunks // n_blocks
-        if _skip_block_out_of_reach(
-            chunk_reach, first, last, new, block, block_max_sq, chunk_counts
-        ):
-            continue
-        for c in range(new + 1):
-            block_max_sq[block, c] = 0.0
-        for chunk in range(first, last):
-            start = chunk * CHUNK_ROWS
-            stop = min(start + CHUNK_ROWS, n)
-            count = 0
-            largest = 0.0
-            live = chunk_reach[chunk] != 0
-            for i in range(start, stop):
-                c = closest_center[i]
-                if live and new_center_sq[c] < 4.0 * closest_sq_dist[i]:
-                    count += 1
-                    dist = _dense_sq_dist(X, i, centers, new)
-                    if dist < closest_sq_dist[i]:
-                        closest_sq_dist[i] = dist
-                        closest_center[i] = new
-                c = closest_center[i]
-                block_max_sq[block, c] = max(block_max_sq[block, c], closest_sq_dist[i])
-                largest = max(largest, closest_sq_dist[i])
-            chunk_counts[chunk] = count
-            chunk_max_sq[chunk] = largest
+    no_near = np.empty(0, dtype=np.uint8)
+    for block in prange(seeding_blocks(X.shape[0])):
+        _add_center_to_block(
+            X,
+            centers,
+            new,
+            no_near,
+            new_center_sq,
+            chunk_reach,
+            closest_sq_dist,
+            closest_center,
+            block_max_sq,
+            chunk_max_sq,
+            chunk_counts,
+            block,
+        )
 
 
 @chunked_kernel
