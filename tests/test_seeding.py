@@ -6,6 +6,8 @@ compared with references that make the same draws, and checked for validity and
 quality on blobs.
 """
 
+from unittest import mock
+
 import numba
 import numpy as np
 import pytest
@@ -14,9 +16,10 @@ from hypothesis import strategies as st
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 from sklearn.datasets import make_blobs
 
-from centroids._config import CHUNK_ROWS
+from centroids._config import CHUNK_ROWS, SEEDING_Z_ORDER_MIN_ROWS, SEEDING_Z_ORDER_MIN_SPREAD
 from centroids._kernels import seeding as kernels
 from centroids.engine import engine_data
+from centroids.engine import seeding as seeding_engine
 from centroids.engine.seeding import (
     SEEDING_METHODS,
     _pruned_kmeans_plusplus,
@@ -240,6 +243,71 @@ def test_pruned_kmeans_plusplus_picks_the_reference_rows(problem):
     np.testing.assert_array_equal(centers, X[indices])
     assert centers.dtype == X.dtype
     assert np.all(w[indices] > 0)
+
+
+@SETTINGS
+@given(problem=seeding_problems())
+def test_z_ordered_seeding_picks_the_reference_rows(problem):
+    # Every dense X with few features seeded in Z order (the size and spread thresholds
+    # lifted): the draws run over the rows in their own order, so the rows are those of
+    # the reference, which seeds X as given.
+    X, w, n_clusters, layout, seed = problem
+    data = engine_data(as_layout(X, layout))
+    with (
+        mock.patch.object(seeding_engine, "SEEDING_Z_ORDER_MIN_ROWS", 0),
+        mock.patch.object(seeding_engine, "SEEDING_Z_ORDER_MIN_SPREAD", -1.0),
+    ):
+        reordered = seeding_engine._spatial_order(data) is not None
+        _, indices = kmeans_plusplus_centers(data, n_clusters, w, np.random.RandomState(seed))
+    spans_space = np.ptp(X, axis=0).max() > 0
+    assert reordered == (layout == "dense" and X.shape[1] <= 3 and spans_space)
+    naive.assert_same_rows_up_to_ties(
+        indices,
+        lambda **tie_rule: naive.kmeans_plusplus(
+            X, n_clusters, w, np.random.RandomState(seed), **tie_rule
+        )[1],
+    )
+
+
+@pytest.mark.parametrize("n_features", [2, 3])
+def test_rows_in_no_spatial_order_are_seeded_in_z_order(n_features):
+    # Shuffled blobs, as many rows as the threshold: seeded in Z order, whose chunks
+    # have small boxes, choosing scikit-learn's rows (weighted) all the same.
+    X, _ = make_blobs(
+        SEEDING_Z_ORDER_MIN_ROWS, n_features=n_features, centers=40, random_state=n_features
+    )
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    data = engine_data(X)
+    order = seeding_engine._spatial_order(data)
+    assert order is not None
+    np.testing.assert_array_equal(np.sort(order), np.arange(len(X)))
+    spread = np.ptp(X, axis=0)
+
+    def mean_box_share(rows):  # of the data's bounding box, over the chunks of rows
+        chunks = range(0, len(rows), CHUNK_ROWS)
+        return np.mean([np.prod(np.ptp(rows[i : i + CHUNK_ROWS], axis=0) / spread) for i in chunks])
+
+    assert mean_box_share(X) > 0.5
+    assert mean_box_share(X[order]) < SEEDING_Z_ORDER_MIN_SPREAD
+    _, indices = kmeans_plusplus_centers(data, 40, w, np.random.RandomState(7))
+    _, expected = sklearn_kmeans_plusplus(X, 40, sample_weight=w, random_state=7)
+    np.testing.assert_array_equal(indices, expected)
+    # Rows already in spatial order are seeded as they are.
+    assert seeding_engine._spatial_order(engine_data(X[order])) is None
+
+
+def test_draw_by_mass_follows_the_rows_through_a_position_map():
+    rng = np.random.default_rng(8)
+    w, closest = rng.uniform(0, 2, 500), rng.uniform(0, 3, 500)
+    order = rng.permutation(500)
+    position = np.empty(500, dtype=np.int64)
+    position[order] = np.arange(500)
+    uniforms = rng.uniform(size=9)
+    rows, rows_mapped = np.empty(9, dtype=np.int64), np.empty(9, dtype=np.int64)
+    total = kernels.draw_by_mass(w, closest, uniforms, rows)
+    total_mapped = kernels.draw_by_mass(w, closest[order], uniforms, rows_mapped, position)
+    assert total_mapped == total
+    np.testing.assert_array_equal(rows_mapped, rows)
 
 
 @pytest.mark.parametrize("seed", range(4))

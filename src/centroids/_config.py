@@ -65,6 +65,16 @@ BOUNDED_PRODUCT_MIN_WORK = 1 << 13
 #: slower at d = 2.
 SEEDING_GEMM_MIN_FEATURES = 4
 
+#: Greedy k-means++ on dense X with at most this many features and at least
+#: ``SEEDING_Z_ORDER_MIN_ROWS`` rows, whose chunks of rows span on average more than
+#: ``SEEDING_Z_ORDER_MIN_SPREAD`` of the data's bounding box (rows in no spatial
+#: order), seeds a copy of X in Z order (a few bytes a row: O(n)), so that the chunk
+#: boxes of the seeding rule out most chunks. Measured 2026-12-03 on birch2 (100,000 ×
+#: 2, k = 100) with its rows shuffled: seeding 243 ms, 91 ms on the rows in Z order.
+SEEDING_Z_ORDER_MAX_FEATURES = 3
+SEEDING_Z_ORDER_MIN_ROWS = 1 << 14
+SEEDING_Z_ORDER_MIN_SPREAD = 0.1
+
 #: Share of a chunk's (point, candidate) pairs that must survive pruning for the seeding
 #: to take the chunk's candidate distances from the product (else: direct, pair by pair).
 SEEDING_PRODUCT_MIN_SHARE = 0.125

@@ -715,21 +715,24 @@ def sparse_add_centers(
 
 
 @njit(**JIT_OPTIONS)
-def draw_by_mass(sample_weight, closest_sq_dist, draws, out):
+def draw_by_mass(sample_weight, closest_sq_dist, draws, out, position=None):
     """Invert the cumulative distribution of ``w_i D_i²`` at ``draws[t] · total``.
 
     The cumulative sum runs in row order, as :func:`numpy.cumsum` does, so the rows are
     those of ``searchsorted(cumsum(w · D²), draws · total, side='right')``; a row of zero
     mass is never returned, and a position past the end goes to the last row with mass.
     Returns the total mass; when it is 0, ``out`` is left as it was.
-    out : (t,) int64 OUT.
+    out : (t,) int64 OUT. position : (n,) int64 IN, optional: D² held in another row
+    order, row i's being ``closest_sq_dist[position[i]]`` (the sum still runs over the
+    rows in their own order, with the same result).
     """
     n = sample_weight.shape[0]
     cumulative = np.empty(n)
     total = 0.0
     last_with_mass = -1
     for i in range(n):
-        mass = np.float64(sample_weight[i]) * closest_sq_dist[i]
+        sq_dist = closest_sq_dist[i] if position is None else closest_sq_dist[position[i]]
+        mass = np.float64(sample_weight[i]) * sq_dist
         total += mass
         cumulative[i] = total
         if mass > 0:
@@ -741,6 +744,41 @@ def draw_by_mass(sample_weight, closest_sq_dist, draws, out):
         row = np.searchsorted(cumulative, target, side="right")
         out[t] = min(row, last_with_mass)
     return total
+
+
+@njit(**JIT_OPTIONS)
+def z_order(X):
+    """The rows in Z order (Morton order): (n,) int64, a permutation of 0..n-1.
+
+    Each coordinate is scaled to an integer of ``63 // d`` bits over its column's
+    range and the bits are interleaved into one key per row; rows are sorted by key,
+    ties in row order (a stable sort). Rows close in the order are close in space, so
+    chunks of consecutive rows have small bounding boxes. For few features only (the
+    bits per coordinate shrink as d grows).
+    """
+    n, d = X.shape
+    bits = 63 // d
+    lo = np.empty(d)
+    scale = np.empty(d)
+    for j in range(d):
+        low = np.float64(X[0, j])
+        high = low
+        for i in range(1, n):
+            value = np.float64(X[i, j])
+            low = min(low, value)
+            high = max(high, value)
+        lo[j] = low
+        scale[j] = ((1 << bits) - 1) / (high - low) if high > low else 0.0
+    top = np.float64((1 << bits) - 1)
+    keys = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        key = np.uint64(0)
+        for j in range(d):
+            q = np.uint64(min((np.float64(X[i, j]) - lo[j]) * scale[j], top))
+            for b in range(bits):
+                key |= ((q >> np.uint64(b)) & np.uint64(1)) << np.uint64(b * d + j)
+        keys[i] = key
+    return np.argsort(keys, kind="mergesort")
 
 
 @chunked_kernel

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._config import SEEDING_GEMM_MIN_FEATURES, SEEDING_PRODUCT_MIN_SHARE
+from .._config import (
+    SEEDING_GEMM_MIN_FEATURES,
+    SEEDING_PRODUCT_MIN_SHARE,
+    SEEDING_Z_ORDER_MAX_FEATURES,
+    SEEDING_Z_ORDER_MIN_ROWS,
+    SEEDING_Z_ORDER_MIN_SPREAD,
+)
 from .._kernels import seeding as kernels
 from .data import product_error_bound
 
@@ -358,11 +364,34 @@ class _SeedingState:
         self._chunk_max_sq[:] = np.inf  # not tracked here: no chunk is ruled out
 
 
-def _draw_rows_by_mass(weights, closest_sq_dist, uniforms):
-    """Rows drawn ∝ w·D² at ``uniforms`` (see ``draw_by_mass``); None when Σ w·D² = 0."""
+def _draw_rows_by_mass(weights, closest_sq_dist, uniforms, position=None):
+    """Rows drawn ∝ w·D² at ``uniforms`` (see ``draw_by_mass``, also for ``position``);
+    None when Σ w·D² = 0."""
     rows = np.empty(uniforms.shape[0], dtype=np.int64)
-    total = kernels.draw_by_mass(weights, closest_sq_dist, uniforms, rows)
+    total = kernels.draw_by_mass(weights, closest_sq_dist, uniforms, rows, position)
     return rows if total > 0 else None
+
+
+def _spatial_order(data):
+    """The order in which greedy k-means++ visits dense rows: None (their own), or a
+    permutation putting them in Z order, for few features and rows in no spatial order
+    (see ``SEEDING_Z_ORDER_MAX_FEATURES``)."""
+    if (
+        sp.issparse(data.X)
+        or data.n_features > SEEDING_Z_ORDER_MAX_FEATURES
+        or data.n_rows < SEEDING_Z_ORDER_MIN_ROWS
+    ):
+        return None
+    n_chunks = kernels.seeding_chunks(data.n_rows)
+    lo = np.empty((n_chunks, data.n_features))
+    hi = np.empty((n_chunks, data.n_features))
+    kernels.dense_chunk_boxes.for_work(data.row_work)(data.X, lo, hi)
+    extent = hi.max(axis=0) - lo.min(axis=0)
+    spanned = extent > 0
+    if not np.any(spanned):
+        return None
+    share = np.prod((hi - lo)[:, spanned] / extent[spanned], axis=1).mean()
+    return kernels.z_order(data.X) if share > SEEDING_Z_ORDER_MIN_SPREAD else None
 
 
 def kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state, n_local_trials=None):
@@ -374,7 +403,11 @@ def kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state, n_loc
     The same rows as :func:`sklearn.cluster.kmeans_plusplus` for the same RandomState
     (but for near-ties of potentials), with far fewer distances computed: a point is
     skipped for a candidate y when ``||y - c|| ≥ 2 D(x)``, c its closest center
-    (triangle inequality; Raff, IJCAI 2021).
+    (triangle inequality; Raff, IJCAI 2021), and a whole chunk of rows when its
+    bounding box is out of reach. Dense X with at most ``SEEDING_Z_ORDER_MAX_FEATURES``
+    features whose rows are in no spatial order is seeded through a copy in Z order
+    (O(n): at most 3 values a row, with the permutation), which makes the chunk boxes
+    small; the draws still follow the rows' own order.
 
     Returns the centers, (k, d) of the data's dtype, and the row indices they came from.
     """
@@ -392,19 +425,28 @@ def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_loc
     weights = np.asarray(sample_weight, dtype=np.float64)
     probabilities = weights / weights.sum()
 
-    state = _SeedingState(data, n_clusters)
+    # Rows in no spatial order with few features are seeded in Z order (a copy); the
+    # draws still run over the rows in their own order, so they pick the same rows.
+    order = _spatial_order(data)
+    if order is None:
+        state, state_weights, position = _SeedingState(data, n_clusters), weights, None
+    else:
+        state = _SeedingState(type(data)(np.ascontiguousarray(data.X[order])), n_clusters)
+        state_weights = weights[order]
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
     indices = np.empty(n_clusters, dtype=np.int64)
     indices[0] = random_state.choice(n, p=probabilities)
     state.add_center(data.rows([indices[0]])[0])
     for c in range(1, n_clusters):
         uniforms = random_state.uniform(size=n_local_trials)
-        candidates = _draw_rows_by_mass(weights, state.closest_sq_dist, uniforms)
+        candidates = _draw_rows_by_mass(weights, state.closest_sq_dist, uniforms, position)
         if candidates is None:
             # Every point coincides with a chosen center (fewer distinct points than
             # n_clusters): any further center duplicates one; the driver warns.
             candidates = random_state.choice(n, size=n_local_trials, p=probabilities)
         candidate_points = np.ascontiguousarray(data.rows(candidates), dtype=data.dtype)
-        best, cand_center_sq = state.best_candidate(weights, candidate_points)
+        best, cand_center_sq = state.best_candidate(state_weights, candidate_points)
         indices[c] = candidates[best]
         state.add_candidate(candidate_points, best, cand_center_sq)
     return state.centers, indices, state.distance_count
