@@ -296,6 +296,26 @@ def test_rows_in_no_spatial_order_are_seeded_in_z_order(n_features):
     assert seeding_engine._spatial_order(engine_data(X[order])) is None
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_chunk_boxes_and_reach_match_numpy(dtype):
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(3 * CHUNK_ROWS + 17, 3)).astype(dtype)
+    n_chunks = kernels.seeding_chunks(len(X))
+    lo, hi = np.empty((n_chunks, 3)), np.empty((n_chunks, 3))
+    kernels.dense_chunk_boxes(X, lo, hi)
+    for chunk in range(n_chunks):
+        rows = X[chunk * CHUNK_ROWS : (chunk + 1) * CHUNK_ROWS].astype(np.float64)
+        np.testing.assert_array_equal(lo[chunk], rows.min(axis=0))
+        np.testing.assert_array_equal(hi[chunk], rows.max(axis=0))
+    points = rng.normal(size=(5, 3)).astype(dtype) * 3
+    chunk_max_sq = rng.uniform(0.5, 4.0, n_chunks)
+    reach = np.empty((n_chunks, 5), dtype=np.uint8)
+    kernels.chunks_in_reach(lo, hi, chunk_max_sq, points, reach)
+    nearest_in_box = np.clip(points[None].astype(np.float64), lo[:, None], hi[:, None])
+    box_sq = ((nearest_in_box - points[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(reach, box_sq < chunk_max_sq[:, None])
+
+
 def test_draw_by_mass_follows_the_rows_through_a_position_map():
     rng = np.random.default_rng(8)
     w, closest = rng.uniform(0, 2, 500), rng.uniform(0, 3, 500)
