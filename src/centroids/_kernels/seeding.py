@@ -722,7 +722,7 @@ def draw_by_mass(sample_weight, closest_sq_dist, draws, out, position=None):
     those of ``searchsorted(cumsum(w · D²), draws · total, side='right')``; a row of zero
     mass is never returned, and a position past the end goes to the last row with mass.
     Returns the total mass; when it is 0, ``out`` is left as it was.
-    out : (t,) int64 OUT. position : (n,) int64 IN, optional: D² held in another row
+    out : (t,) int64 OUT. position : (n,) int IN, optional: D² held in another row
     order, row i's being ``closest_sq_dist[position[i]]`` (the sum still runs over the
     rows in their own order, with the same result).
     """

@@ -433,8 +433,10 @@ def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_loc
     else:
         state = _SeedingState(type(data)(np.ascontiguousarray(data.X[order])), n_clusters)
         state_weights = weights[order]
-        position = np.empty(n, dtype=np.int64)
-        position[order] = np.arange(n)
+        index_type = np.int32 if n < 2**31 else np.int64
+        position = np.empty(n, dtype=index_type)
+        position[order] = np.arange(n, dtype=index_type)
+        del order
     indices = np.empty(n_clusters, dtype=np.int64)
     indices[0] = random_state.choice(n, p=probabilities)
     state.add_center(data.rows([indices[0]])[0])
