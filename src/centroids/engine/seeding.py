@@ -60,7 +60,7 @@ class _SeedingState:
     they pay where rows close in the array are close in space (sorted data).
     """
 
-    def __init__(self, data, capacity):
+    def __init__(self, data, capacity, chunk_boxes=None):
         self.data = data
         self.sparse = sp.issparse(data.X)
         n = data.n_rows
@@ -87,15 +87,17 @@ class _SeedingState:
         n_chunks = kernels.seeding_chunks(n)
         self._chunk_counts = np.empty(n_chunks, dtype=np.int64)
         self._block_max_sq = np.empty((kernels.seeding_blocks(n), capacity))
-        # Dense X: per-chunk bounding boxes (made on first use) and largest D².
-        self._chunk_boxes = None
+        # Dense X: per-chunk bounding boxes (given, or made on first use) and largest D².
+        self._chunk_boxes = chunk_boxes
         self._chunk_max_sq = np.full(n_chunks, np.inf)
         self._reach_rest = 0
         self._group_active = np.empty(capacity, dtype=np.uint8)
         # Filtered candidate passes: per-chunk scratch, and for the last candidates the
         # rows each may bring closer (``near``) and how many.
         self._scratch = None
+        # chunk_reach of the last candidates, and the candidates it was made for.
         self._last_reach = None
+        self._reach_for = None
         self._near_for = None
         self._recent_near = None
 
@@ -111,10 +113,7 @@ class _SeedingState:
             self._reach_rest -= 1
             return np.ones((n_chunks, points.shape[0]), dtype=np.uint8)
         if self._chunk_boxes is None:
-            d = self.data.n_features
-            lo, hi = np.empty((n_chunks, d)), np.empty((n_chunks, d))
-            kernels.dense_chunk_boxes.for_work(self.data.row_work)(self.data.X, lo, hi)
-            self._chunk_boxes = (lo, hi)
+            self._chunk_boxes = _chunk_boxes(self.data)
         out = np.empty((n_chunks, points.shape[0]), dtype=np.uint8)
         kernels.chunks_in_reach.for_work(out.size * self.data.n_features)(
             *self._chunk_boxes, self._chunk_max_sq, points, out
@@ -130,10 +129,11 @@ class _SeedingState:
         kernels.points_to_centers_sq(points, self.centers, self.n_centers, out)
         return out
 
-    def add_center(self, row, row_center_sq=None):
+    def add_center(self, row, row_center_sq=None, reach=None):
         """Choose ``row`` (dense, (d,)) as the next center; update D² with pruning.
 
-        ``row_center_sq`` : its squared distances to the chosen centers, if known.
+        ``row_center_sq`` : its squared distances to the chosen centers, if known;
+        ``reach`` : its column of :meth:`chunk_reach` (dense X), if known.
         """
         new = self.n_centers
         self.centers[new] = row
@@ -159,7 +159,9 @@ class _SeedingState:
                 self.centers,
                 new,
                 new_center_sq,
-                self.chunk_reach(self.centers[new : new + 1])[:, 0].copy(),
+                self.chunk_reach(self.centers[new : new + 1])[:, 0].copy()
+                if reach is None
+                else reach,
                 self.closest_sq_dist,
                 self.closest_center,
                 self._block_max_sq,
@@ -181,7 +183,10 @@ class _SeedingState:
         D² and the closest centers come out as :meth:`add_center` leaves them.
         """
         if not (self.filtered and self._near_for is candidates):
-            self.add_center(candidates[best], cand_center_sq[best])
+            reach = None
+            if self._reach_for is candidates:  # from the candidate pass just made
+                reach = self._last_reach[:, best].copy()
+            self.add_center(candidates[best], cand_center_sq[best], reach)
             return
         near = self._scratch[0]
         new = self.n_centers
@@ -226,7 +231,10 @@ class _SeedingState:
             )
         else:
             chunk_deltas = np.empty((self._chunk_counts.shape[0], n_cand))
-            reach = () if self.sparse else (self.chunk_reach(candidates),)
+            reach = ()
+            if not self.sparse:
+                self._last_reach, self._reach_for = self.chunk_reach(candidates), candidates
+                reach = (self._last_reach,)
             self._kernel(kernels.dense_candidate_deltas, kernels.sparse_candidate_deltas, work)(
                 *self.x_arrays,
                 sample_weight,
@@ -257,7 +265,7 @@ class _SeedingState:
                 np.empty((n_chunks, width)),
             )
         near, chunk_deltas, chunk_bounds = self._scratch
-        self._last_reach = self.chunk_reach(candidates)
+        self._last_reach, self._reach_for = self.chunk_reach(candidates), candidates
         candidates_T = np.zeros((self.data.n_features, width), dtype=self.data.dtype)
         candidates_T[:, :n_cand] = candidates.T
         cand_sq_norms = np.zeros(width)
@@ -372,26 +380,38 @@ def _draw_rows_by_mass(weights, closest_sq_dist, uniforms, position=None):
     return rows if total > 0 else None
 
 
+def _chunk_boxes(data):
+    """(lo, hi), each (n_chunks, d) float64: the bounding box of every chunk of dense rows
+    (see ``dense_chunk_boxes``)."""
+    n_chunks = kernels.seeding_chunks(data.n_rows)
+    lo = np.empty((n_chunks, data.n_features))
+    hi = np.empty((n_chunks, data.n_features))
+    kernels.dense_chunk_boxes.for_work(data.row_work)(data.X, lo, hi)
+    return lo, hi
+
+
 def _spatial_order(data):
-    """The order in which greedy k-means++ visits dense rows: None (their own), or a
-    permutation putting them in Z order, for few features and rows in no spatial order
-    (see ``SEEDING_Z_ORDER_MAX_FEATURES``)."""
+    """The order in which greedy k-means++ visits dense rows, and their chunk boxes.
+
+    (None, boxes or None): their own order; (permutation, None): Z order, for few
+    features and rows in no spatial order (see ``SEEDING_Z_ORDER_MAX_FEATURES``). The
+    boxes, when the check made them, are those of the rows in their own order.
+    """
     if (
         sp.issparse(data.X)
         or data.n_features > SEEDING_Z_ORDER_MAX_FEATURES
         or data.n_rows < SEEDING_Z_ORDER_MIN_ROWS
     ):
-        return None
-    n_chunks = kernels.seeding_chunks(data.n_rows)
-    lo = np.empty((n_chunks, data.n_features))
-    hi = np.empty((n_chunks, data.n_features))
-    kernels.dense_chunk_boxes.for_work(data.row_work)(data.X, lo, hi)
+        return None, None
+    lo, hi = _chunk_boxes(data)
     extent = hi.max(axis=0) - lo.min(axis=0)
     spanned = extent > 0
     if not np.any(spanned):
-        return None
+        return None, (lo, hi)
     share = np.prod((hi - lo)[:, spanned] / extent[spanned], axis=1).mean()
-    return kernels.z_order(data.X) if share > SEEDING_Z_ORDER_MIN_SPREAD else None
+    if share > SEEDING_Z_ORDER_MIN_SPREAD:
+        return kernels.z_order(data.X), None
+    return None, (lo, hi)
 
 
 def kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state, n_local_trials=None):
@@ -427,9 +447,10 @@ def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_loc
 
     # Rows in no spatial order with few features are seeded in Z order (a copy); the
     # draws still run over the rows in their own order, so they pick the same rows.
-    order = _spatial_order(data)
+    order, boxes = _spatial_order(data)
     if order is None:
-        state, state_weights, position = _SeedingState(data, n_clusters), weights, None
+        state = _SeedingState(data, n_clusters, boxes)
+        state_weights, position = weights, None
     else:
         state = _SeedingState(type(data)(np.ascontiguousarray(data.X[order])), n_clusters)
         state_weights = weights[order]
