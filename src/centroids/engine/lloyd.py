@@ -87,6 +87,8 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
     for iteration in range(max_iter):
         labels, min_sq_dist, inertia, sums, weights = data.assign_and_sum(sample_weight, centers)
         relocate_empty_clusters(data, sample_weight, labels, min_sq_dist, sums, weights)
+        # Freed before the next assignment allocates its own (O(n) memory at the peak).
+        del min_sq_dist
         new_centers = centers_from_sums(sums, weights, centers)
         center_shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
         if verbose:
@@ -100,11 +102,13 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
             strict_convergence = stop == "strict"
             break
         labels_old = labels
+    del labels_old
     if strict_convergence and not centers_moved:
         # The last assignment was made to the final centers. (After a relocation in
         # the previous iteration they may still move, as the means of the same labels.)
         inertia = data.labelled_inertia(sample_weight, centers, labels)
     else:
+        del labels  # before the final assignment allocates its own
         labels, _, inertia = data.assign_labels(sample_weight, centers)
     return KMeansRun(centers=centers, labels=labels, inertia=inertia, n_iter=iteration + 1)
 
