@@ -165,11 +165,15 @@ def test_filtered_deltas_are_within_tight_bounds(dtype):
     assert np.all(np.abs(deltas - exact) <= bounds)
     # Tight enough to tell candidates apart: float32 bounds within 0.1% of the deltas.
     assert np.all(bounds <= (1e-3 if dtype == np.float32 else 1e-10) * np.abs(exact))
-    # The rows marked near a candidate include every row it brings closer.
-    near = state._scratch[0]
+    # The rows marked near a candidate (one bit each, little-endian in a byte per 8
+    # candidates) include every row it brings closer, and not every row.
+    near = np.unpackbits(state._scratch[0], axis=1, bitorder="little")
+    assert near.shape == (len(X), 8)
     for t, cand in enumerate(candidates):
         closer = naive.sq_distances(X, cand[None, :])[:, 0] < state.closest_sq_dist * (1 - 1e-9)
         assert np.all(near[closer, t])
+        assert not np.all(near[:, t])
+        assert all(kernels.is_near(state._scratch[0], i, t) == near[i, t] for i in range(50))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -221,6 +225,30 @@ def test_draw_by_mass_reports_zero_total():
     rows = np.full(3, -7, dtype=np.int64)
     assert kernels.draw_by_mass(np.ones(4), np.zeros(4), np.full(3, 0.5), rows) == 0.0
     np.testing.assert_array_equal(rows, [-7, -7, -7])
+
+
+@pytest.mark.parametrize("n", [1, 7, CHUNK_ROWS * 3 + 11])
+def test_draw_row_by_weight_is_random_state_choice(n):
+    """The first center's draw: RandomState.choice's row and use of the stream, without
+    its n-length arrays; zero weights and repeated weights included."""
+    rng = np.random.default_rng(n)
+    for trial in range(200):
+        w = rng.uniform(0.0, 3.0, n)
+        w[rng.random(n) < 0.3] = 0.0
+        if trial % 2:
+            w = np.round(w)  # ties, and cumulative sums that stall
+        if not w.sum() > 0:
+            w[-1] = 0.5
+        ours, theirs = np.random.RandomState(trial), np.random.RandomState(trial)
+        row = seeding_engine.draw_row_by_weight(w, ours)
+        assert row == theirs.choice(n, p=w / w.sum())
+        assert w[row] > 0
+        assert ours.random_sample() == theirs.random_sample()
+    generator = np.random.default_rng(5)
+    w = rng.uniform(0.0, 1.0, n)
+    assert seeding_engine.draw_row_by_weight(w, generator) == np.random.default_rng(5).choice(
+        n, p=w / w.sum()
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def dense_candidate_deltas_filtered(
     Elsewhere the pairs that survive the pruning are computed directly (exact: e = 0).
 
     A pair with ``d̃² - D² < e`` may bring the point closer (the others provably do
-    not, up to float64 rounding): it is marked in ``near[i, t]``, adds ``w e`` to
+    not, up to float64 rounding): it is marked in ``near`` (see :func:`is_near`), adds ``w e`` to
     ``chunk_bounds[chunk, t]``, and ``w (d̃² - D²)`` to ``chunk_deltas[chunk, t]`` when
     ``d̃² < D²``. The exact delta of candidate t is within the summed bound of the summed
     delta; :func:`dense_near_candidate_deltas` recomputes it over the marked rows. A
@@ -256,7 +256,8 @@ def dense_candidate_deltas_filtered(
     per-pair loop run on whole SIMD vectors; the padding columns of the outputs are
     meaningless. X : (n, d) IN; x_sq_norms : (n,) float64 IN; candidates : (t, d) IN;
     candidates_T : (d, p) C-ordered IN, X's dtype, the candidates in the first t
-    columns; cand_sq_norms : (p,) float64 IN; near : (n, p) uint8 OUT; chunk_deltas,
+    columns, p a multiple of 8; cand_sq_norms : (p,) float64 IN; near : (n, p / 8) uint8
+    OUT, one bit a pair (1 bit in place of a byte keeps it O(n) small); chunk_deltas,
     chunk_bounds : (n_chunks, p) float64 OUT; chunk_counts : (n_chunks,) int64 OUT,
     the pairs left by the pruning; center_cand_sq : (k, t) float64 C-ordered IN, the
     transpose of ``cand_center_sq``. Other arguments as in
@@ -302,7 +303,9 @@ def dense_candidate_deltas_filtered(
         )
         if by_product:
             dots = np.dot(X[start:stop], candidates_T)
-            # Branch-free over the padded width, so that it runs on SIMD vectors.
+            # Branch-free over the padded width, so that it runs on SIMD vectors; the
+            # marks are packed into bits afterwards.
+            marks = np.empty((stop - start, width), dtype=np.uint8)
             for i in range(start, stop):
                 x_sq = x_sq_norms[i]
                 current = closest_sq_dist[i]
@@ -314,10 +317,16 @@ def dense_candidate_deltas_filtered(
                     error = error_scale * scale + error_floor
                     change = dist - current
                     marked = change < error
-                    near[i, t] = marked
+                    marks[i - start, t] = marked
                     marked_w = w if marked else 0.0
                     bounds[t] += marked_w * error
                     deltas[t] += marked_w * (change if change < 0.0 else 0.0)
+            # Eight 0/1 bytes read as one little-endian word: the multiply gathers byte
+            # b's bit into bit 56 + b (no carries), so the top byte is the packed marks.
+            words = marks.view(np.uint64)
+            for i in range(start, stop):
+                for byte in range(width // 8):
+                    near[i, byte] = (words[i - start, byte] * _GATHER_BITS) >> np.uint64(56)
         else:
             for i in range(start, stop):
                 c = closest_center[i]
@@ -325,22 +334,28 @@ def dense_candidate_deltas_filtered(
                 current = closest_sq_dist[i]
                 reach = 4.0 * current
                 w = np.float64(sample_weight[i])
-                for t in range(width):
-                    marked = False
-                    if (
-                        t < n_candidates
-                        and active
-                        and chunk_reach[chunk, t]
-                        and center_cand_sq[c, t] < reach
-                    ):
+                for byte in range(width // 8):
+                    near[i, byte] = 0
+                for t in range(n_candidates):
+                    if active and chunk_reach[chunk, t] and center_cand_sq[c, t] < reach:
                         dist = _dense_sq_dist(X, i, candidates, t)
                         if dist < current:
-                            marked = True
+                            near[i, t >> 3] |= np.uint8(1 << (t & 7))
                             deltas[t] += w * (dist - current)
-                    near[i, t] = marked
         for t in range(width):
             chunk_deltas[chunk, t] = deltas[t]
             chunk_bounds[chunk, t] = bounds[t]
+
+
+#: Multiplier that gathers the low bits of a word's eight bytes into its top byte.
+_GATHER_BITS = np.uint64(0x0102040810204080)
+
+
+@njit(**JIT_OPTIONS)
+def is_near(near, i, t):
+    """Whether row i is marked near candidate t in the bits ``near`` (n, bytes) uint8:
+    bit ``t % 8`` of byte ``t // 8`` of the row."""
+    return ((near[i, t >> 3] >> (t & 7)) & 1) != 0
 
 
 @njit(**JIT_OPTIONS)
@@ -349,6 +364,7 @@ def _add_center_to_block(
     centers,
     new,
     near,
+    near_column,
     new_center_sq,
     chunk_reach,
     closest_sq_dist,
@@ -360,7 +376,8 @@ def _add_center_to_block(
 ):
     """One block of rows (of :func:`seeding_blocks`) of the add-center kernels.
 
-    A row's distance to ``centers[new]`` is computed when ``near[i]`` is set, or, with
+    A row's distance to ``centers[new]`` is computed when it is marked near in column
+    ``near_column`` of ``near`` (see :func:`is_near`), or, with
     an empty ``near``, when its chunk is in reach and ``new_center_sq[c] < 4 D²``. A
     block with no chunk in reach is not visited: nothing in it changes, so its maxima
     for the older centers stand (whenever a row of the block may have changed, they are
@@ -390,7 +407,7 @@ def _add_center_to_block(
         live = chunk_reach[chunk] != 0
         for i in range(start, stop):
             if by_near:
-                compute = near[i] != 0
+                compute = is_near(near, i, near_column)
             else:
                 compute = live and new_center_sq[closest_center[i]] < 4.0 * closest_sq_dist[i]
             if compute:
@@ -412,10 +429,10 @@ def dense_near_candidate_deltas(
 ):
     """Exact :func:`dense_candidate_deltas` of the candidates ``which``, over marked rows.
 
-    Only the rows marked in ``near[:, t]`` (by :func:`dense_candidate_deltas_filtered`: a
+    Only the rows marked near candidate t (by :func:`dense_candidate_deltas_filtered`: a
     superset of the rows candidate t brings closer) are computed, directly; the
     per-chunk sums are those :func:`dense_candidate_deltas` gives, bit for bit.
-    which : (m,) int64 IN, candidate indices; near : (n, t) uint8 IN;
+    which : (m,) int64 IN, candidate indices; near : (n, ≥ t / 8) uint8 IN, bits;
     chunk_deltas : (n_chunks, m) float64 OUT.
     """
     n = X.shape[0]
@@ -426,7 +443,7 @@ def dense_near_candidate_deltas(
             t = which[m]
             total = 0.0
             for i in range(start, stop):
-                if near[i, t]:
+                if is_near(near, i, t):
                     dist = _dense_sq_dist(X, i, candidates, t)
                     if dist < closest_sq_dist[i]:
                         total += np.float64(sample_weight[i]) * (dist - closest_sq_dist[i])
@@ -439,6 +456,7 @@ def dense_add_near_center(
     centers,
     new,
     near,
+    near_column,
     chunk_reach,
     closest_sq_dist,
     closest_center,
@@ -446,13 +464,14 @@ def dense_add_near_center(
     chunk_max_sq,
     chunk_counts,
 ):
-    """:func:`dense_add_center` computing only the rows marked in ``near``.
+    """:func:`dense_add_center` computing only the rows marked near in column
+    ``near_column`` of ``near``.
 
-    near : (n,) uint8 IN, rows the new center may bring closer (a superset of those it
-    does, such as a column of the ``near`` of :func:`dense_candidate_deltas_filtered`),
-    none outside the chunks in reach. Their distances are direct, so D² and the
-    closest centers come out as :func:`dense_add_center` leaves them, bit for bit.
-    Other arguments as there.
+    near : (n, bytes) uint8 IN, bits as :func:`dense_candidate_deltas_filtered` writes
+    them; the rows marked in the column are those the new center may bring closer (a
+    superset of those it does), none outside the chunks in reach. Their distances are
+    direct, so D² and the closest centers come out as :func:`dense_add_center` leaves
+    them, bit for bit. Other arguments as there.
     """
     no_center_sq = np.empty(0)
     for block in prange(seeding_blocks(X.shape[0])):
@@ -461,6 +480,7 @@ def dense_add_near_center(
             centers,
             new,
             near,
+            near_column,
             no_center_sq,
             chunk_reach,
             closest_sq_dist,
@@ -573,13 +593,14 @@ def dense_add_center(
     (seeding_blocks(n), k) float64 OUT (columns ≤ new); chunk_max_sq : (n_chunks,)
     float64 OUT; chunk_counts : (n_chunks,) int64 OUT.
     """
-    no_near = np.empty(0, dtype=np.uint8)
+    no_near = np.empty((0, 1), dtype=np.uint8)
     for block in prange(seeding_blocks(X.shape[0])):
         _add_center_to_block(
             X,
             centers,
             new,
             no_near,
+            0,
             new_center_sq,
             chunk_reach,
             closest_sq_dist,
@@ -721,29 +742,64 @@ def draw_by_mass(sample_weight, closest_sq_dist, draws, out, position=None):
     The cumulative sum runs in row order, as :func:`numpy.cumsum` does, so the rows are
     those of ``searchsorted(cumsum(w · D²), draws · total, side='right')``; a row of zero
     mass is never returned, and a position past the end goes to the last row with mass.
+    The running sum is taken twice (for the total, then to find the draws, in
+    ascending order) instead of being stored: no n-length buffer.
     Returns the total mass; when it is 0, ``out`` is left as it was.
     out : (t,) int64 OUT. position : (n,) int IN, optional: D² held in another row
     order, row i's being ``closest_sq_dist[position[i]]`` (the sum still runs over the
     rows in their own order, with the same result).
     """
     n = sample_weight.shape[0]
-    cumulative = np.empty(n)
     total = 0.0
     last_with_mass = -1
     for i in range(n):
-        sq_dist = closest_sq_dist[i] if position is None else closest_sq_dist[position[i]]
-        mass = np.float64(sample_weight[i]) * sq_dist
+        mass = np.float64(sample_weight[i]) * _sq_dist_at(closest_sq_dist, position, i)
         total += mass
-        cumulative[i] = total
         if mass > 0:
             last_with_mass = i
     if not total > 0:
         return total
-    for t in range(draws.shape[0]):
-        target = draws[t] * total
-        row = np.searchsorted(cumulative, target, side="right")
-        out[t] = min(row, last_with_mass)
+    order = np.argsort(draws, kind="mergesort")
+    m = 0
+    running = 0.0
+    for i in range(n):
+        if m == order.shape[0]:
+            break
+        running += np.float64(sample_weight[i]) * _sq_dist_at(closest_sq_dist, position, i)
+        # searchsorted(side='right') is the first row whose cumulative sum exceeds the target.
+        while m < order.shape[0] and running > draws[order[m]] * total:
+            out[order[m]] = min(i, last_with_mass)
+            m += 1
+    for r in range(m, order.shape[0]):  # past every cumulative sum
+        out[order[r]] = last_with_mass
     return total
+
+
+@njit(**JIT_OPTIONS)
+def _sq_dist_at(closest_sq_dist, position, i):
+    return closest_sq_dist[i] if position is None else closest_sq_dist[position[i]]
+
+
+@njit(**JIT_OPTIONS)
+def draw_by_weight(weights, weight_sum, uniform):
+    """The row ``numpy.random.RandomState.choice(n, p=weights / weight_sum)`` returns for
+    the uniform it draws, without its n-length arrays.
+
+    That call takes ``cdf = cumsum(p) / cumsum(p)[-1]`` (a running sum in row order)
+    and returns ``searchsorted(cdf, uniform, side='right')``; the same running sum,
+    taken twice (for its last value, then to find the row), gives the same row.
+    weights : (n,) float64 IN, non-negative with a positive sum ``weight_sum``.
+    """
+    n = weights.shape[0]
+    last = 0.0
+    for i in range(n):
+        last += weights[i] / weight_sum
+    running = 0.0
+    for i in range(n):
+        running += weights[i] / weight_sum
+        if running / last > uniform:
+            return i
+    return n - 1
 
 
 @njit(**JIT_OPTIONS)

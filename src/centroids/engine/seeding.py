@@ -28,7 +28,8 @@ SEEDING_METHODS = ("k-means++", "random", "k-means||", "afk-mc2")
 
 #: Filtered candidate passes pad the candidates to a multiple of this many (zero rows):
 #: the product and the per-pair loop then run on whole SIMD vectors (measured: 8
-#: float32 columns multiply faster than 7).
+#: float32 columns multiply faster than 7). A multiple of 8: the pass marks the rows near
+#: each candidate in bits, a byte for 8 candidates.
 _PRODUCT_WIDTH = 8
 
 
@@ -196,7 +197,8 @@ class _SeedingState:
             self.data.X,
             self.centers,
             new,
-            near[:, best],
+            near,
+            best,
             self._last_reach[:, best].copy(),
             self.closest_sq_dist,
             self.closest_center,
@@ -260,7 +262,7 @@ class _SeedingState:
         n_chunks = self._chunk_counts.shape[0]
         if self._scratch is None or self._scratch[0].shape[1] != width:
             self._scratch = (
-                np.empty((self.data.n_rows, width), dtype=np.uint8),
+                np.empty((self.data.n_rows, width // 8), dtype=np.uint8),
                 np.empty((n_chunks, width)),
                 np.empty((n_chunks, width)),
             )
@@ -372,6 +374,16 @@ class _SeedingState:
         self._chunk_max_sq[:] = np.inf  # not tracked here: no chunk is ruled out
 
 
+def draw_row_by_weight(weights, random_state):
+    """One row drawn with probability ∝ ``weights`` (float64, non-negative, positive sum):
+    for a ``RandomState`` the very row, and the same use of its stream, as
+    ``random_state.choice(n, p=weights / weights.sum())``, without that call's three
+    n-length arrays (see ``draw_by_weight``)."""
+    if type(random_state) is not np.random.RandomState:
+        return int(random_state.choice(weights.shape[0], p=weights / weights.sum()))
+    return int(kernels.draw_by_weight(weights, float(weights.sum()), random_state.random_sample()))
+
+
 def _draw_rows_by_mass(weights, closest_sq_dist, uniforms, position=None):
     """Rows drawn ∝ w·D² at ``uniforms`` (see ``draw_by_mass``, also for ``position``);
     None when Σ w·D² = 0."""
@@ -443,7 +455,6 @@ def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_loc
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
     weights = np.asarray(sample_weight, dtype=np.float64)
-    probabilities = weights / weights.sum()
 
     # Rows in no spatial order with few features are seeded in Z order (a copy); the
     # draws still run over the rows in their own order, so they pick the same rows.
@@ -459,7 +470,7 @@ def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_loc
         position[order] = np.arange(n, dtype=index_type)
         del order
     indices = np.empty(n_clusters, dtype=np.int64)
-    indices[0] = random_state.choice(n, p=probabilities)
+    indices[0] = draw_row_by_weight(weights, random_state)
     state.add_center(data.rows([indices[0]])[0])
     for c in range(1, n_clusters):
         uniforms = random_state.uniform(size=n_local_trials)
@@ -467,7 +478,7 @@ def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_loc
         if candidates is None:
             # Every point coincides with a chosen center (fewer distinct points than
             # n_clusters): any further center duplicates one; the driver warns.
-            candidates = random_state.choice(n, size=n_local_trials, p=probabilities)
+            candidates = random_state.choice(n, size=n_local_trials, p=weights / weights.sum())
         candidate_points = np.ascontiguousarray(data.rows(candidates), dtype=data.dtype)
         best, cand_center_sq = state.best_candidate(state_weights, candidate_points)
         indices[c] = candidates[best]
@@ -496,7 +507,7 @@ def kmeans_parallel_centers(
     capacity = 1 + max(int(np.ceil(n_rounds * ell * 1.5)) + 16, n_clusters)
     capacity = min(capacity, n + n_clusters)
     state = _SeedingState(data, capacity)
-    candidates = [int(random_state.choice(n, p=weights / weights.sum()))]
+    candidates = [draw_row_by_weight(weights, random_state)]
     state.add_centers(data.rows(candidates).astype(data.dtype, copy=False))
     for _ in range(n_rounds):
         mass = weights * state.closest_sq_dist
@@ -546,7 +557,7 @@ def afkmc2_centers(data, n_clusters, sample_weight, random_state, chain_length=2
     n = data.n_rows
     weights = np.asarray(sample_weight, dtype=np.float64)
     state = _SeedingState(data, 1)
-    first = int(random_state.choice(n, p=weights / weights.sum()))
+    first = draw_row_by_weight(weights, random_state)
     state.add_centers(data.rows([first]).astype(data.dtype, copy=False))
     mass = weights * state.closest_sq_dist
     mass_total = mass.sum()

@@ -30,6 +30,7 @@ from .._kernels.kprototypes import (
     seeding_potentials,
     update_prototypes,
 )
+from ..engine.seeding import draw_row_by_weight
 from ._validation import check_sample_weight, unchanged_on_error
 
 #: Swap refinement (``refine=True``): a run stops refining after this many swap steps in a
@@ -635,7 +636,7 @@ def _seed_rows(data, weights, n_clusters, gamma, init, random_state):
     work = n * _row_width(data)
     n_trials = 2 + int(math.log(n_clusters))
     rows = np.empty(n_clusters, dtype=np.intp)
-    rows[0] = random_state.choice(n, p=weights / weights.sum())
+    rows[0] = draw_row_by_weight(weights, random_state)
     closest = np.empty(n)
     costs_to_row.for_work(work)(data.numeric, data.codes, rows[0], gamma, closest)
     chosen = np.zeros(n, dtype=bool)
