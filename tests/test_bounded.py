@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from centroids._config import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS
+from centroids._config import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS, GEMM_MIN_FEATURES
 from centroids._kernels import bounded as kernels
 from centroids.engine import bounded, engine_data, lloyd
 from centroids.engine.bounded import elkan, hamerly, yinyang, yinyang_groups
@@ -65,11 +65,15 @@ def assert_same_run(run, reference):
 
 
 def assert_same_as_lloyd(algorithm, X, weights, centers, max_iter, tol):
-    """``algorithm`` gives Lloyd's run; for float32 X, unless Lloyd's float32
-    arithmetic met a genuine near-tie.
+    """``algorithm`` gives Lloyd's run; for float32 X with fewer than
+    ``GEMM_MIN_FEATURES`` features or in CSR form, unless Lloyd's float32 arithmetic
+    met a genuine near-tie.
 
-    The bounded kernels choose labels by float64 distances; Lloyd's float32
-    assignment rounds in float32. Where the runs differ, the first iteration whose
+    The bounded kernels choose labels by float64 distances, and so does Lloyd's
+    matrix-product assignment (from ``GEMM_MIN_FEATURES`` dense features on: it
+    resolves the rows its float32 rounding cannot tell apart exactly); Lloyd's direct
+    and CSR float32 assignments round in float32. Where the runs differ, the first
+    iteration whose
     centers differ is found, and every row Lloyd labelled differently from the exact
     nearest center of the previous (shared) centers must be a near-tie at float32
     precision; with no such row the difference came from relocating an empty cluster,
@@ -78,7 +82,8 @@ def assert_same_as_lloyd(algorithm, X, weights, centers, max_iter, tol):
     data = engine_data(X)
     reference = lloyd(data, weights, centers, max_iter, tol)
     run = algorithm(data, weights, centers, max_iter, tol)
-    if X.dtype == np.float64 or same_run(run, reference):
+    exact_lloyd = not sp.issparse(X) and X.shape[1] >= GEMM_MIN_FEATURES
+    if X.dtype == np.float64 or exact_lloyd or same_run(run, reference):
         assert_same_run(run, reference)
         return
     shared_centers = np.asarray(centers, dtype=X.dtype)

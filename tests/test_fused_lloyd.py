@@ -12,7 +12,7 @@ from centroids._config import CHUNK_ROWS, CLUSTER_SUMS_BLOCKS, GEMM_MIN_FEATURES
 from centroids._kernels import dense, sparse
 from centroids.engine import data as data_module
 from centroids.engine import engine_data, lloyd
-from centroids.engine.data import _scaled_transposed_centers
+from centroids.engine.data import _scaled_transposed_centers, gemm_centers
 
 from arrays import stdout_per_thread_count
 
@@ -54,9 +54,9 @@ def assignment_inputs(path, X, sample_weight, centers):
     """The arguments the assignment kernels of ``path`` take before their outputs."""
     if path == "direct":
         return (X, sample_weight, np.ascontiguousarray(centers.T))
-    neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
     if path == "gemm":
-        return (X, dense.row_sq_norms(X), sample_weight, neg2_centers_T, c_sq_norms)
+        return (X, dense.row_sq_norms(X), sample_weight, *gemm_centers(centers))
+    neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
     x_sq_norms = sparse.row_sq_norms(X.data, X.indptr)
     return (X.data, X.indices, X.indptr, x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms)
 

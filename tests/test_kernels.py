@@ -26,7 +26,7 @@ from centroids._config import (
     REDUCTION_BLOCKS,
 )
 from centroids._kernels import dense, labels, sparse
-from centroids.engine.data import _scaled_transposed_centers
+from centroids.engine.data import _scaled_transposed_centers, gemm_centers, product_error_bound
 
 import naive
 from arrays import finite_floats
@@ -116,9 +116,8 @@ class Kernels:
             centers_T = np.ascontiguousarray(centers.T)
             dense.assign_labels_direct(self.X, sample_weight, centers_T, *outputs)
         elif self.layout == "gemm":
-            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
             dense.assign_labels_gemm(
-                self.X, self.x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms, *outputs
+                self.X, self.x_sq_norms, sample_weight, *gemm_centers(centers), *outputs
             )
         else:
             neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
@@ -282,6 +281,35 @@ def _clear_margin(X, centers):
     D = naive.sq_distances(X, centers)
     two = np.partition(D, 1, axis=1)[:, :2]
     return two[:, 1] - two[:, 0] > 2 * distance_tolerance(X, centers).max(axis=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_labels_are_the_exact_nearest_centers_at_near_ties(dtype):
+    # Rows a hair off the bisector of two centers, far from the origin: the product's
+    # rounding (float32 above all) is larger than the rows' distance gap, so its argmin
+    # alone would pick the farther center for some; the kernel resolves them exactly.
+    rng = np.random.default_rng(5)
+    n, d = 3000, 64
+    base = rng.normal(size=d) * 50
+    step = rng.normal(size=d)
+    centers = np.stack([base - step, base + step, base + 40 * rng.normal(size=d)])
+    centers = centers.astype(dtype)
+    c64 = centers.astype(np.float64)
+    direction = (c64[1] - c64[0]) / np.linalg.norm(c64[1] - c64[0])
+    along = rng.normal(size=(n, d))
+    along -= np.outer(along @ direction, direction)  # on the bisector's plane
+    offset = rng.uniform(-1, 1, n) * (1e-4 if dtype == np.float32 else 1e-11)
+    X = ((c64[0] + c64[1]) / 2 + along + offset[:, None] * direction).astype(dtype)
+    X = np.ascontiguousarray(X)
+    exact = naive.sq_distances(X.astype(np.float64), c64)
+    expected = np.argmin(exact, axis=1)  # lowest index on exact ties
+    gap = np.abs(exact[:, 0] - exact[:, 1])
+    assert np.mean(gap < 1e-2 * np.sqrt(exact[:, 0])) > 0.5  # mostly near-ties
+    labels, min_sq_dist, _ = Kernels("gemm", X).assign_labels(np.ones(n, dtype=dtype), centers)
+    np.testing.assert_array_equal(labels, expected)
+    scale, floor = product_error_bound(dtype, d)
+    allowed = scale * ((X.astype(np.float64) ** 2).sum(axis=1) + (c64**2).sum(axis=1).max())
+    assert np.all(np.abs(min_sq_dist - exact[np.arange(n), expected]) <= allowed + floor)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -116,7 +116,7 @@ def chunk_sq_dists(rows, start, stop, full_pass, centers_t, c_sq_norms, block, s
 
 
 @njit(**JIT_OPTIONS)
-def _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, slack):
+def exact_label(rows, i, centers, c_sq_norms, sq_dists, slack):
     """Label of row i from its distances ``sq_dists`` as :func:`rows_sq_dists` gives
     them (each within ``slack`` of the exact one): the exact argmin, lowest index on
     ties. Only centers within ``2 slack`` of the smallest are computed exactly, and
@@ -366,7 +366,7 @@ def hamerly_pass(
             for r in range(n_pending):
                 i = pending[r]
                 sq_dists = block[r]
-                best = _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, slack[r])
+                best = exact_label(rows, i, centers, c_sq_norms, sq_dists, slack[r])
                 second = np.inf
                 for c in range(k):
                     if c != best and sq_dists[c] < second:
@@ -426,7 +426,7 @@ def elkan_pass(
             for i in range(start, stop):
                 sq_dists = block[i - start]
                 row_slack = slack[i - start]
-                best = _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, row_slack)
+                best = exact_label(rows, i, centers, c_sq_norms, sq_dists, row_slack)
                 for c in range(k):
                     lower[i, c] = np.sqrt(max(sq_dists[c] - row_slack, 0.0)) + total_shift[c]
                 upper[i] = np.sqrt(sq_dists[best] + row_slack)
@@ -522,7 +522,7 @@ def yinyang_pass(
             for i in range(start, stop):
                 sq_dists = block[i - start]
                 row_slack = slack[i - start]
-                best = _full_pass_label(rows, i, centers, c_sq_norms, sq_dists, row_slack)
+                best = exact_label(rows, i, centers, c_sq_norms, sq_dists, row_slack)
                 for g in range(n_groups):
                     nearest = np.inf
                     for q in range(group_starts[g], group_starts[g + 1]):

@@ -19,6 +19,7 @@ from .._config import (
     REDUCTION_BLOCKS,
 )
 from ._compile import chunked_kernel
+from .bounded import exact_label
 
 
 @njit(**JIT_OPTIONS)
@@ -95,26 +96,46 @@ def direct_assign_row(X, i, sample_weight, centers_T, labels, min_sq_dist, dist)
 
 @chunked_kernel
 def assign_labels_gemm(
-    X, x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms, labels, min_sq_dist, chunk_inertia
+    X,
+    x_sq_norms,
+    sample_weight,
+    centers,
+    neg2_centers_T,
+    c_sq_norms,
+    tie_slack,
+    labels,
+    min_sq_dist,
+    chunk_inertia,
 ):
     """Nearest center of every row through a matrix product per chunk (for high d).
 
-    Per chunk of rows, ``scores = X[chunk] @ neg2_centers_T + c_sq_norms`` in X's
-    dtype (BLAS sgemm/dgemm), i.e. ``||c||² - 2 x·c``; its argmin (ties to the lowest
-    center index) is the label and ``max(||x||² + min, 0)`` the squared distance.
-    Only a (CHUNK_ROWS, k) block of scores exists at a time.
+    Per chunk of rows, ``X[chunk] @ neg2_centers_T`` in X's dtype (BLAS sgemm/dgemm)
+    gives ``-2 x·c``, and ``max(||x||² - 2 x·c + ||c||², 0)`` (added in float64) each
+    squared distance, within ``scale · (||x||² + max ||c||²) + floor`` of the direct
+    float64 one (``tie_slack`` = (scale, floor, max ||c||²), see
+    ``centroids.engine.data.product_error_bound``). The label is the argmin; where
+    another center lies within twice that bound of it, the centers in that reach get
+    their direct float64 distances and the label is their argmin (ties to the lowest
+    center index), as the bounded iterations choose (``exact_label``). So the labels
+    are the exact nearest centers whatever the product's rounding (float32 rounding
+    would otherwise flip rows between near-equidistant centers from pass to pass, and
+    Lloyd's tail would drag on). ``min_sq_dist`` is the product's distance to the
+    chosen center. Only a (CHUNK_ROWS, k) block of products exists at a time.
 
-    X : (n, d) IN; x_sq_norms : (n,) float64 IN, ``||X[i]||²``; neg2_centers_T :
-    (d, k) IN, ``-2 centers.T``, C-ordered, X's dtype; c_sq_norms : (k,) IN, X's
-    dtype; labels, min_sq_dist, chunk_inertia : OUT, as :func:`assign_labels_direct`.
+    X : (n, d) IN; x_sq_norms : (n,) float64 IN, ``||X[i]||²``; centers : (k, d) IN,
+    X's dtype; neg2_centers_T : (d, k) IN, ``-2 centers.T``, C-ordered, X's dtype;
+    c_sq_norms : (k,) float64 IN, ``||c||²`` of ``centers`` in float64; labels,
+    min_sq_dist, chunk_inertia : OUT, as :func:`assign_labels_direct`.
     """
     for chunk in prange(n_chunks(X.shape[0])):
         gemm_assign_chunk(
             X,
             x_sq_norms,
             sample_weight,
+            centers,
             neg2_centers_T,
             c_sq_norms,
+            tie_slack,
             labels,
             min_sq_dist,
             chunk_inertia,
@@ -127,8 +148,10 @@ def gemm_assign_chunk(
     X,
     x_sq_norms,
     sample_weight,
+    centers,
     neg2_centers_T,
     c_sq_norms,
+    tie_slack,
     labels,
     min_sq_dist,
     chunk_inertia,
@@ -143,15 +166,28 @@ def gemm_assign_chunk(
     k = neg2_centers_T.shape[1]
     start = chunk * CHUNK_ROWS
     stop = min(start + CHUNK_ROWS, n)
-    scores = np.dot(X[start:stop], neg2_centers_T)
+    products = np.dot(X[start:stop], neg2_centers_T)
+    slack_scale, slack_floor, c_sq_max = tie_slack
+    rows = (X, x_sq_norms)
+    # ||c||² - 2 x·c in float64: the squared distances less ||x||², which does not
+    # change their order or differences.
+    scores = np.empty((stop - start, k))
     for r in range(stop - start):
         for c in range(k):
-            scores[r, c] += c_sq_norms[c]
+            scores[r, c] = np.float64(products[r, c]) + c_sq_norms[c]
     partial = 0.0
     for r in range(stop - start):
         i = start + r
         best_c, best = argmin_of_row(scores, r)
-        dist = max(x_sq_norms[i] + np.float64(best), 0.0)
+        slack = slack_scale * (x_sq_norms[i] + c_sq_max) + slack_floor
+        reach = best + 2.0 * slack
+        n_near = 0
+        for c in range(k):
+            n_near += 1 if scores[r, c] <= reach else 0
+        if n_near > 1:
+            best_c = exact_label(rows, i, centers, c_sq_norms, scores[r], slack)
+            best = scores[r, best_c]
+        dist = max(x_sq_norms[i] + best, 0.0)
         labels[i] = best_c
         min_sq_dist[i] = dist
         partial += sample_weight[i] * dist
@@ -344,8 +380,10 @@ def assign_and_sum_gemm(
     X,
     x_sq_norms,
     sample_weight,
+    centers,
     neg2_centers_T,
     c_sq_norms,
+    tie_slack,
     labels,
     min_sq_dist,
     chunk_inertia,
@@ -357,7 +395,7 @@ def assign_and_sum_gemm(
     """:func:`assign_labels_gemm` and :func:`weighted_cluster_sums` of its labels, in
     one pass over X; bit-identical to the two.
 
-    The first eight arguments are those of :func:`assign_labels_gemm`, the last four
+    The first ten arguments are those of :func:`assign_labels_gemm`, the last four
     those of :func:`weighted_cluster_sums` (see :func:`assign_and_sum_direct`). The
     matrix product covers whole chunks only, so the chunks cut by a block boundary are
     labelled first, on their own; the blocks then add their rows.
@@ -370,8 +408,10 @@ def assign_and_sum_gemm(
                 X,
                 x_sq_norms,
                 sample_weight,
+                centers,
                 neg2_centers_T,
                 c_sq_norms,
+                tie_slack,
                 labels,
                 min_sq_dist,
                 chunk_inertia,
@@ -387,8 +427,10 @@ def assign_and_sum_gemm(
                     X,
                     x_sq_norms,
                     sample_weight,
+                    centers,
                     neg2_centers_T,
                     c_sq_norms,
+                    tie_slack,
                     labels,
                     min_sq_dist,
                     chunk_inertia,

@@ -11,6 +11,7 @@ from numba import njit, prange
 
 from .._config import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
+from .bounded import point_sq_dist
 from .dense import n_chunks, row_sq_dist
 from .sparse import _sq_dist, dense_row_sq_norms
 
@@ -82,20 +83,34 @@ def sparse_two_nearest_centers(
 
 @chunked_kernel
 def two_nearest_centers_gemm(
-    X, x_sq_norms, neg2_centers_T, c_sq_norms, labels, min_sq_dist, second_sq_dist
+    X,
+    x_sq_norms,
+    centers,
+    neg2_centers_T,
+    c_sq_norms,
+    tie_slack,
+    labels,
+    min_sq_dist,
+    second_sq_dist,
 ):
     """:func:`two_nearest_centers` through a matrix product per chunk of rows (high d).
 
     Per chunk, ``scores = X[chunk] @ neg2_centers_T`` in X's dtype (BLAS), and
     ``||x||² + ||c||² + score`` (in float64, clipped at zero) is the squared distance.
+    Where the second-nearest is within twice the product's error bound of the nearest,
+    the centers in that reach get their direct float64 distances, so the label is the
+    exact nearest center (lowest index on ties: equal centers give equal distances,
+    whatever the product's rounding of each), as ``assign_labels_gemm`` chooses it.
     Only a (CHUNK_ROWS, k) block of scores exists at a time.
 
-    X : (n, d) IN; x_sq_norms : (n,) float64 IN; neg2_centers_T : (d, k) IN,
-    ``-2 centers.T``, C-ordered, X's dtype; c_sq_norms : (k,) float64 IN;
-    labels, min_sq_dist, second_sq_dist : OUT, as :func:`two_nearest_centers`.
+    X : (n, d) IN; x_sq_norms : (n,) float64 IN; centers, neg2_centers_T, c_sq_norms,
+    tie_slack : IN, as ``assign_labels_gemm`` takes them (``gemm_centers``); labels,
+    min_sq_dist, second_sq_dist : OUT, as :func:`two_nearest_centers`.
     """
     n = X.shape[0]
     k = neg2_centers_T.shape[1]
+    slack_scale, slack_floor, c_sq_max = tie_slack
+    rows = (X, x_sq_norms)
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
@@ -108,6 +123,16 @@ def two_nearest_centers_gemm(
             for c in range(k):
                 dist = max(x_sq_norms[i] + c_sq_norms[c] + np.float64(scores[r, c]), 0.0)
                 best, best_c, second = _keep_two_smallest(dist, c, best, best_c, second)
+            slack = slack_scale * (x_sq_norms[i] + c_sq_max) + slack_floor
+            reach = best + 2.0 * slack
+            if second <= reach:
+                best = np.inf
+                second = np.inf
+                for c in range(k):
+                    dist = max(x_sq_norms[i] + c_sq_norms[c] + np.float64(scores[r, c]), 0.0)
+                    if dist <= reach:
+                        dist = point_sq_dist(rows, i, centers, c_sq_norms, c)
+                    best, best_c, second = _keep_two_smallest(dist, c, best, best_c, second)
             labels[i] = best_c
             min_sq_dist[i] = best
             second_sq_dist[i] = second

@@ -34,7 +34,9 @@ class DenseData:
         """Labels, squared distance to the assigned center, and inertia.
 
         Arithmetic is in X's dtype: direct differences for few features, a matrix
-        product per chunk of rows (``||c||² - 2 x·c``) from ``GEMM_MIN_FEATURES`` on.
+        product per chunk of rows (``-2 x·c``) from ``GEMM_MIN_FEATURES`` on, whose
+        rows with two centers nearest within its rounding get their exact distances
+        (see ``assign_labels_gemm``).
         """
         gemm, inputs = self._assignment_inputs(sample_weight, centers)
         kernel = dense_kernels.assign_labels_gemm if gemm else dense_kernels.assign_labels_direct
@@ -61,8 +63,7 @@ class DenseData:
         kernels take before their outputs)."""
         centers = np.ascontiguousarray(centers, dtype=self.dtype)
         if uses_gemm(self.n_features, centers.shape[0]):
-            neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
-            return True, (self.X, self.x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms)
+            return True, (self.X, self.x_sq_norms, sample_weight, *gemm_centers(centers))
         return False, (self.X, sample_weight, np.ascontiguousarray(centers.T))
 
     @property
@@ -248,6 +249,19 @@ def _assignment_buffers(data):
 def uses_gemm(n_features, n_clusters):
     """Whether dense assignment goes through a matrix product (else direct differences)."""
     return n_features >= GEMM_MIN_FEATURES
+
+
+def gemm_centers(centers):
+    """What the matrix-product assignment (``assign_labels_gemm``) takes of the centers
+    (X's dtype): (centers, -2 centers.T C-ordered, their float64 ||c||², and the
+    product's error bound (scale, floor, max ||c||²), by which rows whose nearest
+    centers the product cannot tell apart get their exact distances)."""
+    neg2_centers_T, _ = _scaled_transposed_centers(centers)
+    centers64 = centers.astype(np.float64)
+    c_sq_norms = np.einsum("ij,ij->i", centers64, centers64)
+    scale, floor = product_error_bound(centers.dtype, centers.shape[1])
+    c_sq_max = float(c_sq_norms.max()) if c_sq_norms.size else 0.0
+    return centers, neg2_centers_T, c_sq_norms, (float(scale), float(floor), c_sq_max)
 
 
 def _scaled_transposed_centers(centers):

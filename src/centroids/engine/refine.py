@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _config
 from .._kernels import refine as refine_kernels
-from .data import CSRData, engine_data
+from .data import CSRData, engine_data, gemm_centers
 from .lloyd import KMeansRun
 
 #: The ways :func:`refine` can rank the centers to delete.
@@ -79,12 +79,10 @@ def two_nearest_centers(data, centers):
             second_sq_dist,
         )
     elif data.n_features >= _GEMM_MIN_FEATURES:
-        centers64 = centers.astype(np.float64)
         refine_kernels.two_nearest_centers_gemm.for_work(work)(
             data.X,
             data.x_sq_norms,
-            np.ascontiguousarray(-2 * centers.T),
-            np.einsum("ij,ij->i", centers64, centers64),
+            *gemm_centers(centers),
             labels,
             min_sq_dist,
             second_sq_dist,
