@@ -55,7 +55,7 @@ def assignment_inputs(path, X, sample_weight, centers):
     if path == "direct":
         return (X, sample_weight, np.ascontiguousarray(centers.T))
     if path == "gemm":
-        return (X, dense.row_sq_norms(X), sample_weight, *gemm_centers(centers))
+        return (X, dense.row_sq_norms(X), sample_weight, gemm_centers(centers))
     neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
     x_sq_norms = sparse.row_sq_norms(X.data, X.indptr)
     return (X.data, X.indices, X.indptr, x_sq_norms, sample_weight, neg2_centers_T, c_sq_norms)

@@ -117,7 +117,7 @@ class Kernels:
             dense.assign_labels_direct(self.X, sample_weight, centers_T, *outputs)
         elif self.layout == "gemm":
             dense.assign_labels_gemm(
-                self.X, self.x_sq_norms, sample_weight, *gemm_centers(centers), *outputs
+                self.X, self.x_sq_norms, sample_weight, gemm_centers(centers), *outputs
             )
         else:
             neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)

@@ -96,46 +96,38 @@ def direct_assign_row(X, i, sample_weight, centers_T, labels, min_sq_dist, dist)
 
 @chunked_kernel
 def assign_labels_gemm(
-    X,
-    x_sq_norms,
-    sample_weight,
-    centers,
-    neg2_centers_T,
-    c_sq_norms,
-    tie_slack,
-    labels,
-    min_sq_dist,
-    chunk_inertia,
+    X, x_sq_norms, sample_weight, product_centers, labels, min_sq_dist, chunk_inertia
 ):
     """Nearest center of every row through a matrix product per chunk (for high d).
 
     Per chunk of rows, ``X[chunk] @ neg2_centers_T`` in X's dtype (BLAS sgemm/dgemm)
     gives ``-2 x·c``, and ``max(||x||² - 2 x·c + ||c||², 0)`` (added in float64) each
     squared distance, within ``scale · (||x||² + max ||c||²) + floor`` of the direct
-    float64 one (``tie_slack`` = (scale, floor, max ||c||²), see
-    ``centroids.engine.data.product_error_bound``). The label is the argmin; where
-    another center lies within twice that bound of it, the centers in that reach get
-    their direct float64 distances and the label is their argmin (ties to the lowest
-    center index), as the bounded iterations choose (``exact_label``). So the labels
-    are the exact nearest centers whatever the product's rounding (float32 rounding
-    would otherwise flip rows between near-equidistant centers from pass to pass, and
-    Lloyd's tail would drag on). ``min_sq_dist`` is the product's distance to the
-    chosen center. Only a (CHUNK_ROWS, k) block of products exists at a time.
+    float64 one (see ``centroids.engine.data.product_error_bound``). The label is the
+    argmin; where another center lies within twice that bound of it, the centers in
+    that reach get their direct float64 distances and the label is their argmin (ties
+    to the lowest center index), as the bounded iterations choose (``exact_label``).
+    So the labels are the exact nearest centers whatever the product's rounding
+    (float32 rounding would otherwise flip rows between near-equidistant centers from
+    pass to pass, and Lloyd's tail would drag on). ``min_sq_dist`` is the product's
+    distance to the chosen center. Only a (CHUNK_ROWS, k) block of products exists at
+    a time.
 
-    X : (n, d) IN; x_sq_norms : (n,) float64 IN, ``||X[i]||²``; centers : (k, d) IN,
-    X's dtype; neg2_centers_T : (d, k) IN, ``-2 centers.T``, C-ordered, X's dtype;
-    c_sq_norms : (k,) float64 IN, ``||c||²`` of ``centers`` in float64; labels,
+    X : (n, d) IN; x_sq_norms : (n,) float64 IN, ``||X[i]||²``; product_centers : IN,
+    (centers, neg2_centers_T, c_sq_norms, tie_slack) as
+    ``centroids.engine.data.gemm_centers`` makes them: centers (k, d), X's dtype;
+    ``-2 centers.T`` (d, k), C-ordered, X's dtype; ``||c||²`` (k,) in float64; and
+    (scale, floor, max ||c||²) of the error bound; labels,
     min_sq_dist, chunk_inertia : OUT, as :func:`assign_labels_direct`.
     """
+    # Unpacked outside the parallel loop: numba's parfors take no nested tuple.
+    centers, neg2_centers_T, c_sq_norms, tie_slack = product_centers
     for chunk in prange(n_chunks(X.shape[0])):
         gemm_assign_chunk(
             X,
             x_sq_norms,
             sample_weight,
-            centers,
-            neg2_centers_T,
-            c_sq_norms,
-            tie_slack,
+            (centers, neg2_centers_T, c_sq_norms, tie_slack),
             labels,
             min_sq_dist,
             chunk_inertia,
@@ -148,10 +140,7 @@ def gemm_assign_chunk(
     X,
     x_sq_norms,
     sample_weight,
-    centers,
-    neg2_centers_T,
-    c_sq_norms,
-    tie_slack,
+    product_centers,
     labels,
     min_sq_dist,
     chunk_inertia,
@@ -162,6 +151,7 @@ def gemm_assign_chunk(
     The matrix product always covers the whole chunk: BLAS may round a row differently
     in a product of another height, so every caller multiplies exactly these rows.
     """
+    centers, neg2_centers_T, c_sq_norms, tie_slack = product_centers
     n = X.shape[0]
     k = neg2_centers_T.shape[1]
     start = chunk * CHUNK_ROWS
@@ -380,10 +370,7 @@ def assign_and_sum_gemm(
     X,
     x_sq_norms,
     sample_weight,
-    centers,
-    neg2_centers_T,
-    c_sq_norms,
-    tie_slack,
+    product_centers,
     labels,
     min_sq_dist,
     chunk_inertia,
@@ -395,23 +382,22 @@ def assign_and_sum_gemm(
     """:func:`assign_labels_gemm` and :func:`weighted_cluster_sums` of its labels, in
     one pass over X; bit-identical to the two.
 
-    The first ten arguments are those of :func:`assign_labels_gemm`, the last four
+    The first seven arguments are those of :func:`assign_labels_gemm`, the last four
     those of :func:`weighted_cluster_sums` (see :func:`assign_and_sum_direct`). The
     matrix product covers whole chunks only, so the chunks cut by a block boundary are
     labelled first, on their own; the blocks then add their rows.
     """
     n = X.shape[0]
     n_blocks = block_weights.shape[0]
+    # Unpacked outside the parallel loops: numba's parfors take no nested tuple.
+    centers, neg2_centers_T, c_sq_norms, tie_slack = product_centers
     for chunk in prange(n_chunks(n)):
         if chunk_is_cut(n, n_blocks, chunk):
             gemm_assign_chunk(
                 X,
                 x_sq_norms,
                 sample_weight,
-                centers,
-                neg2_centers_T,
-                c_sq_norms,
-                tie_slack,
+                (centers, neg2_centers_T, c_sq_norms, tie_slack),
                 labels,
                 min_sq_dist,
                 chunk_inertia,
@@ -427,10 +413,7 @@ def assign_and_sum_gemm(
                     X,
                     x_sq_norms,
                     sample_weight,
-                    centers,
-                    neg2_centers_T,
-                    c_sq_norms,
-                    tie_slack,
+                    (centers, neg2_centers_T, c_sq_norms, tie_slack),
                     labels,
                     min_sq_dist,
                     chunk_inertia,

@@ -85,10 +85,7 @@ def sparse_two_nearest_centers(
 def two_nearest_centers_gemm(
     X,
     x_sq_norms,
-    centers,
-    neg2_centers_T,
-    c_sq_norms,
-    tie_slack,
+    product_centers,
     labels,
     min_sq_dist,
     second_sq_dist,
@@ -103,10 +100,11 @@ def two_nearest_centers_gemm(
     whatever the product's rounding of each), as ``assign_labels_gemm`` chooses it.
     Only a (CHUNK_ROWS, k) block of scores exists at a time.
 
-    X : (n, d) IN; x_sq_norms : (n,) float64 IN; centers, neg2_centers_T, c_sq_norms,
-    tie_slack : IN, as ``assign_labels_gemm`` takes them (``gemm_centers``); labels,
-    min_sq_dist, second_sq_dist : OUT, as :func:`two_nearest_centers`.
+    X : (n, d) IN; x_sq_norms : (n,) float64 IN; product_centers : IN, as
+    ``assign_labels_gemm`` takes them (``gemm_centers``); labels, min_sq_dist,
+    second_sq_dist : OUT, as :func:`two_nearest_centers`.
     """
+    centers, neg2_centers_T, c_sq_norms, tie_slack = product_centers
     n = X.shape[0]
     k = neg2_centers_T.shape[1]
     slack_scale, slack_floor, c_sq_max = tie_slack

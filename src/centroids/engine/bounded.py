@@ -4,9 +4,12 @@ Each driver takes the arguments of :func:`centroids.engine.lloyd.lloyd` and retu
 what it returns: the update step, the empty-cluster relocation and the convergence
 rule are Lloyd's; only the assignment step differs, skipping the distances that
 bounds prove useless. From the same initial centers the labels, the number of
-iterations and the centers are Lloyd's, bit for bit, except where two centers are
-equally near a row within rounding: the bounded passes choose by float64 distances,
-while Lloyd's assignment rounds in X's dtype (float32 for float32 X). When the run
+iterations and the centers are Lloyd's, bit for bit: both choose each label by the
+exact (float64) nearest center, Lloyd's matrix-product pass resolving the rows its
+rounding cannot tell apart as the bounded passes do. The exception is float32 X
+with fewer than ``GEMM_MIN_FEATURES`` features or in CSR form, where Lloyd's direct
+or sparse assignment rounds in float32: there the runs can part where two centers
+are equally near a row within float32 rounding. When the run
 does not end by strict convergence, the final labels and inertia come from Lloyd's
 own assignment step (``data.assign_labels``), as :func:`lloyd` computes them.
 

@@ -63,7 +63,7 @@ class DenseData:
         kernels take before their outputs)."""
         centers = np.ascontiguousarray(centers, dtype=self.dtype)
         if uses_gemm(self.n_features, centers.shape[0]):
-            return True, (self.X, self.x_sq_norms, sample_weight, *gemm_centers(centers))
+            return True, (self.X, self.x_sq_norms, sample_weight, gemm_centers(centers))
         return False, (self.X, sample_weight, np.ascontiguousarray(centers.T))
 
     @property

@@ -82,7 +82,7 @@ def two_nearest_centers(data, centers):
         refine_kernels.two_nearest_centers_gemm.for_work(work)(
             data.X,
             data.x_sq_norms,
-            *gemm_centers(centers),
+            gemm_centers(centers),
             labels,
             min_sq_dist,
             second_sq_dist,
