@@ -221,6 +221,22 @@ def test_draw_by_mass_matches_cumulative_search(n):
     assert np.all(w[rows] * closest[rows] > 0)
 
 
+def test_draw_by_mass_at_the_cumulative_sum_of_a_block_end():
+    # Unit masses: the cumulative sum after each block of CHUNK_ROWS rows is a whole
+    # number, hit exactly by these draws; the row is the first of the next block (the
+    # first whose cumulative sum exceeds the target), as searchsorted(side='right').
+    n = CHUNK_ROWS * 4
+    w = np.ones(n)
+    closest = np.ones(n)
+    uniforms = np.array([b * CHUNK_ROWS / n for b in range(4)] + [(CHUNK_ROWS - 1) / n])
+    rows = np.empty(len(uniforms), dtype=np.int64)
+    assert kernels.draw_by_mass(w, closest, uniforms, rows) == n
+    np.testing.assert_array_equal(rows, naive.rows_drawn_by_mass(w * closest, uniforms))
+    np.testing.assert_array_equal(
+        rows, [0, CHUNK_ROWS, 2 * CHUNK_ROWS, 3 * CHUNK_ROWS, CHUNK_ROWS - 1]
+    )
+
+
 def test_draw_by_mass_reports_zero_total():
     rows = np.full(3, -7, dtype=np.int64)
     assert kernels.draw_by_mass(np.ones(4), np.zeros(4), np.full(3, 0.5), rows) == 0.0

@@ -742,36 +742,45 @@ def draw_by_mass(sample_weight, closest_sq_dist, draws, out, position=None):
     The cumulative sum runs in row order, as :func:`numpy.cumsum` does, so the rows are
     those of ``searchsorted(cumsum(w · D²), draws · total, side='right')``; a row of zero
     mass is never returned, and a position past the end goes to the last row with mass.
-    The running sum is taken twice (for the total, then to find the draws, in
-    ascending order) instead of being stored: no n-length buffer.
+    The running sum is kept at the start of every block of ``CHUNK_ROWS`` rows only
+    (O(n / CHUNK_ROWS) memory, no n-length buffer): a draw's block is found among
+    those, and the sum is resumed from there over that block alone, which repeats the
+    same additions in the same order, so it finds the row the full sum would.
     Returns the total mass; when it is 0, ``out`` is left as it was.
     out : (t,) int64 OUT. position : (n,) int IN, optional: D² held in another row
     order, row i's being ``closest_sq_dist[position[i]]`` (the sum still runs over the
     rows in their own order, with the same result).
     """
     n = sample_weight.shape[0]
+    n_blocks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    block_end = np.empty(n_blocks)  # the running sum after each block
     total = 0.0
     last_with_mass = -1
-    for i in range(n):
-        mass = np.float64(sample_weight[i]) * _sq_dist_at(closest_sq_dist, position, i)
-        total += mass
-        if mass > 0:
-            last_with_mass = i
+    for block in range(n_blocks):
+        for i in range(block * CHUNK_ROWS, min((block + 1) * CHUNK_ROWS, n)):
+            mass = np.float64(sample_weight[i]) * _sq_dist_at(closest_sq_dist, position, i)
+            total += mass
+            if mass > 0:
+                last_with_mass = i
+        block_end[block] = total
     if not total > 0:
         return total
-    order = np.argsort(draws, kind="mergesort")
-    m = 0
-    running = 0.0
-    for i in range(n):
-        if m == order.shape[0]:
-            break
-        running += np.float64(sample_weight[i]) * _sq_dist_at(closest_sq_dist, position, i)
-        # searchsorted(side='right') is the first row whose cumulative sum exceeds the target.
-        while m < order.shape[0] and running > draws[order[m]] * total:
-            out[order[m]] = min(i, last_with_mass)
-            m += 1
-    for r in range(m, order.shape[0]):  # past every cumulative sum
-        out[order[r]] = last_with_mass
+    for t in range(draws.shape[0]):
+        target = draws[t] * total
+        # searchsorted(side='right') is the first row whose cumulative sum exceeds the
+        # target; it lies in the first block whose sum at its end does.
+        block = np.searchsorted(block_end, target, side="right")
+        if block == n_blocks:  # past every cumulative sum
+            out[t] = last_with_mass
+            continue
+        running = block_end[block - 1] if block > 0 else 0.0
+        row = min((block + 1) * CHUNK_ROWS, n) - 1
+        for i in range(block * CHUNK_ROWS, min((block + 1) * CHUNK_ROWS, n)):
+            running += np.float64(sample_weight[i]) * _sq_dist_at(closest_sq_dist, position, i)
+            if running > target:
+                row = i
+                break
+        out[t] = min(row, last_with_mass)
     return total
 
 
