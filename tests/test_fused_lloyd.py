@@ -53,7 +53,7 @@ def nan_buffers(n, k, d, n_blocks):
 def assignment_inputs(path, X, sample_weight, centers):
     """The arguments the assignment kernels of ``path`` take before their outputs."""
     if path == "direct":
-        return (X, sample_weight, np.ascontiguousarray(centers.T))
+        return (X, sample_weight, np.ascontiguousarray(centers.T), True)
     if path == "gemm":
         return (X, dense.row_sq_norms(X), sample_weight, gemm_centers(centers))
     neg2_centers_T, c_sq_norms = _scaled_transposed_centers(centers)
@@ -86,6 +86,26 @@ def fused_kernel(path, form, X, sample_weight, centers, n_blocks):
     inputs = assignment_inputs(path, X, sample_weight, centers)
     getattr(fused, form)(*inputs, *outputs, *scratch, sums, weights)
     return (*outputs, sums, weights)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_fused_pass_is_unchanged_by_leaving_out_far_centers(dtype):
+    # Rows sorted along x around 60 centers on a line: each chunk's box leaves most
+    # centers out; labels, distances, inertia and sums must not change, bit for bit.
+    rng = np.random.default_rng(3)
+    line = np.stack([np.arange(60.0) * 10, np.zeros(60)], axis=1)
+    X = line[rng.integers(0, 60, 5003)] + rng.normal(0, 2.0, (5003, 2))
+    X = np.ascontiguousarray(X[np.argsort(X[:, 0])], dtype=dtype)
+    centers = np.ascontiguousarray(line + rng.normal(0, 0.5, line.shape), dtype=dtype)
+    w = rng.uniform(0.5, 2.0, len(X)).astype(dtype)
+    n_blocks = dense.cluster_sum_blocks(len(X), len(centers), 2)
+    runs = []
+    for prune in (True, False):
+        outputs, scratch, sums, weights = nan_buffers(len(X), len(centers), 2, n_blocks)
+        centers_T = np.ascontiguousarray(centers.T)
+        dense.assign_and_sum_direct(X, w, centers_T, prune, *outputs, *scratch, sums, weights)
+        runs.append((*outputs, sums, weights))
+    assert_identical(runs[0], runs[1])
 
 
 def assert_identical(got, expected):

@@ -114,7 +114,7 @@ class Kernels:
         outputs = (out_labels, min_sq_dist, chunk_inertia)
         if self.layout in ("dense", "direct"):
             centers_T = np.ascontiguousarray(centers.T)
-            dense.assign_labels_direct(self.X, sample_weight, centers_T, *outputs)
+            dense.assign_labels_direct(self.X, sample_weight, centers_T, True, *outputs)
         elif self.layout == "gemm":
             dense.assign_labels_gemm(
                 self.X, self.x_sq_norms, sample_weight, gemm_centers(centers), *outputs
@@ -310,6 +310,62 @@ def test_gemm_labels_are_the_exact_nearest_centers_at_near_ties(dtype):
     scale, floor = product_error_bound(dtype, d)
     allowed = scale * ((X.astype(np.float64) ** 2).sum(axis=1) + (c64**2).sum(axis=1).max())
     assert np.all(np.abs(min_sq_dist - exact[np.arange(n), expected]) <= allowed + floor)
+
+
+def _curve_rows(dtype, n=6000, seed=7):
+    """2-d rows around 100 centers along a sine curve, sorted along x (as SIPU's
+    birch2): a chunk of rows spans a few clusters."""
+    rng = np.random.default_rng(seed)
+    along = np.arange(100.0)
+    curve = np.stack([10 * along, 30 * np.sin(along / 8)], axis=1)
+    X = curve[rng.integers(0, 100, n)] + rng.normal(0, 2.0, (n, 2))
+    X = X[np.argsort(X[:, 0], kind="stable")]
+    centers = curve + rng.normal(0, 0.5, curve.shape)
+    return np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(centers, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_assignment_leaves_out_only_centers_farther_for_every_row(dtype):
+    X, centers = _curve_rows(dtype)
+    centers_T = np.ascontiguousarray(centers.T)
+    D = naive.sq_distances(X, centers)
+    kept = []
+    for start in range(0, len(X), CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, len(X))
+        keep = np.empty(len(centers), dtype=np.int64)
+        n_keep = dense.centers_in_reach(X, start, stop, centers_T, keep)
+        kept.append(n_keep)
+        keep = keep[:n_keep]
+        assert np.all(np.diff(keep) > 0)
+        left_out = np.setdiff1d(np.arange(len(centers)), keep)
+        # Each row's nearest center is kept, and every left-out one is clearly farther.
+        nearest = D[start:stop].argmin(axis=1)
+        assert np.all(np.isin(nearest, keep))
+        if left_out.size:
+            assert np.all(D[start:stop][:, left_out].min(axis=1) > D[start:stop].min(axis=1))
+    # Rows in spatial order: a chunk spans a few clusters, so most centers go.
+    assert np.median(kept) <= 20
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_assignment_on_sorted_rows_equals_it_on_shuffled_rows(dtype):
+    # A row's label and distance depend on the row and the centers only: on shuffled
+    # rows no center is left out, so this compares the pruned pass with the full one,
+    # bit for bit; duplicated centers check that ties still go to the lowest index.
+    X, centers = _curve_rows(dtype, seed=8)
+    centers = np.ascontiguousarray(np.concatenate([centers, centers[:40]]))
+    w = np.random.default_rng(8).uniform(0.5, 2.0, len(X)).astype(dtype)
+    order = np.random.default_rng(9).permutation(len(X))
+    sorted_out = Kernels("direct", X).assign_labels(w, centers)
+    shuffled_out = Kernels("direct", np.ascontiguousarray(X[order])).assign_labels(
+        w[order], centers
+    )
+    np.testing.assert_array_equal(sorted_out[0][order], shuffled_out[0])
+    np.testing.assert_array_equal(sorted_out[1][order], shuffled_out[1])
+    assert np.all(sorted_out[0] < 100)
+    expected = naive.nearest_centers(X, centers)[0]
+    clear = _clear_margin(X, centers[:100])
+    np.testing.assert_array_equal(sorted_out[0][clear], expected[clear])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

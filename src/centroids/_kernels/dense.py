@@ -51,7 +51,7 @@ def argmin_of_row(scores, r):
 
 
 @chunked_kernel
-def assign_labels_direct(X, sample_weight, centers_T, labels, min_sq_dist, chunk_inertia):
+def assign_labels_direct(X, sample_weight, centers_T, prune, labels, min_sq_dist, chunk_inertia):
     """Nearest center of every row by direct differences, in X's dtype (for low d).
 
     ``labels[i] = argmin_c Σ_j (X[i, j] - centers_T[j, c])²``, ties to the lowest
@@ -59,20 +59,94 @@ def assign_labels_direct(X, sample_weight, centers_T, labels, min_sq_dist, chunk
     feature, so it vectorises without reordering any sum.
 
     X : (n, d) IN; sample_weight : (n,) IN; centers_T : (d, k) IN, C-ordered, X's
-    dtype; labels : (n,) int32 OUT; min_sq_dist : (n,) float64 OUT, the squared
-    distance to the chosen center; chunk_inertia : (n_chunks(n),) float64 OUT, the
-    weighted sum of ``min_sq_dist`` over each chunk.
+    dtype; prune : bool IN, whether chunks leave out the centers their bounding box
+    proves farther (see :func:`direct_assign_rows`); labels : (n,) int32 OUT;
+    min_sq_dist : (n,) float64 OUT, the squared distance to the chosen center;
+    chunk_inertia : (n_chunks(n),) float64 OUT, the weighted sum of ``min_sq_dist``
+    over each chunk.
     """
     n = X.shape[0]
-    k = centers_T.shape[1]
     for chunk in prange(n_chunks(n)):
         start = chunk * CHUNK_ROWS
         stop = min(start + CHUNK_ROWS, n)
-        dist = np.empty((1, k), dtype=X.dtype)
-        partial = 0.0
-        for i in range(start, stop):
-            partial += direct_assign_row(X, i, sample_weight, centers_T, labels, min_sq_dist, dist)
-        chunk_inertia[chunk] = partial
+        chunk_inertia[chunk] = direct_assign_rows(
+            X, start, stop, sample_weight, centers_T, prune, labels, min_sq_dist
+        )
+
+
+@njit(**JIT_OPTIONS)
+def direct_assign_rows(X, start, stop, sample_weight, centers_T, prune, labels, min_sq_dist):
+    """Rows ``start`` to ``stop`` (exclusive) of :func:`assign_labels_direct`; returns
+    the sum of their ``sample_weight[i] * min_sq_dist[i]`` in row order.
+
+    With ``prune``, centers that are farther than another center from every row of
+    the range are left out, with the same labels and
+    distances: each center's smallest and largest distance to the rows' bounding box
+    are summed in X's dtype term by term as a row's distance is, and rounding is
+    monotone, so no row's computed distance to a center is below its smallest or above
+    its largest. A center whose smallest exceeds the least of the largest is strictly
+    farther, for every row, than the center that gives that least. Rows in spatial
+    order (sorted, gridded or Z-ordered data) leave few centers to compute; on rows in
+    random order every center stays, and the box (a pass over the range's rows and k·d
+    checks) is wasted: the caller decides (``DenseData.direct_pruning``).
+    """
+    d = X.shape[1]
+    k = centers_T.shape[1]
+    partial = 0.0
+    if prune:
+        keep = np.empty(k, dtype=np.int64)
+        n_keep = centers_in_reach(X, start, stop, centers_T, keep)
+        if n_keep < k:
+            kept_T = np.empty((d, n_keep), dtype=X.dtype)
+            for j in range(d):
+                for m in range(n_keep):
+                    kept_T[j, m] = centers_T[j, keep[m]]
+            dist = np.empty((1, n_keep), dtype=X.dtype)
+            for i in range(start, stop):
+                partial += direct_assign_row(X, i, sample_weight, kept_T, labels, min_sq_dist, dist)
+                labels[i] = keep[labels[i]]
+            return partial
+    dist = np.empty((1, k), dtype=X.dtype)
+    for i in range(start, stop):
+        partial += direct_assign_row(X, i, sample_weight, centers_T, labels, min_sq_dist, dist)
+    return partial
+
+
+@njit(**JIT_OPTIONS)
+def centers_in_reach(X, start, stop, centers_T, keep):
+    """The centers :func:`direct_assign_rows` computes for rows ``start`` to ``stop``:
+    writes their indices, ascending, to ``keep`` ((k,) int64 OUT) and returns how
+    many. Every center left out is, for every row of the range, strictly farther (as
+    the direct kernel computes distances) than one that is kept."""
+    d = X.shape[1]
+    k = centers_T.shape[1]
+    lo = X[start].copy()
+    hi = X[start].copy()
+    for i in range(start + 1, stop):
+        for j in range(d):
+            lo[j] = min(lo[j], X[i, j])
+            hi[j] = max(hi[j], X[i, j])
+    zero = np.zeros(1, dtype=X.dtype)[0]
+    nearest = np.empty(k, dtype=X.dtype)
+    least_farthest = np.inf
+    for c in range(k):
+        near = zero
+        far = zero
+        for j in range(d):
+            to_lo = lo[j] - centers_T[j, c]
+            to_hi = hi[j] - centers_T[j, c]
+            gap = to_lo if to_lo > 0 else (to_hi if to_hi < 0 else zero)
+            near += gap * gap
+            reach = max(abs(to_lo), abs(to_hi))
+            far += reach * reach
+        nearest[c] = near
+        least_farthest = min(least_farthest, far)
+    n_keep = 0
+    for c in range(k):
+        if nearest[c] <= least_farthest:
+            keep[n_keep] = c
+            n_keep += 1
+    return n_keep
 
 
 @njit(**JIT_OPTIONS)
@@ -328,6 +402,7 @@ def assign_and_sum_direct(
     X,
     sample_weight,
     centers_T,
+    prune,
     labels,
     min_sq_dist,
     chunk_inertia,
@@ -339,26 +414,34 @@ def assign_and_sum_direct(
     """:func:`assign_labels_direct` and :func:`weighted_cluster_sums` of its labels, in
     one pass over X; bit-identical to the two.
 
-    The first six arguments are those of :func:`assign_labels_direct`, the last four
+    The first seven arguments are those of :func:`assign_labels_direct`, the last four
     those of :func:`weighted_cluster_sums` (block_sums : (n_blocks, k, d) float64
     scratch, n_blocks from :func:`cluster_sum_blocks`; block_weights : (n_blocks, k)
     float64 scratch; sums : (k, d) float64 OUT; weights : (k,) float64 OUT).
     """
     n = X.shape[0]
-    k = centers_T.shape[1]
     n_blocks = block_weights.shape[0]
     for b in prange(n_blocks):
         block_sums[b] = 0.0
         block_weights[b] = 0.0
         lo, hi = block_rows(n, n_blocks, b)
-        dist = np.empty((1, k), dtype=X.dtype)
+        dist = np.empty((1, centers_T.shape[1]), dtype=X.dtype)
         for chunk in block_chunks(lo, hi):
-            partial = 0.0
-            for i in range(max(lo, chunk * CHUNK_ROWS), min(hi, (chunk + 1) * CHUNK_ROWS)):
-                partial += direct_assign_row(
-                    X, i, sample_weight, centers_T, labels, min_sq_dist, dist
+            start = max(lo, chunk * CHUNK_ROWS)
+            stop = min(hi, (chunk + 1) * CHUNK_ROWS)
+            if prune:
+                partial = direct_assign_rows(
+                    X, start, stop, sample_weight, centers_T, prune, labels, min_sq_dist
                 )
-                add_row_to_block(X, i, sample_weight, labels, block_sums[b], block_weights[b])
+                for i in range(start, stop):
+                    add_row_to_block(X, i, sample_weight, labels, block_sums[b], block_weights[b])
+            else:  # each row summed while in registers
+                partial = 0.0
+                for i in range(start, stop):
+                    partial += direct_assign_row(
+                        X, i, sample_weight, centers_T, labels, min_sq_dist, dist
+                    )
+                    add_row_to_block(X, i, sample_weight, labels, block_sums[b], block_weights[b])
             if not chunk_is_cut(n, n_blocks, chunk):
                 chunk_inertia[chunk] = partial
     cut_chunk_inertia(n_blocks, sample_weight, min_sq_dist, chunk_inertia)

@@ -14,9 +14,13 @@ import scipy.sparse as sp
 from .._config import (
     CLUSTER_SUMS_PARALLEL_MIN_WORK,
     CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS,
+    DIRECT_PRUNE_MIN_CLUSTERS,
     GEMM_MIN_FEATURES,
+    SEEDING_Z_ORDER_MAX_FEATURES,
+    SEEDING_Z_ORDER_MIN_SPREAD,
 )
 from .._kernels import dense as dense_kernels
+from .._kernels import seeding as seeding_kernels
 from .._kernels import sparse as sparse_kernels
 
 
@@ -29,6 +33,49 @@ class DenseData:
         self.dtype = X.dtype
         self.row_work = X.size
         self._x_sq_norms = None
+        self._chunk_boxes = None
+        self._in_spatial_order = None
+
+    def chunk_boxes(self):
+        """(lo, hi), each (n_chunks, d) float64: the bounding box of every chunk of
+        ``CHUNK_ROWS`` rows (``dense_chunk_boxes``); made on first use and kept."""
+        if self._chunk_boxes is None:
+            n_chunks = seeding_kernels.seeding_chunks(self.n_rows)
+            lo = np.empty((n_chunks, self.n_features))
+            hi = np.empty((n_chunks, self.n_features))
+            seeding_kernels.dense_chunk_boxes.for_work(self.row_work)(self.X, lo, hi)
+            self._chunk_boxes = (lo, hi)
+        return self._chunk_boxes
+
+    def chunk_spread(self):
+        """The share of the data's bounding box a chunk's box covers, on average (the
+        product, over the features the data spans, of the chunk's extent over the
+        data's): about 1 for rows in random order, small for rows in spatial order
+        (sorted, gridded, Z-ordered); 0 when the data spans nothing."""
+        lo, hi = self.chunk_boxes()
+        extent = hi.max(axis=0) - lo.min(axis=0)
+        spanned = extent > 0
+        if not np.any(spanned):
+            return 0.0
+        return float(np.prod((hi - lo)[:, spanned] / extent[spanned], axis=1).mean())
+
+    def direct_pruning(self, n_clusters):
+        """Whether the direct assignment leaves out, chunk by chunk, the centers the
+        chunk's box proves farther (``direct_assign_rows``): from
+        ``DIRECT_PRUNE_MIN_CLUSTERS`` clusters on, with at most
+        ``SEEDING_Z_ORDER_MAX_FEATURES`` features, for rows in spatial order (chunk
+        spread at most ``SEEDING_Z_ORDER_MIN_SPREAD``: the seeding's rule, whose box
+        volumes tell random rows from ordered ones only in so few dimensions); decided
+        once per data."""
+        if (
+            n_clusters < DIRECT_PRUNE_MIN_CLUSTERS
+            or self.n_features > SEEDING_Z_ORDER_MAX_FEATURES
+            or self.n_rows == 0
+        ):
+            return False
+        if self._in_spatial_order is None:
+            self._in_spatial_order = self.chunk_spread() <= SEEDING_Z_ORDER_MIN_SPREAD
+        return self._in_spatial_order
 
     def assign_labels(self, sample_weight, centers):
         """Labels, squared distance to the assigned center, and inertia.
@@ -64,7 +111,8 @@ class DenseData:
         centers = np.ascontiguousarray(centers, dtype=self.dtype)
         if uses_gemm(self.n_features, centers.shape[0]):
             return True, (self.X, self.x_sq_norms, sample_weight, gemm_centers(centers))
-        return False, (self.X, sample_weight, np.ascontiguousarray(centers.T))
+        prune = self.direct_pruning(centers.shape[0])
+        return False, (self.X, sample_weight, np.ascontiguousarray(centers.T), prune)
 
     @property
     def x_sq_norms(self):

@@ -114,7 +114,7 @@ class _SeedingState:
             self._reach_rest -= 1
             return np.ones((n_chunks, points.shape[0]), dtype=np.uint8)
         if self._chunk_boxes is None:
-            self._chunk_boxes = _chunk_boxes(self.data)
+            self._chunk_boxes = self.data.chunk_boxes()
         out = np.empty((n_chunks, points.shape[0]), dtype=np.uint8)
         kernels.chunks_in_reach.for_work(out.size * self.data.n_features)(
             *self._chunk_boxes, self._chunk_max_sq, points, out
@@ -392,16 +392,6 @@ def _draw_rows_by_mass(weights, closest_sq_dist, uniforms, position=None):
     return rows if total > 0 else None
 
 
-def _chunk_boxes(data):
-    """(lo, hi), each (n_chunks, d) float64: the bounding box of every chunk of dense rows
-    (see ``dense_chunk_boxes``)."""
-    n_chunks = kernels.seeding_chunks(data.n_rows)
-    lo = np.empty((n_chunks, data.n_features))
-    hi = np.empty((n_chunks, data.n_features))
-    kernels.dense_chunk_boxes.for_work(data.row_work)(data.X, lo, hi)
-    return lo, hi
-
-
 def _spatial_order(data):
     """The order in which greedy k-means++ visits dense rows, and their chunk boxes.
 
@@ -415,15 +405,9 @@ def _spatial_order(data):
         or data.n_rows < SEEDING_Z_ORDER_MIN_ROWS
     ):
         return None, None
-    lo, hi = _chunk_boxes(data)
-    extent = hi.max(axis=0) - lo.min(axis=0)
-    spanned = extent > 0
-    if not np.any(spanned):
-        return None, (lo, hi)
-    share = np.prod((hi - lo)[:, spanned] / extent[spanned], axis=1).mean()
-    if share > SEEDING_Z_ORDER_MIN_SPREAD:
+    if data.chunk_spread() > SEEDING_Z_ORDER_MIN_SPREAD:
         return kernels.z_order(data.X), None
-    return None, (lo, hi)
+    return None, data.chunk_boxes()
 
 
 def kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state, n_local_trials=None):
