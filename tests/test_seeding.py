@@ -301,7 +301,7 @@ def test_z_ordered_seeding_picks_the_reference_rows(problem):
         mock.patch.object(seeding_engine, "SEEDING_Z_ORDER_MIN_ROWS", 0),
         mock.patch.object(seeding_engine, "SEEDING_Z_ORDER_MIN_SPREAD", -1.0),
     ):
-        reordered = seeding_engine._spatial_order(data)[0] is not None
+        reordered = seeding_engine._spatial_order(data) is not None
         _, indices = kmeans_plusplus_centers(data, n_clusters, w, np.random.RandomState(seed))
     spans_space = np.ptp(X, axis=0).max() > 0
     assert reordered == (layout == "dense" and X.shape[1] <= 3 and spans_space)
@@ -322,7 +322,7 @@ def test_rows_in_no_spatial_order_are_seeded_in_z_order(n_features):
     )
     w = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
     data = engine_data(X)
-    order, _ = seeding_engine._spatial_order(data)
+    order = seeding_engine._spatial_order(data)
     assert order is not None
     np.testing.assert_array_equal(np.sort(order), np.arange(len(X)))
     spread = np.ptp(X, axis=0)
@@ -337,7 +337,7 @@ def test_rows_in_no_spatial_order_are_seeded_in_z_order(n_features):
     _, expected = sklearn_kmeans_plusplus(X, 40, sample_weight=w, random_state=7)
     np.testing.assert_array_equal(indices, expected)
     # Rows already in spatial order are seeded as they are.
-    assert seeding_engine._spatial_order(engine_data(X[order]))[0] is None
+    assert seeding_engine._spatial_order(engine_data(X[order])) is None
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

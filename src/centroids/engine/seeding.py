@@ -61,7 +61,7 @@ class _SeedingState:
     they pay where rows close in the array are close in space (sorted data).
     """
 
-    def __init__(self, data, capacity, chunk_boxes=None):
+    def __init__(self, data, capacity):
         self.data = data
         self.sparse = sp.issparse(data.X)
         n = data.n_rows
@@ -88,8 +88,7 @@ class _SeedingState:
         n_chunks = kernels.seeding_chunks(n)
         self._chunk_counts = np.empty(n_chunks, dtype=np.int64)
         self._block_max_sq = np.empty((kernels.seeding_blocks(n), capacity))
-        # Dense X: per-chunk bounding boxes (given, or made on first use) and largest D².
-        self._chunk_boxes = chunk_boxes
+        # Dense X: per-chunk largest D² (the chunks' boxes are the data's own).
         self._chunk_max_sq = np.full(n_chunks, np.inf)
         self._reach_rest = 0
         self._group_active = np.empty(capacity, dtype=np.uint8)
@@ -113,11 +112,9 @@ class _SeedingState:
         if self._reach_rest > 0:  # the boxes ruled out next to nothing lately
             self._reach_rest -= 1
             return np.ones((n_chunks, points.shape[0]), dtype=np.uint8)
-        if self._chunk_boxes is None:
-            self._chunk_boxes = self.data.chunk_boxes()
         out = np.empty((n_chunks, points.shape[0]), dtype=np.uint8)
         kernels.chunks_in_reach.for_work(out.size * self.data.n_features)(
-            *self._chunk_boxes, self._chunk_max_sq, points, out
+            *self.data.chunk_boxes(), self._chunk_max_sq, points, out
         )
         if np.count_nonzero(out) > _REACH_USEFUL_SHARE * out.size:
             # Rows in no spatial order: every box spans the data. Check again later.
@@ -393,21 +390,18 @@ def _draw_rows_by_mass(weights, closest_sq_dist, uniforms, position=None):
 
 
 def _spatial_order(data):
-    """The order in which greedy k-means++ visits dense rows, and their chunk boxes.
-
-    (None, boxes or None): their own order; (permutation, None): Z order, for few
-    features and rows in no spatial order (see ``SEEDING_Z_ORDER_MAX_FEATURES``). The
-    boxes, when the check made them, are those of the rows in their own order.
-    """
+    """The order in which greedy k-means++ visits dense rows: None, their own order, or
+    a permutation, Z order, for few features and rows in no spatial order (see
+    ``SEEDING_Z_ORDER_MAX_FEATURES``)."""
     if (
         sp.issparse(data.X)
         or data.n_features > SEEDING_Z_ORDER_MAX_FEATURES
         or data.n_rows < SEEDING_Z_ORDER_MIN_ROWS
     ):
-        return None, None
+        return None
     if data.chunk_spread() > SEEDING_Z_ORDER_MIN_SPREAD:
-        return kernels.z_order(data.X), None
-    return None, data.chunk_boxes()
+        return kernels.z_order(data.X)
+    return None
 
 
 def kmeans_plusplus_centers(data, n_clusters, sample_weight, random_state, n_local_trials=None):
@@ -442,9 +436,9 @@ def _pruned_kmeans_plusplus(data, n_clusters, sample_weight, random_state, n_loc
 
     # Rows in no spatial order with few features are seeded in Z order (a copy); the
     # draws still run over the rows in their own order, so they pick the same rows.
-    order, boxes = _spatial_order(data)
+    order = _spatial_order(data)
     if order is None:
-        state = _SeedingState(data, n_clusters, boxes)
+        state = _SeedingState(data, n_clusters)
         state_weights, position = weights, None
     else:
         state = _SeedingState(type(data)(np.ascontiguousarray(data.X[order])), n_clusters)
