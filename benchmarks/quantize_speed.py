@@ -4,7 +4,7 @@ The job: a 16-colour palette for a 4256 × 2832 photo and every pixel redrawn wi
 Both sides fit on a uniform sample of pixels (``DEFAULT_SAMPLE_SIZE``, drawn with the
 same seed) with one k-means++ run, then assign all 12 million pixels:
 
-- centroids: ``centroids.quantize.quantize_image`` (the whole job, as the command runs it);
+- centroids: ``centroids.apps.quantize.quantize_image`` (the whole job, as the command runs it);
 - scikit-learn: ``KMeans(n_clusters, n_init=1).fit(sample)`` then ``predict(all pixels)``
   (scikit-learn's own colour-quantization example does the same, on a smaller sample).
 
@@ -23,7 +23,7 @@ from PIL import Image
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.datasets import load_sample_image
 
-from centroids.quantize import DEFAULT_SAMPLE_SIZE, quantize_image
+from centroids.apps.quantize import DEFAULT_SAMPLE_SIZE, quantize_image
 
 WIDTH, HEIGHT = 4256, 2832  # 12.05 megapixels, a common 12 MP sensor size
 

@@ -39,7 +39,7 @@ import pandas as pd
 import sqlalchemy as sa
 from machine import OtherLoad, progress, python_command, source_revision
 
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 from centroids.store.repository import SegmentStore, _create_engine, _normalise_url
 from centroids.store.writeback import write_segments
 

@@ -11,10 +11,10 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from centroids._config import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS, GEMM_MIN_FEATURES
 from centroids._kernels import bounded as kernels
 from centroids.engine import bounded, engine_data, lloyd
 from centroids.engine.bounded import elkan, hamerly, yinyang, yinyang_groups
+from centroids.settings import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS, GEMM_MIN_FEATURES
 
 import naive
 from arrays import stdout_per_thread_count

@@ -208,7 +208,7 @@ def test_bad_input_exits_2_with_a_message(workspace, tmp_path, args, message):
     if args[0] == "predict":
         # a store holding one version, so that only the version asked for is wrong
         frame = make_customers(300, random_state=1).drop(columns="customer_id")
-        from centroids.segmentation import Segmentation
+        from centroids.segments.segmentation import Segmentation
         from centroids.store import SegmentStore
 
         with SegmentStore(db) as store:

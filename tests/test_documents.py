@@ -8,7 +8,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.metrics import adjusted_rand_score
 
-from centroids.documents import DocumentClusters, cluster_documents, read_documents
+from centroids.apps.documents import DocumentClusters, cluster_documents, read_documents
 
 TOPICS = ("astronomy", "cooking", "finance", "football", "medicine")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 from centroids.store.repository import SegmentStore
 
 from store_backends import CENTERS, blob_frame, store_url  # noqa: F401

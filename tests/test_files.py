@@ -1,6 +1,6 @@
 import pytest
 
-from centroids._files import replaced_atomically
+from centroids._utils.files import replaced_atomically
 
 
 def test_success_replaces_the_file_whole(tmp_path):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from centroids._config import CHUNK_ROWS, CLUSTER_SUMS_BLOCKS, GEMM_MIN_FEATURES
 from centroids._kernels import dense, sparse
 from centroids.engine import data as data_module
 from centroids.engine import engine_data, lloyd
 from centroids.engine.data import _scaled_transposed_centers, gemm_centers
+from centroids.settings import CHUNK_ROWS, CLUSTER_SUMS_BLOCKS, GEMM_MIN_FEATURES
 
 from arrays import stdout_per_thread_count
 

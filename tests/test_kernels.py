@@ -19,14 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from centroids._config import (
+from centroids._kernels import dense, labels, sparse
+from centroids.engine.data import _scaled_transposed_centers, gemm_centers, product_error_bound
+from centroids.settings import (
     CHUNK_ROWS,
     CLUSTER_SUMS_BLOCKS,
     CLUSTER_SUMS_SCRATCH,
     REDUCTION_BLOCKS,
 )
-from centroids._kernels import dense, labels, sparse
-from centroids.engine.data import _scaled_transposed_centers, gemm_centers, product_error_bound
 
 import naive
 from arrays import finite_floats

@@ -12,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_info
 
 from centroids import KMeans, kmeans_plusplus
-from centroids.models._validation import check_features
+from centroids._utils.validation import check_features
 
 from arrays import stdout_per_thread_count
 from sample_data import DATASETS

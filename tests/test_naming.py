@@ -1,11 +1,11 @@
-"""centroids.naming: segment names and descriptions from profiles in original units."""
+"""centroids.segments.naming: segment names and descriptions from profiles in original units."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from centroids.naming import describe_segments, overall_profile, suggest_segment_names
-from centroids.segmentation import Segmentation
+from centroids.segments.naming import describe_segments, overall_profile, suggest_segment_names
+from centroids.segments.segmentation import Segmentation
 
 OVERALL = {
     "income": {"kind": "numeric", "mean": 50_000.0, "std": 10_000.0},

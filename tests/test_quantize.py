@@ -4,7 +4,7 @@ from PIL import Image
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.datasets import load_sample_image
 
-from centroids.quantize import load_image_pixels, palette_swatch, quantize_image
+from centroids.apps.quantize import load_image_pixels, palette_swatch, quantize_image
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_bad_input_is_named(tmp_path):
 
 @pytest.mark.parametrize("n", [7, 5_000])
 def test_redraw_pass_matches_a_plain_numpy_version(n):
-    from centroids.quantize import _redraw
+    from centroids.apps.quantize import _redraw
 
     rng = np.random.default_rng(n)
     rgb = rng.integers(0, 256, size=(n, 3), dtype=np.uint8)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.utils import check_random_state
 
-from centroids._config import CHUNK_ROWS
 from centroids.engine import engine_data, lloyd
 from centroids.engine.lloyd import KMeansRun
 from centroids.engine.refine import (
@@ -24,6 +23,7 @@ from centroids.engine.refine import (
     removal_costs,
     two_nearest_centers,
 )
+from centroids.settings import CHUNK_ROWS
 
 import naive
 from arrays import as_layout, finite_floats

@@ -14,7 +14,7 @@ from centroids.datasets import make_customers
 from centroids.evaluate.choose_k import choose_k
 from centroids.evaluate.diagnose import diagnose
 from centroids.report.html import render_report, report_text_content, write_report
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 from centroids.store import SegmentStore
 
 CHROMIUM_ENV = "CENTROIDS_TEST_CHROMIUM"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 from centroids.store.scoring_sql import segmentation_to_sql
 
 POSTGRES_URL = os.environ.get("CENTROIDS_TEST_POSTGRES_URL")

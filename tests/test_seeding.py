@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 from sklearn.datasets import make_blobs
 
-from centroids._config import CHUNK_ROWS, SEEDING_Z_ORDER_MIN_ROWS, SEEDING_Z_ORDER_MIN_SPREAD
 from centroids._kernels import seeding as kernels
 from centroids.engine import engine_data
 from centroids.engine import seeding as seeding_engine
@@ -29,6 +28,7 @@ from centroids.engine.seeding import (
     kmeans_parallel_centers,
     kmeans_plusplus_centers,
 )
+from centroids.settings import CHUNK_ROWS, SEEDING_Z_ORDER_MIN_ROWS, SEEDING_Z_ORDER_MIN_SPREAD
 
 import naive
 from arrays import as_layout

@@ -1,4 +1,4 @@
-"""centroids.segmentation.Segmentation: fit, predict, metrics, fingerprint, round trip."""
+"""centroids.segments.segmentation.Segmentation: fit, predict, metrics, fingerprint, round trip."""
 
 import json
 import re
@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from centroids import segmentation as segmentation_module
 from centroids.models import KMeans
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 
 
 def customers(n=400, seed=0):

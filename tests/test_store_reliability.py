@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 from centroids.store.repository import SegmentStore
 
 from store_backends import blob_frame, create_customer_table, read_table, store_url  # noqa: F401
@@ -26,7 +26,7 @@ CHILD = """
 import json, pathlib, sys, time
 sys.path.insert(0, {tests!r})
 from store_backends import blob_frame
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 from centroids.store import repository
 
 url, action, folder = sys.argv[1:4]

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from centroids.segmentation import Segmentation
+from centroids.segments.segmentation import Segmentation
 from centroids.store.errors import ColumnNotFoundError, KeyTypeError, TableNotFoundError
 from centroids.store.repository import SegmentStore
 from centroids.store.writeback import write_segments

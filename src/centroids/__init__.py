@@ -6,6 +6,9 @@ and judge clusters; segments kept in a database with stable ids.
 """
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 from . import vq
 from .models import (
@@ -24,9 +27,9 @@ _LAZY = {
     "DataError": "data",
     "Preparation": "data",
     "read_table": "data",
-    "DocumentClusters": "documents",
-    "cluster_documents": "documents",
-    "read_documents": "documents",
+    "DocumentClusters": "apps.documents",
+    "cluster_documents": "apps.documents",
+    "read_documents": "apps.documents",
     "calinski_harabasz_score": "evaluate",
     "choose_k": "evaluate",
     "davies_bouldin_score": "evaluate",
@@ -35,14 +38,51 @@ _LAZY = {
     "silhouette_estimate": "evaluate",
     "silhouette_samples": "evaluate",
     "silhouette_score": "evaluate",
-    "describe_segments": "naming",
-    "suggest_segment_names": "naming",
-    "Segmentation": "segmentation",
+    "describe_segments": "segments.naming",
+    "suggest_segment_names": "segments.naming",
+    "Segmentation": "segments.segmentation",
     "SegmentStore": "store",
     "StoreError": "store",
     "fit_stream": "stream",
     "iter_parquet_batches": "stream",
 }
+
+
+#: Modules that moved, by their old names: ``import centroids.pipeline`` still works and
+#: gives the module itself (one object under both names), loaded only when asked for.
+_MOVED = {
+    "centroids.pipeline": "centroids.segments.pipeline",
+    "centroids.segmentation": "centroids.segments.segmentation",
+    "centroids.naming": "centroids.segments.naming",
+    "centroids.quantize": "centroids.apps.quantize",
+    "centroids.documents": "centroids.apps.documents",
+}
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds a moved module under its old name and hands out the module at its new place."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in _MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec):
+        module = importlib.import_module(_MOVED[spec.name])
+        spec.loader_state = module.__spec__
+        return module
+
+    def exec_module(self, module):
+        """Nothing to run: the module ran when it was imported under its new name.
+
+        The import machinery has just set ``module.__spec__`` to the old name's spec; the
+        module's own (its new name's) is put back, so its relative imports stay right.
+        """
+        module.__spec__ = module.__spec__.loader_state
+
+
+if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModuleFinder())
 
 
 def __getattr__(name):

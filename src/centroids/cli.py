@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ._format import fixed_decimals, readable_number
-from .pipeline import DEFAULT_DB
+from ._utils.format import fixed_decimals, readable_number
+from .segments.pipeline import DEFAULT_DB
 
 app = typer.Typer(
     name="centroids",
@@ -169,7 +169,7 @@ def _print_json(payload):
 
 def _cell(value):
     """A table cell: integers with thousands separators, floats by
-    :func:`centroids._format.readable_number`, missing values as a dash."""
+    :func:`centroids._utils.format.readable_number`, missing values as a dash."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if hasattr(value, "item") and not isinstance(value, str):
@@ -265,7 +265,7 @@ def segment(
 
         centroids segment customers.csv --id-column customer_id --report report.html
     """
-    from .pipeline import segment_data
+    from .segments.pipeline import segment_data
 
     with _user_errors():
         _check_choice(scale, ("standard", "robust", "minmax", "none"), "--scale")
@@ -389,7 +389,7 @@ def predict(
 
         centroids predict new_customers.csv --id-column customer_id --json
     """
-    from ._files import write_table
+    from ._utils.files import write_table
     from .store import SegmentStore
 
     with _user_errors():
@@ -458,7 +458,7 @@ def choose_k_command(
     """
     from .data.prepare import Preparation
     from .evaluate.choose_k import choose_k
-    from .pipeline import parse_k
+    from .segments.pipeline import parse_k
 
     with _user_errors():
         k_range = parse_k(k)
@@ -472,7 +472,7 @@ def choose_k_command(
         with _progress_bar(not json_output, "choosing K") as progress:
             result = choose_k(Z, k_range, random_state=seed, progress=progress)
         if plot is not None:
-            from ._files import replaced_atomically
+            from ._utils.files import replaced_atomically
             from .report.plots import plot_k_selection
 
             figure = plot_k_selection(result)
@@ -650,7 +650,7 @@ def quantize(
 
         centroids quantize photo.jpg --colors 16 -o photo16.png --palette swatch.png
     """
-    from .quantize import quantize_image
+    from .apps.quantize import quantize_image
 
     with _user_errors():
         result = quantize_image(image, colors, random_state=seed)
@@ -720,7 +720,7 @@ def documents(
 
         centroids documents tickets.csv --text-column body --k 12 --out topics.csv
     """
-    from .documents import cluster_documents, read_documents
+    from .apps.documents import cluster_documents, read_documents
 
     with _user_errors():
         if k < 1:
@@ -737,7 +737,7 @@ def documents(
             random_state=seed,
         )
         if out is not None:
-            from ._files import write_table
+            from ._utils.files import write_table
 
             write_table(result.to_frame().reset_index(), out)
         clusters = [

@@ -18,8 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from ._utils.validation import check_sample_weight
 from .engine import blas_limited_to_one_thread, engine_data
-from .models._validation import check_sample_weight
 from .models.minibatch import MiniBatchKMeans, MiniBatchSteps
 
 __all__ = ["fit_stream", "iter_parquet_batches"]
@@ -366,7 +366,7 @@ class _ChunkStream:
 
 
 def _check_chunk_features(model, chunk, *, reset, where):
-    from .models._validation import check_features
+    from ._utils.validation import check_features
 
     return check_features(model, chunk, reset=reset, where=where)
 

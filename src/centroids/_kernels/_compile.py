@@ -5,7 +5,7 @@ import types
 
 from numba import njit
 
-from .._config import JIT_OPTIONS, PARALLEL_JIT_OPTIONS, PARALLEL_MIN_WORK
+from ..settings import JIT_OPTIONS, PARALLEL_JIT_OPTIONS, PARALLEL_MIN_WORK
 
 # numba's thread pool cannot be used in a process forked after the pool started (GNU
 # OpenMP terminates the child). Kernels note when the pool has run; a child forked

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 
-from .._config import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS
+from ..settings import BOUNDED_PRODUCT_MIN_WORK, CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS
 from ._compile import chunked_kernel
 
 

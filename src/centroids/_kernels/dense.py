@@ -11,7 +11,7 @@ reported distances, inertia and cluster sums are float64.
 import numpy as np
 from numba import njit, prange
 
-from .._config import (
+from ..settings import (
     CHUNK_ROWS,
     CLUSTER_SUMS_BLOCKS,
     CLUSTER_SUMS_SCRATCH,

@@ -11,7 +11,7 @@ distances are accumulated in float64. Prior validation of every argument is assu
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS
+from ..settings import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
 from .dense import n_chunks
 

@@ -15,7 +15,7 @@ on the number of threads. Prior validation of every argument is assumed.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS
+from ..settings import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
 from .dense import n_chunks
 

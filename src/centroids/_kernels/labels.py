@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from .._config import JIT_OPTIONS
+from ..settings import JIT_OPTIONS
 
 
 @njit(**JIT_OPTIONS)

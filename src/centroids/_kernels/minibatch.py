@@ -23,7 +23,7 @@ sequential, in batch order. Results do not depend on the number of threads.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS, MINIBATCH_PARALLEL_MIN_WORK
+from ..settings import CHUNK_ROWS, GEMM_MIN_FEATURES, JIT_OPTIONS, MINIBATCH_PARALLEL_MIN_WORK
 from ._compile import chunked_kernel
 from .dense import argmin_of_row, n_chunks
 

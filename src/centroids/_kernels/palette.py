@@ -3,7 +3,7 @@
 import numpy as np
 from numba import prange
 
-from .._config import CHUNK_ROWS
+from ..settings import CHUNK_ROWS
 from ._compile import chunked_kernel
 from .dense import n_chunks
 

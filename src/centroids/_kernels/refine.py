@@ -9,7 +9,7 @@ caller sums them per cluster in row order.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS
+from ..settings import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
 from .bounded import point_sq_dist
 from .dense import n_chunks, row_sq_dist

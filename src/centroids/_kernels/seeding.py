@@ -24,7 +24,7 @@ cannot tell apart, are then computed directly over the marked rows only.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS, REDUCTION_BLOCKS
+from ..settings import CHUNK_ROWS, JIT_OPTIONS, REDUCTION_BLOCKS
 from ._compile import chunked_kernel
 
 

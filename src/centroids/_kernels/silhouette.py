@@ -20,7 +20,7 @@ Metric codes (``metric`` arguments): ``EUCLIDEAN``, ``SQEUCLIDEAN``, ``MANHATTAN
 import numpy as np
 from numba import njit, prange
 
-from .._config import (
+from ..settings import (
     CHUNK_ROWS,
     JIT_OPTIONS,
     SILHOUETTE_COLUMN_BLOCK,

@@ -11,7 +11,7 @@ where rounding could make them slightly negative.
 import numpy as np
 from numba import njit, prange
 
-from .._config import CHUNK_ROWS, JIT_OPTIONS
+from ..settings import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
 from .dense import add_blocks_in_order, argmin_of_row, block_rows, n_chunks
 

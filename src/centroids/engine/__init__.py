@@ -1,43 +1,22 @@
 """One k-means run, and the driver that owns the n_init loop.
 
-Three layers, as in scikit-learn: the estimators in :mod:`centroids.models`
-validate input; this package seeds (:mod:`.seeding`), iterates and converges
-(:mod:`.lloyd`), relocates empty clusters, keeps the best of several runs and warns;
-the kernels in :mod:`centroids._kernels` do the arithmetic on buffers and check
-nothing. Data reaches the kernels through an adapter (:mod:`.data`) that gives the
-engine one interface for dense and sparse X. Prior validation of X, sample_weight
-and init is assumed here.
+Three layers, as in scikit-learn: the estimators in :mod:`centroids.models` validate
+input; this package seeds (:mod:`.seeding`), iterates and converges (:mod:`.lloyd`,
+:mod:`.bounded`), refines (:mod:`.refine`), and its driver (:mod:`.driver`) picks the
+iterations, keeps the best of several runs and warns; the kernels in
+:mod:`centroids._kernels` do the arithmetic on buffers and check nothing. Data reaches
+the kernels through an adapter (:mod:`.data`) that gives the engine one interface for
+dense and sparse X. This module only re-exports the names the rest of the package uses.
 """
 
-from __future__ import annotations
-
-import warnings
-
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import ThreadpoolController
-
-from .._config import (
-    AUTO_HAMERLY_MIN_CLUSTERS,
-    AUTO_LLOYD_MAX_CLUSTERS,
-    AUTO_LLOYD_MAX_FEATURES,
-    AUTO_SPARSE_ELKAN_MIN_CLUSTERS,
-)
-from .._kernels.labels import count_distinct_labels
-from .bounded import elkan, hamerly, yinyang
 from .data import CSRData, DenseData, engine_data
-from .lloyd import (
-    KMeansRun,
-    absolute_tolerance,
-    centers_from_sums,
-    lloyd,
-    relocate_empty_clusters,
-)
-from .refine import refine as refine_run
-from .refine import refine_is_on
+from .driver import ALGORITHMS, ITERATIONS, blas_limited_to_one_thread, choose_algorithm, fit_kmeans
+from .lloyd import KMeansRun, absolute_tolerance, centers_from_sums, lloyd, relocate_empty_clusters
 from .seeding import initial_centers, kmeans_plusplus_centers, random_centers
 
 __all__ = [
     "ALGORITHMS",
+    "ITERATIONS",
     "CSRData",
     "DenseData",
     "KMeansRun",
@@ -53,101 +32,3 @@ __all__ = [
     "random_centers",
     "relocate_empty_clusters",
 ]
-
-#: The iteration algorithms by name; all give Lloyd's result from the same start.
-ITERATIONS = {"lloyd": lloyd, "hamerly": hamerly, "elkan": elkan, "yinyang": yinyang}
-
-ALGORITHMS = ("auto", *ITERATIONS)
-
-
-def choose_algorithm(data, n_clusters):
-    """The iteration algorithm ``algorithm='auto'`` runs on ``data`` with ``n_clusters``.
-
-    Bounds pay when most rows keep their center and a skipped row saves more than
-    checking its bounds costs. Dense data: Hamerly's single bound from
-    ``AUTO_HAMERLY_MIN_CLUSTERS`` clusters on (the rows of a chunk that fail their
-    bounds take their distances through one matrix product, so a pass never costs
-    much more than Lloyd's); Lloyd below that (with few clusters too many rows sit
-    near a boundary and fail) and for 1 or 2 features (a direct distance costs about
-    what checking a bound does). Sparse data: Elkan's bounds from
-    ``AUTO_SPARSE_ELKAN_MIN_CLUSTERS`` clusters on, Lloyd below (one pass over the
-    non-zeros beats single sparse distances). Lloyd for 2 clusters or fewer. The
-    thresholds and their measurements are in :mod:`centroids._config`.
-    """
-    if n_clusters <= AUTO_LLOYD_MAX_CLUSTERS:
-        return "lloyd"
-    if isinstance(data, CSRData):
-        return "elkan" if n_clusters >= AUTO_SPARSE_ELKAN_MIN_CLUSTERS else "lloyd"
-    if data.n_features <= AUTO_LLOYD_MAX_FEATURES:
-        return "lloyd"
-    return "hamerly" if n_clusters >= AUTO_HAMERLY_MIN_CLUSTERS else "lloyd"
-
-
-_THREADPOOLS = None
-
-
-def blas_limited_to_one_thread():
-    """Context in which BLAS runs on one thread, so it never nests inside numba's pool."""
-    global _THREADPOOLS
-    if _THREADPOOLS is None:
-        _THREADPOOLS = ThreadpoolController()
-    return _THREADPOOLS.limit(limits=1, user_api="blas")
-
-
-def fit_kmeans(
-    X,
-    sample_weight,
-    *,
-    n_clusters,
-    init,
-    n_init,
-    max_iter,
-    tol,
-    random_state,
-    algorithm="auto",
-    refine="auto",
-    verbose=False,
-):
-    """Best of ``n_init`` k-means runs on a validated X.
-
-    X is a C-ordered float32/float64 ndarray or a CSR matrix; ``sample_weight`` an
-    array of X's dtype; ``init`` 'k-means++', 'random', a callable or a validated
-    (k, d) array; ``random_state`` a ``numpy.random.RandomState``. The run with the
-    lowest inertia wins. ``algorithm`` is a name of :data:`ALGORITHMS` ('auto': see
-    :func:`choose_algorithm`); ``refine`` ('auto', True or False, see
-    :func:`centroids.engine.refine.refine_is_on`) runs swap refinement after each run.
-    Warns with ``ConvergenceWarning`` when fewer than ``n_clusters`` distinct clusters
-    were found.
-    """
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    data = engine_data(X)
-    if algorithm == "auto":
-        algorithm = choose_algorithm(data, n_clusters)
-    iterate = ITERATIONS[algorithm]
-    # 'auto' leaves a start the caller chose (an array or a callable) to plain iterations.
-    refining = refine_is_on(refine, data, n_clusters) and (refine is True or isinstance(init, str))
-    with blas_limited_to_one_thread():
-        tol = absolute_tolerance(data, tol)
-        best = None
-        for _ in range(n_init):
-            centers = initial_centers(data, X, n_clusters, init, sample_weight, random_state)
-            if verbose:
-                print("Initialization complete")
-            run = iterate(data, sample_weight, centers, max_iter, tol, verbose)
-            if refining:
-                run = refine_run(
-                    data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
-                )
-            if best is None or run.inertia < best.inertia:
-                best = run
-    n_distinct = count_distinct_labels(best.labels, n_clusters)
-    if n_distinct < n_clusters:
-        warnings.warn(
-            f"Number of distinct clusters ({n_distinct}) found smaller than "
-            f"n_clusters ({n_clusters}): X probably has fewer than {n_clusters} distinct "
-            "points (duplicate rows). Some centers are duplicates; lower n_clusters.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    return best

@@ -31,8 +31,8 @@ import math
 
 import numpy as np
 
-from .._config import BOUNDS_MEMORY_BUDGET
 from .._kernels import bounded as kernels
+from ..settings import BOUNDS_MEMORY_BUDGET
 from .data import CSRData, product_error_bound, uses_gemm
 from .lloyd import KMeansRun, centers_from_sums, relocate_empty_clusters, stopping_rule
 

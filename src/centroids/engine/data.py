@@ -11,7 +11,10 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._config import (
+from .._kernels import dense as dense_kernels
+from .._kernels import seeding as seeding_kernels
+from .._kernels import sparse as sparse_kernels
+from ..settings import (
     CLUSTER_SUMS_PARALLEL_MIN_WORK,
     CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS,
     DIRECT_PRUNE_MIN_CLUSTERS,
@@ -19,9 +22,6 @@ from .._config import (
     SEEDING_Z_ORDER_MAX_FEATURES,
     SEEDING_Z_ORDER_MIN_SPREAD,
 )
-from .._kernels import dense as dense_kernels
-from .._kernels import seeding as seeding_kernels
-from .._kernels import sparse as sparse_kernels
 
 
 class DenseData:

@@ -27,31 +27,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _config
 from .._kernels import refine as refine_kernels
+from ..settings import GEMM_MIN_FEATURES, REFINE_AUTO_MAX_WORK
 from .data import CSRData, engine_data, gemm_centers
 from .lloyd import KMeansRun
 
 #: The ways :func:`refine` can rank the centers to delete.
 REMOVAL_COSTS = ("exact", "merge")
 
-#: From this many features on, the two nearest centers come from a matrix product per
-#: chunk of rows (as dense assignment does); below, from direct differences.
-_GEMM_MIN_FEATURES = getattr(_config, "GEMM_MIN_FEATURES", 8)
-
-_REFINE_AUTO_MAX_WORK = getattr(_config, "REFINE_AUTO_MAX_WORK", 1 << 25)
-
 
 def refine_is_on(option, data, n_clusters):
     """Whether to refine a fit, from the estimator's ``refine`` option.
 
     ``True``/``False`` as given; ``"auto"`` refines when one assignment pass is small
-    enough (``data.row_work × n_clusters ≤ REFINE_AUTO_MAX_WORK``, see ``_config``).
+    enough (``data.row_work × n_clusters ≤ REFINE_AUTO_MAX_WORK``, see :mod:`centroids.settings`).
     """
     if option is True or option is False:
         return option
     if isinstance(option, str) and option == "auto":
-        return data.row_work * n_clusters <= _REFINE_AUTO_MAX_WORK
+        return data.row_work * n_clusters <= REFINE_AUTO_MAX_WORK
     raise ValueError(f"refine must be 'auto', True or False, got {option!r}.")
 
 
@@ -78,7 +72,7 @@ def two_nearest_centers(data, centers):
             min_sq_dist,
             second_sq_dist,
         )
-    elif data.n_features >= _GEMM_MIN_FEATURES:
+    elif data.n_features >= GEMM_MIN_FEATURES:
         refine_kernels.two_nearest_centers_gemm.for_work(work)(
             data.X,
             data.x_sq_norms,

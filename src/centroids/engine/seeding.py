@@ -12,14 +12,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._config import (
+from .._kernels import seeding as kernels
+from ..settings import (
     SEEDING_GEMM_MIN_FEATURES,
     SEEDING_PRODUCT_MIN_SHARE,
     SEEDING_Z_ORDER_MAX_FEATURES,
     SEEDING_Z_ORDER_MIN_ROWS,
     SEEDING_Z_ORDER_MIN_SPREAD,
 )
-from .._kernels import seeding as kernels
 from .data import product_error_bound
 
 #: The names ``initial_centers`` accepts for ``init``.

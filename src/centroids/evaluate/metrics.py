@@ -23,12 +23,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from .._config import SILHOUETTE_GEMM_MIN_FEATURES
 from .._kernels import silhouette as kernels
 from .._kernels.sparse import row_sq_norms as sparse_row_sq_norms
+from .._utils.validation import check_features, check_sample_weight
 from ..engine import blas_limited_to_one_thread
 from ..engine.data import engine_data
-from ..models._validation import check_features, check_sample_weight
+from ..settings import SILHOUETTE_GEMM_MIN_FEATURES
 
 __all__ = [
     "SilhouetteEstimate",

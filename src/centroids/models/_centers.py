@@ -5,8 +5,8 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._utils.validation import check_features, check_sample_weight
 from ..engine import blas_limited_to_one_thread, engine_data
-from ._validation import check_features, check_sample_weight
 
 
 class SparseCentersMixin:

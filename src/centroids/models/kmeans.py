@@ -15,6 +15,12 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._utils.validation import (
+    check_features,
+    check_initial_centers,
+    check_sample_weight,
+    unchanged_on_error,
+)
 from ..engine import (
     blas_limited_to_one_thread,
     engine_data,
@@ -22,12 +28,6 @@ from ..engine import (
     kmeans_plusplus_centers,
 )
 from ._centers import EuclideanCentersMixin
-from ._validation import (
-    check_features,
-    check_initial_centers,
-    check_sample_weight,
-    unchanged_on_error,
-)
 
 
 class KMeans(

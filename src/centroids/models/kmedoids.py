@@ -34,7 +34,7 @@ from .._kernels.kmedoids import (
     fasterpam,
     first_invalid_distance,
 )
-from ._validation import check_features, check_finite, unchanged_on_error
+from .._utils.validation import check_features, check_finite, unchanged_on_error
 
 #: With ``precompute_distances='auto'``, a full float32 distance matrix is computed when X
 #: has at most this many rows (20,000 rows: 1.6 GB), and distances are computed when

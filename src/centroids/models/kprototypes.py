@@ -30,8 +30,8 @@ from .._kernels.kprototypes import (
     seeding_potentials,
     update_prototypes,
 )
+from .._utils.validation import check_sample_weight, unchanged_on_error
 from ..engine.seeding import draw_row_by_weight
-from ._validation import check_sample_weight, unchanged_on_error
 
 #: Swap refinement (``refine=True``): a run stops refining after this many swap steps in a
 #: row that did not lower its cost by at least ``REFINE_MIN_GAIN`` (relative).

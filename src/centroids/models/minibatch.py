@@ -20,6 +20,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.random import sample_without_replacement
 
 from .._kernels import minibatch as kernels
+from .._utils.validation import (
+    check_features,
+    check_initial_centers,
+    check_sample_weight,
+    unchanged_on_error,
+)
 from ..engine import (
     absolute_tolerance,
     blas_limited_to_one_thread,
@@ -28,12 +34,6 @@ from ..engine import (
     initial_centers,
 )
 from ._centers import EuclideanCentersMixin
-from ._validation import (
-    check_features,
-    check_initial_centers,
-    check_sample_weight,
-    unchanged_on_error,
-)
 
 #: Row indices drawn at once for the steps of :meth:`MiniBatchKMeans.fit` (the kernels
 #: run the batches of one draw in a single call).

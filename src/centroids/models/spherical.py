@@ -20,6 +20,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._kernels.labels import count_distinct_labels
+from .._utils.validation import (
+    check_features,
+    check_initial_centers,
+    check_sample_weight,
+    unchanged_on_error,
+)
 from ..engine import (
     KMeansRun,
     blas_limited_to_one_thread,
@@ -30,19 +36,13 @@ from ..engine import (
 )
 from ..engine.lloyd import stopping_rule
 from ._centers import SparseCentersMixin
-from ._validation import (
-    check_features,
-    check_initial_centers,
-    check_sample_weight,
-    unchanged_on_error,
-)
 
 
 def normalize_rows(X, *, copy=True):
     """(X with every non-zero row scaled to unit Euclidean norm, mask of the zero rows).
 
     ``X`` is a validated C-ordered float32/float64 array or canonical CSR matrix (see
-    :func:`centroids.models._validation.check_features`); the result has its type and
+    :func:`centroids._utils.validation.check_features`); the result has its type and
     dtype. Rows of zeros stay zero. With ``copy=False`` the rows are scaled in place
     (the values of a CSR matrix).
 

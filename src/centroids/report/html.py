@@ -9,8 +9,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from .._files import replaced_atomically
-from .._format import fixed_decimals, missing_number, readable_number
+from .._utils.files import replaced_atomically
+from .._utils.format import fixed_decimals, missing_number, readable_number
 from .plots import (
     figure_to_png_bytes,
     plot_clusters_pca,
@@ -67,7 +67,7 @@ def render_report(
     Parameters
     ----------
     segmentation : Segmentation
-        A fitted :class:`centroids.segmentation.Segmentation`.
+        A fitted :class:`centroids.segments.segmentation.Segmentation`.
     data : DataFrame
         The rows it was fitted on (or rows to describe with it).
     choice : ChooseKResult, optional

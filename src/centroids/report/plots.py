@@ -36,7 +36,7 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 from sklearn.utils import check_random_state
 
-from ..models._validation import check_features
+from .._utils.validation import check_features
 
 __all__ = [
     "cluster_colors",

@@ -178,7 +178,7 @@ def _create_engine(url: sa.URL) -> sa.Engine:
 
 
 def _model_class():
-    from centroids.segmentation import Segmentation
+    from centroids.segments.segmentation import Segmentation
 
     return Segmentation
 
@@ -284,7 +284,7 @@ class SegmentStore:
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from centroids.segmentation import Segmentation
+    >>> from centroids.segments.segmentation import Segmentation
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"spend": np.r_[rng.normal(10, 1, 50), rng.normal(50, 1, 50)],
     ...                    "visits": np.r_[rng.normal(2, 0.5, 50), rng.normal(9, 0.5, 50)]})
@@ -411,7 +411,7 @@ class SegmentStore:
         Parameters
         ----------
         segmentation : Segmentation
-            A fitted :class:`centroids.segmentation.Segmentation`.
+            A fitted :class:`centroids.segments.segmentation.Segmentation`.
         names, descriptions : list of str, optional
             One entry per cluster (None entries keep the existing or suggested name). A
             continued segment keeps its name unless one is given here; a new segment gets
@@ -449,7 +449,7 @@ class SegmentStore:
         missing = [name for name in required if not hasattr(segmentation, name)]
         if missing:
             raise TypeError(
-                f"SegmentStore.save expects a fitted centroids.segmentation.Segmentation; "
+                f"SegmentStore.save expects a fitted centroids.segments.segmentation.Segmentation; "
                 f"{type(segmentation).__name__} lacks {missing} (fit it first)"
             )
         return segmentation
@@ -778,7 +778,7 @@ class SegmentStore:
         names, descriptions, note
             As in :meth:`save`.
         **params
-            Other :class:`~centroids.segmentation.Segmentation` parameters to change.
+            Other :class:`~centroids.segments.segmentation.Segmentation` parameters to change.
 
         Returns
         -------

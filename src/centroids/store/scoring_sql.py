@@ -1,6 +1,6 @@
 """Assign rows to segments inside the database: a Segmentation written as SQL.
 
-:func:`segmentation_to_sql` turns a fitted :class:`centroids.segmentation.Segmentation`
+:func:`segmentation_to_sql` turns a fitted :class:`centroids.segments.segmentation.Segmentation`
 into plain SQL for SQLite or PostgreSQL that computes, from a row's raw columns, the
 segment :meth:`Segmentation.predict` would give, with no Python at prediction time:
 
@@ -241,7 +241,7 @@ def segmentation_to_sql(
     Parameters
     ----------
     segmentation : Segmentation
-        A fitted (or rebuilt) :class:`centroids.segmentation.Segmentation`.
+        A fitted (or rebuilt) :class:`centroids.segments.segmentation.Segmentation`.
     dialect : {'sqlite', 'postgresql'} or SQLAlchemy engine
         The database the SQL is for.
     table : str, (schema, name) or None, default=None
@@ -271,7 +271,7 @@ def segmentation_to_sql(
     --------
     >>> import sqlite3
     >>> import pandas as pd
-    >>> from centroids.segmentation import Segmentation
+    >>> from centroids.segments.segmentation import Segmentation
     >>> df = pd.DataFrame({"id": range(6), "x": [0.0, 0.1, 0.2, 5.0, 5.1, 5.2]})
     >>> seg = Segmentation(n_clusters=2, id_column="id", random_state=0).fit(df)
     >>> connection = sqlite3.connect(":memory:")

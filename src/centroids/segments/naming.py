@@ -258,7 +258,7 @@ def describe_segments(segmentation, *, max_features=3):
     Examples
     --------
     >>> import pandas as pd
-    >>> from centroids.segmentation import Segmentation
+    >>> from centroids.segments.segmentation import Segmentation
     >>> df = pd.DataFrame({"income": [20, 22, 21, 80, 82, 81]})
     >>> seg = Segmentation(n_clusters=2, random_state=0).fit(df)
     >>> high = int(seg.centers_original_["income"].idxmax())

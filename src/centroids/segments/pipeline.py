@@ -2,7 +2,7 @@
 
 :func:`segment_data` is what ``centroids segment`` runs; a Python user calls it the same
 way. Each step is a library function of its own (:func:`centroids.data.read.read_table`,
-:class:`centroids.segmentation.Segmentation`, :func:`centroids.evaluate.choose_k.choose_k`,
+:class:`centroids.segments.segmentation.Segmentation`, :func:`centroids.evaluate.choose_k.choose_k`,
 :func:`centroids.evaluate.diagnose.diagnose`, :class:`centroids.store.SegmentStore`,
 :func:`centroids.report.html.write_report`); this module only strings them together.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._files import write_table
-from .data.prepare import Preparation
-from .data.read import DataError, read_table
+from .._utils.files import write_table
+from ..data.prepare import Preparation
+from ..data.read import DataError, read_table
 
 DEFAULT_DB = "sqlite:///segments.db"
 # K tried by --k auto: a range that holds the number of segments people act on; the
@@ -197,10 +197,10 @@ def segment_data(
     -------
     SegmentRun
     """
-    from .evaluate.choose_k import choose_k
-    from .evaluate.diagnose import diagnose
+    from ..evaluate.choose_k import choose_k
+    from ..evaluate.diagnose import diagnose
+    from ..store import SegmentStore
     from .segmentation import Segmentation, mixed_preparation
-    from .store import SegmentStore
 
     k = parse_k(k)
     if impute not in ("drop", "median"):
@@ -358,7 +358,7 @@ def segment_data(
     labels_path = write_table(assignments, out) if out is not None else None
     report_path = None
     if report is not None:
-        from .report.html import write_report
+        from ..report.html import write_report
 
         report_path = Path(
             write_report(

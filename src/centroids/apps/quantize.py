@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._config import CHUNK_ROWS
-from ._files import replaced_atomically
-from ._kernels.palette import redraw_with_palette
-from .models import KMeans
+from .._kernels.palette import redraw_with_palette
+from .._utils.files import replaced_atomically
+from ..models import KMeans
+from ..settings import CHUNK_ROWS
 
 # Pixels the palette is fitted on. A 12-megapixel photo has far more pixels than 16 or
 # 64 colours need: on a uniform sample of this size, refined k-means (swap steps after

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .models.spherical import SphericalKMeans
+from ..models.spherical import SphericalKMeans
 
 __all__ = ["DocumentClusters", "cluster_documents", "read_documents"]
 

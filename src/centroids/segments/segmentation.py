@@ -22,8 +22,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from .data.prepare import Preparation, _as_frame, check_description
-from .models._validation import unchanged_on_error
+from .._utils.validation import unchanged_on_error
+from ..data.prepare import Preparation, _as_frame, check_description
 
 __all__ = ["Segmentation", "default_gamma", "embedding_weight", "mixed_preparation"]
 
@@ -52,7 +52,7 @@ def default_gamma(numeric):
     Examples
     --------
     >>> import numpy as np
-    >>> from centroids.segmentation import default_gamma
+    >>> from centroids.segments.segmentation import default_gamma
     >>> default_gamma(np.array([[0.0, 1.0], [2.0, 1.0]]))
     0.25
     """
@@ -73,7 +73,7 @@ def embedding_weight(gamma):
 
     Examples
     --------
-    >>> from centroids.segmentation import embedding_weight
+    >>> from centroids.segments.segmentation import embedding_weight
     >>> 2 * embedding_weight(0.5) ** 2
     0.5
     """
@@ -123,7 +123,7 @@ def mixed_preparation(
     Examples
     --------
     >>> import pandas as pd
-    >>> from centroids.segmentation import mixed_preparation
+    >>> from centroids.segments.segmentation import mixed_preparation
     >>> df = pd.DataFrame({"x": [0.0, 2.0], "c": ["a", "b"]})
     >>> preparation, Z, gamma = mixed_preparation(df, scale="none")
     >>> gamma, Z.tolist()
@@ -163,7 +163,7 @@ def mixed_preparation(
 
 def _centers_holder(centers, kmeans_params=None):
     """A centroids.KMeans that holds given centers (predicts without being fitted)."""
-    from .models import KMeans
+    from ..models import KMeans
 
     model = KMeans(
         n_clusters=centers.shape[0],
@@ -186,7 +186,7 @@ def _silhouette(Z, labels, random_state):
         if len(np.unique(labels)) < 2:
             return None
     try:
-        from .evaluate.metrics import silhouette_score
+        from ..evaluate.metrics import silhouette_score
     except ImportError:
         from sklearn.metrics import silhouette_score
     return float(silhouette_score(Z, labels))
@@ -216,7 +216,7 @@ def _environment():
     import numba
     import sklearn
 
-    from . import __version__
+    from .. import __version__
 
     return {
         "centroids": __version__,
@@ -371,7 +371,7 @@ class Segmentation:
         number of Numba threads.
     names_ : list of str
         A short, unique, descriptive name per segment (see
-        :func:`centroids.naming.suggest_segment_names`).
+        :func:`centroids.segments.naming.suggest_segment_names`).
 
     Notes
     -----
@@ -389,7 +389,7 @@ class Segmentation:
 
     --------
     >>> import pandas as pd
-    >>> from centroids.segmentation import Segmentation
+    >>> from centroids.segments.segmentation import Segmentation
     >>> df = pd.DataFrame({"income": [20, 22, 21, 80, 82, 81],
     ...                    "plan": ["basic", "basic", "basic", "gold", "gold", "basic"]})
     >>> seg = Segmentation(n_clusters=2, random_state=0).fit(df)
@@ -468,7 +468,7 @@ class Segmentation:
     # -- fitting ------------------------------------------------------------------------
 
     def _kmeans(self, init):
-        from .models import KMeans
+        from ..models import KMeans
 
         params = dict(self.kmeans_params or {})
         clashes = [name for name in _RESERVED_KMEANS_PARAMS if name in params]
@@ -566,7 +566,7 @@ class Segmentation:
         self.labels_ = labels
 
     def _kprototypes(self):
-        from .models.kprototypes import KPrototypes
+        from ..models.kprototypes import KPrototypes
 
         params = dict(self.kmeans_params or {})
         clashes = [name for name in _RESERVED_KPROTOTYPES_PARAMS if name in params]
@@ -812,7 +812,7 @@ class Segmentation:
         --------
         >>> import json
         >>> import numpy as np
-        >>> from centroids.segmentation import Segmentation
+        >>> from centroids.segments.segmentation import Segmentation
         >>> X = np.array([[0.0, 1.0], [0.2, 1.1], [5.0, 7.0], [5.2, 7.1]])
         >>> seg = Segmentation(n_clusters=2, random_state=0).fit(X)
         >>> again = Segmentation.from_dict(json.loads(json.dumps(seg.to_dict())))

@@ -1,0 +1,2 @@
+"""Applications built on the estimators: colour quantization of images
+(:mod:`.quantize`) and clustering of text documents (:mod:`.documents`)."""
