@@ -11,6 +11,14 @@ import importlib.util
 import sys
 
 from . import vq
+from .errors import (
+    BadDataError,
+    BadParameterError,
+    BadParameterTypeError,
+    CentroidsError,
+    ConflictError,
+    NotFoundError,
+)
 from .models import (
     KMeans,
     KMedoids,
@@ -100,12 +108,18 @@ def __dir__():
 __version__ = "0.1.0"
 
 __all__ = [
+    "BadDataError",
+    "BadParameterError",
+    "BadParameterTypeError",
+    "CentroidsError",
+    "ConflictError",
     "DataError",
     "DocumentClusters",
     "KMeans",
     "KMedoids",
     "KPrototypes",
     "MiniBatchKMeans",
+    "NotFoundError",
     "Preparation",
     "SegmentStore",
     "Segmentation",

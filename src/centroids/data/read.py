@@ -4,11 +4,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import BadDataError
+
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 
-class DataError(ValueError):
+class DataError(BadDataError):
     """The data a user pointed us at can't be used as given; the message says why and where."""
 
 
