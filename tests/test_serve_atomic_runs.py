@@ -165,6 +165,9 @@ def test_save_run_is_one_transaction(store_url, monkeypatch):  # noqa: F811
         expected = store.predict(frame, 1)
         by_key = assignments.set_index("record_key")["segment_id"]
         assert [by_key[str(k)] for k in frame.index] == expected.tolist()
+        rows, ids, n_members = store.member_sample(1)
+        assert n_members == len(frame) and rows.shape == (len(frame), model.centers_.shape[1])
+        assert ids.tolist() == expected.tolist()  # every row sampled: it is small
 
 
 def test_promotion_chooses_the_served_version(store_url):  # noqa: F811
@@ -191,6 +194,7 @@ def test_schema_1_store_upgrades_to_promotions(tmp_path):
     engine = sa.create_engine(url)
     with engine.begin() as connection:  # what a store written by schema 1 looks like
         connection.exec_driver_sql("DROP TABLE centroids_promotions")
+        connection.exec_driver_sql("DROP TABLE centroids_member_samples")
         connection.exec_driver_sql("UPDATE centroids_schema SET schema_version = 1")
     engine.dispose()
     with pytest.raises(ValueError, match="older than version 2"):

@@ -519,6 +519,7 @@ class SegmentStore:
         n_skipped = int((~placed).sum())
         keys = np.asarray(keys)[placed] if n_skipped else keys
         labels, distances = labels[placed], np.asarray(distances, dtype=np.float64)[placed]
+        sample_rows, sample_positions = _member_sample(model, data, placed, labels)
         target = None
         if write_back is not None:
             table, key_col, segment_column = write_back
@@ -538,6 +539,14 @@ class SegmentStore:
                         target=target,
                         n_skipped=n_skipped,
                         assigned_at=datetime.now(UTC),
+                    )
+                    connection.execute(
+                        tables.member_samples_table.insert().values(
+                            version=info.version,
+                            n_members=int(labels.size),
+                            rows=sample_rows,
+                            positions=sample_positions,
+                        )
                     )
                     _pause("save_run")
                 written = result if isinstance(result, WriteBackResult) else None
@@ -758,6 +767,22 @@ class SegmentStore:
                 return int(promoted)
             latest = connection.execute(sa.select(sa.func.max(versions.c.version))).scalar()
         return None if latest is None else int(latest)
+
+    def member_sample(self, version=None) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The members sampled when ``version`` was saved by :meth:`save_run`.
+
+        Returns ``(rows in model space, segment id of each, number of members)``, or None
+        when the version was saved without its data (:meth:`save`).
+        """
+        table = tables.member_samples_table
+        with self._read() as connection:
+            version = self._resolve_version(connection, version)
+            row = connection.execute(sa.select(table).where(table.c.version == version)).first()
+        if row is None:
+            return None
+        ids = self.segment_ids(version)
+        rows = np.asarray(row.rows, dtype=np.float64).reshape(len(row.positions), -1)
+        return rows, ids[np.asarray(row.positions, dtype=np.int64)], int(row.n_members)
 
     def promote(self, version, *, note=None) -> None:
         """Make ``version`` the one served (see :attr:`served_version`); recorded with the time.
@@ -1141,6 +1166,29 @@ class SegmentStore:
 
 def _optional_str(value):
     return None if value is None else str(value)
+
+
+#: Members of a version kept (in model space) by save_run for the explorer's map.
+MEMBER_SAMPLE_ROWS = 2000
+
+
+def _member_sample(model, data, placed, labels):
+    """Up to :data:`MEMBER_SAMPLE_ROWS` placed rows of ``data`` in model space (lists) and
+    their clusters, drawn with the segmentation's ``random_state``."""
+    from sklearn.utils import check_random_state
+
+    rows = np.flatnonzero(placed)
+    params = getattr(model, "params_", {}) or {}
+    seed = params.get("random_state") if isinstance(params, dict) else None
+    seed = seed if isinstance(seed, int) else 0
+    if rows.size > MEMBER_SAMPLE_ROWS:
+        chosen = np.sort(check_random_state(seed).choice(rows.size, MEMBER_SAMPLE_ROWS, False))
+    else:
+        chosen = np.arange(rows.size)
+    picked = rows[chosen]
+    frame = data.iloc[picked] if isinstance(data, pd.DataFrame) else np.asarray(data)[picked]
+    Z = np.asarray(model.transform(frame), dtype=np.float64)
+    return np.round(Z, 6).tolist(), labels[chosen].tolist()
 
 
 def _row_keys(data, keys, key_column):
