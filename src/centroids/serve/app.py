@@ -24,6 +24,7 @@ import hmac
 import json
 import math
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
@@ -258,7 +259,13 @@ def create_app(
         store_url, on_success=after_retrain, on_finish=lambda j: metrics.jobs.labels(j.status).inc()
     )
 
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        jobs.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="centroids segments",
         version=__version__,
         description=(
@@ -283,10 +290,6 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(ObserveMiddleware, metrics=metrics)
-
-    @app.on_event("shutdown")
-    def _close():
-        jobs.close()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -521,6 +524,8 @@ def create_app(
         if space not in ("original", "model"):
             raise BadParameterError(f"space must be 'original' or 'model', got {space!r}")
         frame = store.centers(resolve(version), original_units=space == "original")
+        if space == "model":
+            frame.columns = store.load(resolve(version)).preparation_.model_feature_names_
         return _finite(
             {
                 "version": resolve(version),
@@ -607,7 +612,9 @@ def create_app(
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         upload = None
         if content_type == "multipart/form-data":
-            await read_body(request, max_upload_bytes)  # kept by Starlette for form()
+            # Read within the limit, then handed to Starlette's form parser (which reads
+            # the body it holds instead of the consumed stream).
+            request._body = await read_body(request, max_upload_bytes)
             form = await request.form()
             file = form.get("file")
             if file is None or isinstance(file, str):

@@ -327,7 +327,7 @@ def columns_from_oip(body, model: ServedModel, max_rows: int) -> tuple[dict, int
     for tensor in inputs:
         name = tensor["name"]
         shape = _shape(tensor, name)
-        if len(shape) == 2 and shape[1] != 1 or len(shape) not in (1, 2):
+        if (len(shape) == 2 and shape[1] != 1) or len(shape) not in (1, 2):
             raise BadRequestError(
                 f"input {name!r}: a feature's tensor has shape [rows] or [rows, 1], not {shape}"
             )

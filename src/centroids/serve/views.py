@@ -93,7 +93,7 @@ def map_view(store, version: int) -> dict:
     return {
         "version": version,
         "n_members": n_members,
-        "n_sampled": int(len(rows)),
+        "n_sampled": len(rows),
         "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
         "points": [
             {"x": round(float(x), 5), "y": round(float(y), 5), "segment_id": int(s)}
