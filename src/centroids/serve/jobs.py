@@ -62,7 +62,7 @@ class JobRunner:
         self.kept = kept
         self._jobs: OrderedDict[str, RetrainJob] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="centroids-retrain")
+        self._pool: ThreadPoolExecutor | None = None
 
     def submit(self, params: dict, upload: Path | None = None) -> RetrainJob:
         job = RetrainJob(job_id=uuid.uuid4().hex, params=params)
@@ -71,7 +71,10 @@ class JobRunner:
             finished = [j for j in self._jobs.values() if j.status in ("succeeded", "failed")]
             for old in finished[: max(0, len(self._jobs) - self.kept)]:
                 self._jobs.pop(old.job_id, None)
-        self._pool.submit(self._run, job, upload)
+        with self._lock:
+            if self._pool is None:  # first job, or the first since the app shut down
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="centroids-retrain")
+            self._pool.submit(self._run, job, upload)
         return job
 
     def get(self, job_id: str) -> RetrainJob:
@@ -154,4 +157,8 @@ class JobRunner:
         return path
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Wait for the running job; forget the queued ones."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
