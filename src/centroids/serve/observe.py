@@ -20,7 +20,7 @@ log = logging.getLogger("centroids.serve")
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the record's extras."""
 
-    _standard = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    _standard = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
     def format(self, record):
         entry = {
