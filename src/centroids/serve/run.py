@@ -33,8 +33,10 @@ def serve(
     # One BLAS thread for the process: the engine's kernels never nest BLAS inside
     # numba's pool, and a service gets its parallelism from concurrent requests.
     from ..engine import blas_limited_to_one_thread
+    from . import scoring
 
     limit = blas_limited_to_one_thread()
+    scoring.BLAS_LIMITED_FOR_PROCESS = True
     app = create_app(db, token=token, cors_origins=tuple(cors_origins))
     log.info(
         "serving",
@@ -49,4 +51,5 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     finally:
+        scoring.BLAS_LIMITED_FOR_PROCESS = False
         limit.restore_original_limits()

@@ -44,6 +44,11 @@ NUMERIC_DATATYPES = {
 }
 DATATYPES = NUMERIC_DATATYPES | {"BYTES"}
 
+#: Set by :func:`centroids.serve.serve` once it has limited BLAS to one thread for the
+#: whole process; scoring then skips limiting it around every call (as KMeans.predict
+#: does), which costs more than scoring one row.
+BLAS_LIMITED_FOR_PROCESS = False
+
 OUTPUTS = (
     ("segment_id", "INT64"),
     ("segment_name", "BYTES"),
@@ -94,6 +99,12 @@ class ServedModel:
         self._engine_data = engine_data
         self._blas_one_thread = blas_limited_to_one_thread
         self._id_names = [self.names.get(int(i), "") for i in self.segment_ids]
+        # categorical columns whose categories are all text: category → one-hot column
+        self._text_levels = {
+            spec.name: {c: j for j, c in enumerate(spec.categories)}
+            for spec in self.specs
+            if spec.kind == "categorical" and all(isinstance(c, str) for c in spec.categories)
+        }
 
     # -- metadata -------------------------------------------------------------------------
 
@@ -149,10 +160,33 @@ class ServedModel:
                 position += 1
             else:
                 width = len(spec.levels)
-                column = _categories(values, spec.name)
-                self.preparation._one_hot(spec, column, Z[:, position : position + width])
+                block = Z[:, position : position + width]
+                if not self._one_hot_text(spec, values, block):
+                    column = _categories(values, spec.name)
+                    self.preparation._one_hot(spec, column, block)
                 position += width
         return Z
+
+    def _one_hot_text(self, spec, values, block) -> bool:
+        """One-hot cells of a column of text (or missing) values under text categories, as
+        :meth:`Preparation._one_hot` sets them (each value its category's column, an
+        unknown one none, a missing one the missing level's); False for any other column,
+        which that method then handles."""
+        if isinstance(values, pd.Series) or not set(map(type, values)) <= {str, type(None)}:
+            return False
+        index = self._text_levels.get(spec.name)
+        if index is None:
+            return False
+        missing = len(spec.categories) if spec.missing_level else -1
+        positions = np.fromiter(
+            (missing if v is None else index.get(v, -1) for v in values),
+            dtype=np.int64,
+            count=len(values),
+        )
+        block[:] = 0.0
+        rows = np.flatnonzero(positions >= 0)
+        block[rows, positions[rows]] = spec.weight
+        return True
 
     def score(self, columns: dict, n_rows: int) -> Scored:
         """Segment ids, names and distances of the rows: one call of the engine."""
@@ -161,8 +195,12 @@ class ServedModel:
         Z = self.prepare(columns, n_rows)
         if self._direct:
             data = self._engine_data(Z)
-            with self._blas_one_thread():
-                labels, _, _ = data.assign_labels(np.ones(n_rows, dtype=Z.dtype), self.centers)
+            weights = np.ones(n_rows, dtype=Z.dtype)
+            if BLAS_LIMITED_FOR_PROCESS:
+                labels, _, _ = data.assign_labels(weights, self.centers)
+            else:
+                with self._blas_one_thread():
+                    labels, _, _ = data.assign_labels(weights, self.centers)
             labels = labels.astype(np.int64)
         else:  # pragma: no cover - every stored model is a KMeans over its centers
             labels = np.asarray(self.segmentation.model_.predict(Z), dtype=np.int64)
@@ -178,6 +216,10 @@ class ServedModel:
         )
 
 
+_NUMBER_TYPES = {float, int, type(None)}
+_NUMBER_OR_TEXT_TYPES = _NUMBER_TYPES | {str}
+
+
 def _numbers(values, column: str) -> np.ndarray:
     """float64 values of a numeric column (NaN where missing), or a BadRowError."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
@@ -185,10 +227,15 @@ def _numbers(values, column: str) -> np.ndarray:
     if isinstance(values, pd.Series) and values.dtype.kind in "fiu":
         return values.to_numpy(dtype=np.float64)
     values = list(values)
-    if not any(type(v) is bool or isinstance(v, list | dict) for v in values):
+    if set(map(type, values)) <= _NUMBER_TYPES:
         try:
             return np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            pass
+    elif set(map(type, values)) <= _NUMBER_OR_TEXT_TYPES:
+        try:  # numbers as text (CSV); a bad one is found one by one below
+            return np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
             pass
     for row, value in enumerate(values):
         if value is None or (isinstance(value, float) and math.isnan(value)):
