@@ -218,22 +218,23 @@ def test_newer_schema_is_refused_and_older_needs_upgrade(store_url, monkeypatch)
     engine = raw_engine(store_url)
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE centroids_schema SET schema_version = 99")
-    with pytest.raises(SchemaVersionError, match="newer than version 1"):
+    current = store_schema.SCHEMA_VERSION
+    with pytest.raises(SchemaVersionError, match=f"newer than version {current}"):
         SegmentStore(store_url)
     with engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE centroids_schema SET schema_version = 1")
+        connection.exec_driver_sql(f"UPDATE centroids_schema SET schema_version = {current}")
     engine.dispose()
 
-    # a schema 2 that adds a column: opening asks for the upgrade, upgrade() applies it
+    # a next schema that adds a column: opening asks for the upgrade, upgrade() applies it
     def add_tags(connection):
         connection.exec_driver_sql("ALTER TABLE centroids_segments ADD COLUMN tags TEXT")
 
-    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_schema.MIGRATIONS, 1, add_tags)
-    with pytest.raises(SchemaVersionError, match=r"older than version 2.*upgrade"):
+    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(store_schema.MIGRATIONS, current, add_tags)
+    with pytest.raises(SchemaVersionError, match=rf"older than version {current + 1}.*upgrade"):
         SegmentStore(store_url)
     upgraded = SegmentStore.upgrade(store_url)
-    assert upgraded.schema_version == 2
+    assert upgraded.schema_version == current + 1
     columns = {c["name"] for c in sa.inspect(upgraded.engine).get_columns("centroids_segments")}
     assert "tags" in columns
     upgraded.close()
@@ -246,13 +247,14 @@ def test_failed_upgrade_leaves_the_database_unchanged(store_url, monkeypatch):  
         connection.exec_driver_sql("ALTER TABLE centroids_segments ADD COLUMN tags TEXT")
         raise RuntimeError("upgrade step failed")
 
-    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_schema.MIGRATIONS, 1, broken)
+    current = store_schema.SCHEMA_VERSION
+    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(store_schema.MIGRATIONS, current, broken)
     with pytest.raises(RuntimeError, match="upgrade step failed"):
         SegmentStore.upgrade(store_url)
-    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(store_schema, "SCHEMA_VERSION", current)
     with SegmentStore(store_url) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == current
         columns = {c["name"] for c in sa.inspect(store.engine).get_columns("centroids_segments")}
         assert "tags" not in columns
 

@@ -776,6 +776,42 @@ def documents(
                 console.print(f"Labels: {out}")
 
 
+# -- serve -------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option("--cors-origin", help="Browser origin allowed to call (repeat; none: off)."),
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning.")] = "info",
+):
+    """Serve the store's segments over HTTP (Open Inference Protocol V2, /invocations).
+
+    Writes (rename, promote, retrain) need the bearer token in the environment variable
+    CENTROIDS_TOKEN or in the file named by CENTROIDS_TOKEN_FILE; without one they are
+    refused. The explorer page is at /, the API's schema at /docs.
+
+    Example:
+
+        CENTROIDS_TOKEN_FILE=/run/secrets/token centroids serve --db sqlite:///segments.db
+    """
+    with _user_errors():
+        _check_choice(log_level, ("debug", "info", "warning", "error"), "--log-level")
+        try:
+            from .serve import serve as run_service
+        except ImportError as error:
+            raise _BadInput(
+                f"centroids serve needs the serve extra ({error.name} is missing): "
+                "pip install 'centroids[serve]'"
+            ) from None
+        run_service(db, host=host, port=port, cors_origins=cors_origin or (), log_level=log_level)
+
+
 def main():
     """Entry point of the ``centroids`` console script."""
     app()

@@ -148,3 +148,30 @@ SILHOUETTE_GEMM_MIN_FEATURES = 32
 #: Most float64 values the dense copy of a chunk of sparse query rows may take per
 #: thread (query rows × features); with many features a chunk has fewer rows.
 SPARSE_QUERY_SCRATCH = 1 << 18
+
+# -- the REST service (centroids serve) ---------------------------------------------------
+
+#: Largest request body the scoring and write endpoints read (bytes); larger is a 413.
+SERVE_MAX_BODY_BYTES = 64 * 2**20
+
+#: Most rows one scoring request may carry; more is a 413 (split the batch).
+SERVE_MAX_ROWS = 100_000
+
+#: Largest file a retrain job may upload (bytes).
+SERVE_MAX_UPLOAD_BYTES = 2**30
+
+#: Seconds between two looks at which version the store serves (a promotion or a new
+#: version by another process is picked up within this time; the service's own writes
+#: at once).
+SERVE_VERSION_CHECK_SECONDS = 1.0
+
+#: Scoring requests with at most this many cells (rows × features) are scored on the
+#: event loop; larger ones in the thread pool, so that they do not hold up small ones.
+SERVE_INLINE_MAX_CELLS = 1 << 16
+
+#: Environment variables that hold the write token, or the path of a file holding it.
+SERVE_TOKEN_VARIABLE = "CENTROIDS_TOKEN"
+SERVE_TOKEN_FILE_VARIABLE = "CENTROIDS_TOKEN_FILE"
+
+#: Finished retrain jobs the service remembers (the oldest are forgotten first).
+SERVE_JOBS_KEPT = 100

@@ -326,21 +326,16 @@ def segment_data(
     step("store")
     with SegmentStore(db) as store:
         previous = store.latest_version
-        version = store.save(segmentation, note=f"centroids segment {source}")
-        keys = frame[id_column] if id_column is not None else frame.index
-        store.record_assignments(frame, keys=keys, version=version.version)
+        # One transaction: the version, its assignments and the write-back, or nothing.
+        saved = store.save_run(
+            segmentation,
+            frame,
+            keys=frame[id_column] if id_column is not None else frame.index,
+            write_back=target,
+            note=f"centroids segment {source}",
+        )
+        version, written = saved.version, saved.write_back
         drift = store.drift(previous, version.version) if previous is not None else None
-        written = None
-        if target is not None:
-            table_name, key_column, segment_column = target
-            written = store.write_back(
-                frame,
-                table=table_name,
-                key_column=key_column,
-                segment_column=segment_column,
-                keys=frame[id_column],
-                version=version.version,
-            )
         scored = store.predict_with_distance(frame, version.version)
         names = store.segments(include_retired=False)["name"]
         store_url = store.url.render_as_string(hide_password=True)

@@ -20,7 +20,7 @@ from .errors import (
     TableNotFoundError,
     VersionNotFoundError,
 )
-from .repository import SegmentStore, VersionInfo
+from .repository import SavedRun, SegmentStore, VersionInfo
 from .scoring_sql import segmentation_to_sql
 from .writeback import WriteBackResult, write_segments
 
@@ -31,6 +31,7 @@ __all__ = [
     "Drift",
     "ImmutableVersionError",
     "KeyTypeError",
+    "SavedRun",
     "SchemaVersionError",
     "SegmentNotFoundError",
     "SegmentStore",

@@ -104,6 +104,28 @@ class VersionInfo:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class SavedRun:
+    """What :meth:`SegmentStore.save_run` did.
+
+    Attributes
+    ----------
+    version : VersionInfo
+        The version saved.
+    n_assigned : int
+        Records whose assignment was recorded.
+    n_skipped : int
+        Rows the model could not place (a missing value under ``missing='drop'``).
+    write_back : WriteBackResult or None
+        What the write-back did, when one was asked for.
+    """
+
+    version: VersionInfo
+    n_assigned: int
+    n_skipped: int
+    write_back: WriteBackResult | None = None
+
+
 def _normalise_url(url) -> sa.URL:
     if isinstance(url, os.PathLike) or (isinstance(url, str) and "://" not in url):
         if isinstance(url, str) and not url:
@@ -371,7 +393,7 @@ class SegmentStore:
         --------
         >>> store = SegmentStore.upgrade("sqlite://")
         >>> store.schema_version
-        1
+        2
         """
         engine = _create_engine(_normalise_url(url))
         try:
@@ -438,6 +460,99 @@ class SegmentStore:
             except IntegrityError as error:
                 # Lost a race for the version number against a writer that took no lock
                 # (another tool); the unique version key rejected the duplicate. Retry.
+                last_error = error
+        raise ConcurrentWriteError(
+            f"could not save a new version after {_SAVE_ATTEMPTS} attempts: other writers "
+            f"kept taking the version number ({last_error.orig}); try again"
+        )
+
+    def save_run(
+        self,
+        segmentation,
+        data,
+        *,
+        keys=None,
+        key_column=None,
+        write_back=None,
+        names=None,
+        descriptions=None,
+        note=None,
+    ) -> SavedRun:
+        """Save a version and record the assignments of ``data`` under it, as one unit.
+
+        What :meth:`save` then :meth:`record_assignments` (or :meth:`write_back`) do, in
+        one transaction: the version, its segments, its centers, the assignments of every
+        row of ``data`` and the write-back all appear together, or (the process killed,
+        an error) none of them. The rows are scored by ``segmentation`` before the write
+        lock is taken.
+
+        Parameters
+        ----------
+        segmentation : Segmentation
+            A fitted segmentation, as for :meth:`save`.
+        data : DataFrame
+            The rows whose assignments to record (usually the training rows).
+        keys, key_column
+            The rows' keys, as in :meth:`write_back`.
+        write_back : tuple (table, key_column, segment_column), optional
+            Also set the segment ids of that table of the store's database.
+        names, descriptions, note
+            As in :meth:`save`.
+
+        Returns
+        -------
+        SavedRun
+        """
+        model = self._check_model(segmentation)
+        n_clusters = int(np.asarray(model.centers_).shape[0])
+        names = _per_segment(names, n_clusters, "names")
+        descriptions = _per_segment(descriptions, n_clusters, "descriptions")
+        description = _jsonable(model.to_dict())
+        if write_back is not None:
+            key_column = write_back[1] if key_column is None else key_column
+        keys = _row_keys(data, keys, key_column)
+        labels, distances = model.predict_with_distance(data)
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(keys) != len(labels):
+            raise ValueError(f"keys has {len(keys)} entries but data has {len(labels)} rows")
+        placed = labels >= 0
+        n_skipped = int((~placed).sum())
+        keys = np.asarray(keys)[placed] if n_skipped else keys
+        labels, distances = labels[placed], np.asarray(distances, dtype=np.float64)[placed]
+        sample_rows, sample_positions = _member_sample(model, data, placed, labels)
+        target = None
+        if write_back is not None:
+            table, key_col, segment_column = write_back
+            target = (table, key_col, segment_column, None, None)
+        last_error = None
+        for _ in range(_SAVE_ATTEMPTS):
+            try:
+                with self._write() as connection:
+                    info = self._save_in(connection, model, description, names, descriptions, note)
+                    ids = np.asarray(info.segment_ids, dtype=np.int64)
+                    result = _write_assignments(
+                        connection,
+                        keys,
+                        ids[labels],
+                        distances,
+                        version=info.version,
+                        target=target,
+                        n_skipped=n_skipped,
+                        assigned_at=datetime.now(UTC),
+                    )
+                    connection.execute(
+                        tables.member_samples_table.insert().values(
+                            version=info.version,
+                            n_members=int(labels.size),
+                            rows=sample_rows,
+                            positions=sample_positions,
+                        )
+                    )
+                    _pause("save_run")
+                written = result if isinstance(result, WriteBackResult) else None
+                n_assigned = written.rows_given if written is not None else int(result)
+                return SavedRun(info, n_assigned, n_skipped, written)
+            except IntegrityError as error:
                 last_error = error
         raise ConcurrentWriteError(
             f"could not save a new version after {_SAVE_ATTEMPTS} attempts: other writers "
@@ -635,6 +750,53 @@ class SegmentStore:
                 sa.select(sa.func.max(tables.versions_table.c.version))
             ).scalar()
         return None if latest is None else int(latest)
+
+    @property
+    def served_version(self) -> int | None:
+        """The version to serve: the latest :meth:`promote`'s, else the latest version.
+
+        None when the store is empty. A service answers requests that name no version
+        with it.
+        """
+        promotions, versions = tables.promotions_table, tables.versions_table
+        with self._read() as connection:
+            promoted = connection.execute(
+                sa.select(promotions.c.version).order_by(promotions.c.promotion.desc()).limit(1)
+            ).scalar()
+            if promoted is not None:
+                return int(promoted)
+            latest = connection.execute(sa.select(sa.func.max(versions.c.version))).scalar()
+        return None if latest is None else int(latest)
+
+    def member_sample(self, version=None) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The members sampled when ``version`` was saved by :meth:`save_run`.
+
+        Returns ``(rows in model space, segment id of each, number of members)``, or None
+        when the version was saved without its data (:meth:`save`).
+        """
+        table = tables.member_samples_table
+        with self._read() as connection:
+            version = self._resolve_version(connection, version)
+            row = connection.execute(sa.select(table).where(table.c.version == version)).first()
+        if row is None:
+            return None
+        ids = self.segment_ids(version)
+        rows = np.asarray(row.rows, dtype=np.float64).reshape(len(row.positions), -1)
+        return rows, ids[np.asarray(row.positions, dtype=np.int64)], int(row.n_members)
+
+    def promote(self, version, *, note=None) -> None:
+        """Make ``version`` the one served (see :attr:`served_version`); recorded with the time.
+
+        Saving a later version does not change the served one once a version has been
+        promoted: promote the new one when it should be served.
+        """
+        with self._write() as connection:
+            version = self._resolve_version(connection, version)
+            connection.execute(
+                tables.promotions_table.insert().values(
+                    version=version, promoted_at=datetime.now(UTC), note=_optional_str(note)
+                )
+            )
 
     def versions(self) -> pd.DataFrame:
         """One row per saved version: number, time, size, fingerprint and environment."""
@@ -870,13 +1032,7 @@ class SegmentStore:
         return self._assign(data, keys=keys, key_column=key_column, version=version, target=None)
 
     def _assign(self, data, *, keys, key_column, version, target):
-        if keys is None:
-            if isinstance(data, pd.DataFrame) and key_column is not None and key_column in data:
-                keys = data[key_column]
-            elif isinstance(data, pd.DataFrame):
-                keys = data.index
-            else:
-                raise ValueError("pass keys= (one per row of data) when data is not a DataFrame")
+        keys = _row_keys(data, keys, key_column)
         with self._read() as connection:
             version = self._resolve_version(connection, version)
         scored = self.predict_with_distance(data, version)
@@ -887,37 +1043,19 @@ class SegmentStore:
         if n_skipped:
             keys = np.asarray(keys)[placed]
             scored = scored[placed]
-        assigned_at = datetime.now(UTC)
         with self._write() as connection:
-            if target is not None:
-                table, key_col, segment_column, timestamp_column, schema = target
-                spec = inspect_target(
-                    connection, table, key_col, segment_column, timestamp_column, schema
-                )
-                key_array = as_record_keys(
-                    keys, column_type=spec.key_type, where=f" {key_col!r} of table {table!r}"
-                )
-                key_type = spec.key_type
-            else:
-                key_array = as_record_keys(keys)
-                key_type = sa.BigInteger() if key_array.dtype.kind in "iu" else sa.Text()
-            load_staging(
+            result = _write_assignments(
                 connection,
-                key_array,
+                keys,
                 scored["segment_id"].to_numpy(dtype=np.int64),
                 scored["distance"].to_numpy(),
-                key_type,
+                version=version,
+                target=target,
+                n_skipped=n_skipped,
+                assigned_at=datetime.now(UTC),
             )
-            result = None
-            if target is not None:
-                matched, changed = update_from_staging(connection, spec, assigned_at)
-                result = WriteBackResult(
-                    table, len(key_array), matched, changed, len(key_array) - matched, n_skipped
-                )
-            _record_history(connection, version, assigned_at)
-            drop_staging(connection)
             _pause("write_back" if target is not None else "record_assignments")
-        return result if result is not None else len(key_array)
+        return result
 
     def assignments(self, version=None) -> pd.DataFrame:
         """The recorded assignments of a version (None: the latest)."""
@@ -1028,6 +1166,70 @@ class SegmentStore:
 
 def _optional_str(value):
     return None if value is None else str(value)
+
+
+#: Members of a version kept (in model space) by save_run for the explorer's map.
+MEMBER_SAMPLE_ROWS = 2000
+
+
+def _member_sample(model, data, placed, labels):
+    """Up to :data:`MEMBER_SAMPLE_ROWS` placed rows of ``data`` in model space (lists) and
+    their clusters, drawn with the segmentation's ``random_state``."""
+    from sklearn.utils import check_random_state
+
+    rows = np.flatnonzero(placed)
+    params = getattr(model, "params_", {}) or {}
+    seed = params.get("random_state") if isinstance(params, dict) else None
+    seed = seed if isinstance(seed, int) else 0
+    if rows.size > MEMBER_SAMPLE_ROWS:
+        chosen = np.sort(check_random_state(seed).choice(rows.size, MEMBER_SAMPLE_ROWS, False))
+    else:
+        chosen = np.arange(rows.size)
+    picked = rows[chosen]
+    frame = data.iloc[picked] if isinstance(data, pd.DataFrame) else np.asarray(data)[picked]
+    Z = np.asarray(model.transform(frame), dtype=np.float64)
+    return np.round(Z, 6).tolist(), labels[chosen].tolist()
+
+
+def _row_keys(data, keys, key_column):
+    """The record keys of ``data``: ``keys``, else its ``key_column``, else its index."""
+    if keys is not None:
+        return keys
+    if isinstance(data, pd.DataFrame) and key_column is not None and key_column in data:
+        return data[key_column]
+    if isinstance(data, pd.DataFrame):
+        return data.index
+    raise ValueError("pass keys= (one per row of data) when data is not a DataFrame")
+
+
+def _write_assignments(
+    connection, keys, segment_ids, distances, *, version, target, n_skipped, assigned_at
+):
+    """Stage the assignments, apply the write-back ``target`` and record the history.
+
+    Inside the caller's transaction. Returns a :class:`WriteBackResult` when ``target``
+    is given, else the number of records.
+    """
+    if target is not None:
+        table, key_col, segment_column, timestamp_column, schema = target
+        spec = inspect_target(connection, table, key_col, segment_column, timestamp_column, schema)
+        key_array = as_record_keys(
+            keys, column_type=spec.key_type, where=f" {key_col!r} of table {table!r}"
+        )
+        key_type = spec.key_type
+    else:
+        key_array = as_record_keys(keys)
+        key_type = sa.BigInteger() if key_array.dtype.kind in "iu" else sa.Text()
+    load_staging(connection, key_array, segment_ids, distances, key_type)
+    result = None
+    if target is not None:
+        matched, changed = update_from_staging(connection, spec, assigned_at)
+        result = WriteBackResult(
+            table, len(key_array), matched, changed, len(key_array) - matched, n_skipped
+        )
+    _record_history(connection, version, assigned_at)
+    drop_staging(connection)
+    return result if result is not None else len(key_array)
 
 
 def _record_history(connection: sa.Connection, version: int, assigned_at: datetime) -> None:

@@ -1,6 +1,6 @@
 """The tables of the segment store, their immutability triggers, and schema upgrades.
 
-Five tables, all prefixed ``centroids_`` so that they can live beside the user's own:
+Seven tables, all prefixed ``centroids_`` so that they can live beside the user's own:
 
 ``centroids_schema``
     one row: the schema version of the database, checked on every open.
@@ -17,6 +17,12 @@ Five tables, all prefixed ``centroids_`` so that they can live beside the user's
 ``centroids_assignments``
     history of record assignments: record key (as text), segment id, distance to the
     center, version and time.
+``centroids_promotions``
+    history of promotions (schema 2): which version was made the one served, and when.
+    The served version is the latest promotion's, else the latest version.
+``centroids_member_samples``
+    a random sample of each version's members in model space with their cluster
+    (schema 2), written by :meth:`SegmentStore.save_run`, drawn for the explorer's map.
 
 Upgrades: :data:`MIGRATIONS` maps a schema version ``v`` to the function that brings a
 database from ``v`` to ``v + 1``; :func:`upgrade_schema` applies them in order in one
@@ -33,7 +39,7 @@ import sqlalchemy as sa
 from .errors import SchemaVersionError
 
 #: Schema version this code writes and reads.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -114,6 +120,32 @@ assignments_table = sa.Table(
     sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Schema 2. Append-only: the latest row names the served version.
+promotions_table = sa.Table(
+    "centroids_promotions",
+    metadata,
+    sa.Column("promotion", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version", sa.Integer, sa.ForeignKey("centroids_versions.version"), nullable=False),
+    sa.Column("promoted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+# Schema 2. One row per version saved with its data (save_run): sampled rows.
+member_samples_table = sa.Table(
+    "centroids_member_samples",
+    metadata,
+    sa.Column(
+        "version",
+        sa.Integer,
+        sa.ForeignKey("centroids_versions.version"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("n_members", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.JSON, nullable=False),
+    sa.Column("positions", sa.JSON, nullable=False),
+)
+
 #: Tables whose rows are never updated nor deleted once written.
 IMMUTABLE_TABLES = ("centroids_versions", "centroids_centers")
 
@@ -178,7 +210,13 @@ def read_schema_version(connection: sa.Connection) -> int | None:
 
 
 #: ``MIGRATIONS[v]`` brings a database from schema ``v`` to ``v + 1`` (same transaction).
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}
+def _add_promotions(connection: sa.Connection) -> None:
+    """Schema 1 → 2: the tables of promotions (which version is served) and samples."""
+    promotions_table.create(connection, checkfirst=True)
+    member_samples_table.create(connection, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _add_promotions}
 
 
 def upgrade_schema(connection: sa.Connection, target: int | None = None) -> list[int]:
