@@ -195,6 +195,9 @@ def test_missing_versions_are_named(store):
     store.save(fit(blob_frame()))
     with pytest.raises(VersionNotFoundError, match="versions 1 to 1 exist"):
         store.load(4)
+    for beyond_any_integer_column in (2**63, 10**30, -(2**70)):
+        with pytest.raises(VersionNotFoundError, match="versions 1 to 1 exist"):
+            store.load(beyond_any_integer_column)
     with pytest.raises(TypeError, match="version must be an int"):
         store.load("1")
     with pytest.raises(VersionNotFoundError, match="only version 1"):

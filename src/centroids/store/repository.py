@@ -733,6 +733,10 @@ class SegmentStore:
         if isinstance(version, bool) or not isinstance(version, int | np.integer):
             raise TypeError(f"version must be an int or None (the latest), got {version!r}")
         version = int(version)
+        if not 0 < version < 2**63:
+            # Versions are positive 64-bit integers in every backend: one outside that
+            # range cannot exist (and would overflow the driver's integer conversion).
+            raise VersionNotFoundError(self._no_version_message(connection, version))
         exists = connection.execute(
             sa.select(tables.versions_table.c.version).where(
                 tables.versions_table.c.version == version
