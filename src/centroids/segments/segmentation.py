@@ -287,8 +287,6 @@ class Segmentation:
         (:meth:`Preparation.transform_centers`: category share columns, when present,
         give the one-hot blocks). A NumPy
         array gives centers in model space.
-    n_init : 'auto' or int, default='auto'
-        Number of K-Means runs, as in :class:`centroids.KMeans`.
         With ``model='kprototypes'``: 'k-means++' (or 'k-prototypes++') and 'random'
         are KPrototypes' own seedings; initial centers (DataFrame or array) cannot start
         a k-prototypes fit: a UserWarning says so and 'k-prototypes++' seeds it.
