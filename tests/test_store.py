@@ -198,6 +198,8 @@ def test_missing_versions_are_named(store):
     for beyond_any_integer_column in (2**63, 10**30, -(2**70)):
         with pytest.raises(VersionNotFoundError, match="versions 1 to 1 exist"):
             store.load(beyond_any_integer_column)
+        with pytest.raises(SegmentNotFoundError, match="known ids"):
+            store.rename(beyond_any_integer_column, "nobody")
     with pytest.raises(TypeError, match="version must be an int"):
         store.load("1")
     with pytest.raises(VersionNotFoundError, match="only version 1"):

@@ -126,6 +126,13 @@ class SavedRun:
     write_back: WriteBackResult | None = None
 
 
+def _storable_id(number: int) -> bool:
+    """Whether ``number`` can be a version or segment id: ids are positive 64-bit integers
+    in every backend, so one outside that range cannot exist (and would overflow the
+    driver's integer conversion if it were sent in a query)."""
+    return 0 < number < 2**63
+
+
 def _normalise_url(url) -> sa.URL:
     if isinstance(url, os.PathLike) or (isinstance(url, str) and "://" not in url):
         if isinstance(url, str) and not url:
@@ -733,9 +740,7 @@ class SegmentStore:
         if isinstance(version, bool) or not isinstance(version, int | np.integer):
             raise TypeError(f"version must be an int or None (the latest), got {version!r}")
         version = int(version)
-        if not 0 < version < 2**63:
-            # Versions are positive 64-bit integers in every backend: one outside that
-            # range cannot exist (and would overflow the driver's integer conversion).
+        if not _storable_id(version):
             raise VersionNotFoundError(self._no_version_message(connection, version))
         exists = connection.execute(
             sa.select(tables.versions_table.c.version).where(
@@ -904,9 +909,13 @@ class SegmentStore:
             changes["description"] = description
         table = tables.segments_table
         with self._write() as connection:
-            count = connection.execute(
-                table.update().where(table.c.segment_id == int(segment_id)).values(**changes)
-            ).rowcount
+            count = (
+                connection.execute(
+                    table.update().where(table.c.segment_id == int(segment_id)).values(**changes)
+                ).rowcount
+                if _storable_id(int(segment_id))
+                else 0
+            )
             if count == 0:
                 known = connection.execute(sa.select(table.c.segment_id)).scalars().all()
                 raise SegmentNotFoundError(
@@ -1272,8 +1281,8 @@ def _record_history(connection: sa.Connection, version: int, assigned_at: dateti
     connection.execute(statement, {"version": version, "assigned_at": assigned_at})
     if postgres:
         # A bulk insert leaves the planner's statistics behind until autovacuum gets to
-        # them: estimating a few rows per version, it then plans the drift self-join as a
-        # nested loop, which took over 20 minutes on two 200,000-row versions.
+        # them: estimating a few rows per version, it then planned the drift self-join as
+        # a nested loop, still running after 20 minutes on two 200,000-row versions.
         # ANALYZE samples a fixed number of rows, so it costs little at any size.
         connection.execute(sa.text("ANALYZE centroids_assignments"))
 
