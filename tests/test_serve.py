@@ -521,6 +521,32 @@ def test_a_version_saved_elsewhere_is_served_after_the_check_interval(app, store
     assert body["outputs"][0]["data"] == expected(store, frame, 3)[0]
 
 
+def test_the_model_is_loaded_again_only_when_the_served_version_changes(app, store):
+    frame = new_rows(20)
+
+    def infer():
+        return call(app, "POST", "/v2/models/segments/infer", json=oip_by_name(frame))
+
+    infer()
+    loaded = app.state.cache._served.segmentation
+    for _ in range(3):  # check_seconds=0: every request asks the store which version it serves
+        assert infer().status_code == 200
+    assert app.state.cache._served.segmentation is loaded
+    # a rename by another process shows without loading the model again
+    segment = int(store.segment_ids(2)[0])
+    with SegmentStore(store.url) as other:
+        other.rename(segment, "Renamed elsewhere")
+    names = outputs_of(infer())["segment_name"]
+    assert names == expected(store, frame)[1]
+    assert app.state.cache._served.names[segment] == "Renamed elsewhere"
+    assert app.state.cache._served.segmentation is loaded
+    # a new served version is loaded
+    with SegmentStore(store.url) as other:
+        other.save(Segmentation(2, columns=FEATURES, random_state=3).fit(customers()))
+    assert infer().json()["model_version"] == "3"
+    assert app.state.cache._served.segmentation is not loaded
+
+
 def wait_for(app, job_id, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
