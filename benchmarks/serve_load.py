@@ -3,7 +3,7 @@ scikit-learn's ``KMeans.predict``, on loopback, at a fixed concurrency.
 
 Run from the project root (``make bench`` runs it after the suite)::
 
-    .venv/bin/python benchmarks/serve_load.py [--concurrency 8] [--seconds 10]
+    .venv/bin/python benchmarks/serve_load.py [--concurrency 8] [--seconds 12] [--rounds 4]
                                                [--markdown PATH]
 
 Both services hold the same model: a segmentation of a generated 100,000-row table (four
@@ -15,9 +15,10 @@ the raw columns (Open Inference Protocol, one tensor per column) and answers seg
 names and distances, so it also prepares the rows and looks up the names.
 
 For each service and batch size (1 row, 1,000 rows) a client process keeps
-``--concurrency`` requests in flight for ``--seconds`` (after a warm-up) and reports the
-requests per second, rows per second, the p50 and p99 latency and the errors. Before
-timing, the two services' labels are checked to agree on 2,000 rows. The load generator
+``--concurrency`` requests in flight for ``--seconds`` in all, in ``--rounds`` runs that
+alternate with the other service's (each after a warm-up), and reports, over the pooled
+runs, the requests per second, rows per second, the p50 and p99 latency and the errors.
+Before timing, the two services' labels are checked to agree on 2,000 rows. The load generator
 shares the machine's cores with the service under test: both services pay the same.
 """
 
@@ -193,7 +194,8 @@ asyncio.run(main())
 """
 
 
-def load(url, body, concurrency, seconds, folder):
+def load(url, body, concurrency, seconds, folder, warmup=2.0):
+    """One client run: its latencies (seconds), errors and measured time."""
     body_file = folder / "body.json"
     body_file.write_bytes(body)
     client_file = folder / "client.py"
@@ -206,18 +208,23 @@ def load(url, body, concurrency, seconds, folder):
             str(body_file),
             str(concurrency),
             str(seconds),
-            "2",
+            str(warmup),
         ],
         capture_output=True,
         text=True,
         check=True,
     )
-    measured = json.loads(result.stdout)
-    latencies = np.asarray(measured["latencies"])
+    return json.loads(result.stdout)
+
+
+def summary(runs):
+    """Requests/s, p50 and p99 over the pooled latencies of several runs."""
+    latencies = np.concatenate([np.asarray(run["latencies"]) for run in runs])
+    elapsed = sum(run["elapsed"] for run in runs)
     return {
         "requests": len(latencies),
-        "errors": measured["errors"],
-        "rps": len(latencies) / measured["elapsed"],
+        "errors": sum(run["errors"] for run in runs),
+        "rps": len(latencies) / elapsed,
         "p50_ms": float(np.percentile(latencies, 50) * 1000),
         "p99_ms": float(np.percentile(latencies, 99) * 1000),
     }
@@ -237,7 +244,14 @@ def start(command, folder, environ=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternate the two services this many times, --seconds split between rounds, "
+        "so a change in the machine's other load falls on both alike",
+    )
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args(argv)
     import httpx
@@ -286,11 +300,25 @@ def main(argv=None):
             results = {}
             for n_rows in (1, 1000):
                 body_ours, body_base = requests_for(segmentation, n_rows, seed=n_rows)
-                for service, target, body in (
+                services = (
                     ("scikit-learn baseline", f"{base_base}/predict", body_base),
                     ("centroids serve", f"{ours_base}/v2/models/segments/infer", body_ours),
-                ):
-                    measured = load(target, body, args.concurrency, args.seconds, folder)
+                )
+                runs = {service: [] for service, _, _ in services}
+                for round_ in range(args.rounds):
+                    for service, target, body in services:
+                        runs[service].append(
+                            load(
+                                target,
+                                body,
+                                args.concurrency,
+                                args.seconds / args.rounds,
+                                folder,
+                                warmup=2.0 if round_ == 0 else 0.5,
+                            )
+                        )
+                for service, _, _ in services:
+                    measured = summary(runs[service])
                     measured["rows_per_s"] = measured["rps"] * n_rows
                     results[(service, n_rows)] = measured
                     print(service, n_rows, measured, file=sys.stderr)
@@ -315,7 +343,8 @@ def segmentation_ids(url):
 def render(results, args):
     lines = [
         f"Load test on loopback, {args.concurrency} requests in flight, {args.seconds:g} s per "
-        f"run after a 2 s warm-up; {platform.processor() or platform.machine()}, "
+        f"service and batch size in {args.rounds} alternating rounds (warm-up 2 s, then "
+        f"0.5 s); {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}.",
         "",
         "| rows / request | service | requests/s | rows/s | p50 ms | p99 ms | errors |",

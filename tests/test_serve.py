@@ -215,6 +215,44 @@ def test_median_model_takes_missing_values_as_the_library_does(tmp_path):
         assert [p["distance"] for p in predictions] == distances
 
 
+def test_nan_literals_read_as_missing_values_like_null(tmp_path):
+    # pandas and MLflow clients write NaN as a bare literal, which strict JSON parsers refuse
+    frame = customers(300)
+    with SegmentStore(f"sqlite:///{tmp_path / 'm.db'}") as store:
+        store.save(Segmentation(3, columns=FEATURES, missing="median", random_state=0).fit(frame))
+        app = create_app(store, check_seconds=0)
+        rows = new_rows(30)
+        rows.loc[rows.index[::4], "spend"] = np.nan
+        split = rows[FEATURES].to_dict(orient="split")
+        body = {"dataframe_split": {"columns": split["columns"], "data": split["data"]}}
+        literal = json.dumps(body)
+        assert "NaN" in literal
+        response = call(
+            app,
+            "POST",
+            "/invocations",
+            content=literal,
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 200
+        ids, _, distances = expected(store, rows)
+        predictions = response.json()["predictions"]
+        assert [p["segment_id"] for p in predictions] == ids
+        assert [p["distance"] for p in predictions] == distances
+        # an integer past 64 bits (strict parsers refuse it) scores as the float it is
+        body["dataframe_split"]["data"][0][0] = 10**30
+        response = call(
+            app,
+            "POST",
+            "/invocations",
+            content=json.dumps(body),
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 200
+        rows.iloc[0, rows.columns.get_loc("spend")] = 1e30
+        assert [p["segment_id"] for p in response.json()["predictions"]] == expected(store, rows)[0]
+
+
 def test_metadata_lists_raw_features_datatypes_and_versions(app):
     body = call(app, "GET", "/v2/models/segments").json()
     assert body["name"] == "segments"
@@ -386,6 +424,25 @@ def test_limits_answer_413(store):
     assert response.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
 
 
+def test_ids_past_64_bits_are_a_422_not_a_database_overflow(app):
+    huge = 2**64
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for method, path, kwargs in (
+        ("GET", f"/v1/versions/{huge}/centers", {}),
+        ("GET", f"/v1/versions/{huge}", {}),
+        ("GET", f"/v1/drift?from_version={huge}", {}),
+        ("GET", f"/v2/models/segments/versions/{huge}", {}),
+        ("POST", f"/v1/versions/{huge}/promote", {"headers": auth}),
+        ("PATCH", f"/v1/segments/{huge}", {"headers": auth, "json": {"name": "x"}}),
+    ):
+        response = call(app, method, path, **kwargs)
+        assert response.status_code == 422, (path, response.text)
+        assert set(response.json()) >= ERROR_KEYS
+    # the largest id a database integer holds is simply not there
+    response = call(app, "GET", f"/v1/versions/{2**63 - 1}")
+    assert response.status_code == 404, response.text
+
+
 def test_the_error_mapping_follows_the_librarys_table():
     for kind, status in HTTP_STATUS:
         assert status_of(kind("x")) == status
@@ -462,6 +519,32 @@ def test_a_version_saved_elsewhere_is_served_after_the_check_interval(app, store
     body = call(app, "POST", "/v2/models/segments/infer", json=oip_by_name(frame)).json()
     assert body["model_version"] == "3"
     assert body["outputs"][0]["data"] == expected(store, frame, 3)[0]
+
+
+def test_the_model_is_loaded_again_only_when_the_served_version_changes(app, store):
+    frame = new_rows(20)
+
+    def infer():
+        return call(app, "POST", "/v2/models/segments/infer", json=oip_by_name(frame))
+
+    infer()
+    loaded = app.state.cache._served.segmentation
+    for _ in range(3):  # check_seconds=0: every request asks the store which version it serves
+        assert infer().status_code == 200
+    assert app.state.cache._served.segmentation is loaded
+    # a rename by another process shows without loading the model again
+    segment = int(store.segment_ids(2)[0])
+    with SegmentStore(store.url) as other:
+        other.rename(segment, "Renamed elsewhere")
+    names = outputs_of(infer())["segment_name"]
+    assert names == expected(store, frame)[1]
+    assert app.state.cache._served.names[segment] == "Renamed elsewhere"
+    assert app.state.cache._served.segmentation is loaded
+    # a new served version is loaded
+    with SegmentStore(store.url) as other:
+        other.save(Segmentation(2, columns=FEATURES, random_state=3).fit(customers()))
+    assert infer().json()["model_version"] == "3"
+    assert app.state.cache._served.segmentation is not loaded
 
 
 def wait_for(app, job_id, timeout=120):

@@ -15,6 +15,7 @@ once (:meth:`ModelCache.invalidate`).
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import threading
@@ -105,6 +106,13 @@ class ServedModel:
             for spec in self.specs
             if spec.kind == "categorical" and all(isinstance(c, str) for c in spec.categories)
         }
+
+    def renamed(self, names: dict) -> ServedModel:
+        """This model under other segment names (a copy: requests in flight keep theirs)."""
+        other = copy.copy(self)
+        other.names = dict(names)
+        other._id_names = [other.names.get(int(i), "") for i in self.segment_ids]
+        return other
 
     # -- metadata -------------------------------------------------------------------------
 
@@ -579,7 +587,15 @@ class ModelCache:
                     "the store holds no version yet: run `centroids segment` (or a retrain "
                     "job) first"
                 )
-            self._served = self._build(version)
+            served = self._served
+            if served is None or served.version != version:
+                self._served = self._build(version)
+            else:
+                # the same version: the model stays loaded; only the names can have changed
+                # (a rename by another process)
+                names = self.store.segments()["name"].to_dict()
+                if names != served.names:
+                    self._served = served.renamed(names)
             self._checked_at = time.monotonic()
             return self._served
 
