@@ -474,6 +474,24 @@ class MiniBatchKMeans(
         self.n_steps_ = done
         self.n_iter_ = math.ceil(done * batch_size / n_samples)
         self._set_labels_and_inertia(engine_data(observed), sample_weight, steps)
+        self._warn_if_duplicate_centers()
+
+    def _warn_if_duplicate_centers(self):
+        """ConvergenceWarning, as KMeans, when fewer distinct clusters than n_clusters."""
+        labels = getattr(self, "labels_", None) if self.compute_labels else None
+        if labels is not None:
+            n_distinct = int(np.unique(labels).size)
+        else:
+            n_distinct = int(np.unique(self.cluster_centers_, axis=0).shape[0])
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}): X probably has fewer than "
+                f"{self.n_clusters} distinct points (duplicate rows). Some centers are "
+                "duplicates or empty; lower n_clusters.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def _fill_rounds(
         self,
