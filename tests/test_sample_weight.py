@@ -213,3 +213,19 @@ def test_minibatch_honours_init_size():
     X, _ = make_blobs(5000, n_features=2, centers=3, random_state=12)
     MiniBatchKMeans(3, init=record, init_size=321, n_init=2, random_state=0).fit(X)
     assert seen and set(seen) == {321}
+
+
+def test_choose_k_passes_sample_weight():
+    from centroids.evaluate.choose_k import choose_k
+
+    X, _, weights, repeated, _ = weighted_and_repeated(13, n=300)
+    options = {"n_references": 2, "n_stability": 0, "random_state": 0}
+    weighted = choose_k(X, range(2, 5), sample_weight=weights, **options)
+    twice = choose_k(repeated, range(2, 5), **options)
+    assert weighted.k == twice.k == 3
+    for column in ("silhouette", "davies_bouldin", "calinski_harabasz"):
+        np.testing.assert_allclose(
+            weighted.table.loc[3, column], twice.table.loc[3, column], rtol=1e-6
+        )
+    with pytest.raises(ValueError, match="sample_weight has 3 values"):
+        choose_k(X, range(2, 4), sample_weight=[1, 2, 3], **options)

@@ -762,6 +762,22 @@ def calinski_harabasz_score(X, labels, *, sample_weight=None):
     return float(extra_disp * (n - k) / (intra_disp * (k - 1.0)))
 
 
+def weighted_label_scores(X, labels, sample_weight, silhouette_sample_size=None, seed=None):
+    """Weighted silhouette (of a sample of rows when a size is given), Davies-Bouldin and
+    Calinski-Harabasz of one labelling, as a dict; empty unless 2 to n - 1 labels."""
+    if not 2 <= np.unique(labels).shape[0] <= np.shape(X)[0] - 1:
+        return {}
+    options = {"sample_weight": sample_weight}
+    silhouette = silhouette_score(
+        X, labels, sample_size=silhouette_sample_size, random_state=seed, **options
+    )
+    return {
+        "silhouette": silhouette,
+        "davies_bouldin": davies_bouldin_score(X, labels, **options),
+        "calinski_harabasz": calinski_harabasz_score(X, labels, **options),
+    }
+
+
 def _centers_and_codes(X, labels, centers, sample_weight, where):
     """(codes, centers float64, number of rows per center, classes or None)."""
     n = X.shape[0]

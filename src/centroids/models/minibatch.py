@@ -477,18 +477,17 @@ class MiniBatchKMeans(
         self._warn_if_duplicate_centers()
 
     def _warn_if_duplicate_centers(self):
-        """ConvergenceWarning, as KMeans, when fewer distinct clusters than n_clusters."""
-        labels = getattr(self, "labels_", None) if self.compute_labels else None
-        if labels is not None:
-            n_distinct = int(np.unique(labels).size)
-        else:
-            n_distinct = int(np.unique(self.cluster_centers_, axis=0).shape[0])
+        """ConvergenceWarning, as KMeans, when centers coincide (duplicate rows in X).
+
+        An empty cluster alone is no sign of it in mini-batch steps (a center no batch
+        reached), so the test is on the centers themselves."""
+        n_distinct = int(np.unique(self.cluster_centers_, axis=0).shape[0])
         if n_distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than "
                 f"n_clusters ({self.n_clusters}): X probably has fewer than "
                 f"{self.n_clusters} distinct points (duplicate rows). Some centers are "
-                "duplicates or empty; lower n_clusters.",
+                "duplicates; lower n_clusters.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
