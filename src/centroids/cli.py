@@ -65,7 +65,8 @@ ImputeOption = Annotated[
     str,
     typer.Option(
         "--impute",
-        help="Missing numeric values: drop (rows left out, counted) or median (filled in).",
+        help="Missing numeric values: drop (rows with one left out of the fit; segment "
+        "still places them by their observed columns) or median (filled in).",
     ),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same result.")]
