@@ -90,7 +90,9 @@ def compile_kernels():
     totals = np.empty((n_chunks(600), 4))
     distances = np.empty(600)
     for D in (D32, D32.astype(np.float64)):
-        candidate_totals.parallel(D, np.empty(0), PRECOMPUTED, candidates, distances, totals)
+        candidate_totals.parallel(
+            D, np.empty(0), PRECOMPUTED, candidates, distances, np.ones(600), totals
+        )
         distances_to_row.parallel(D, np.empty(0), PRECOMPUTED, 0, distances)
 
 

@@ -48,10 +48,12 @@ def test_segment_writes_store_labels_and_report(workspace):
     )
     assert result.exit_code == 0, result.output
     assert "Segments (version 1)" in result.output
-    assert "left out for a missing value" in result.output
+    assert "left out of the fit" in result.output
+    assert "row(s) had one; --missing drop" in result.output
     labels = pd.read_csv(workspace / "labels.csv")
     assert list(labels.columns) == ["customer_id", "segment_id", "segment_name", "distance"]
     assert len(labels) == 3_000
+    assert labels["segment_id"].notna().all()  # every customer gets a segment (issue 20)
     placed = labels.dropna(subset=["segment_id"])
     assert placed["segment_id"].nunique() == 5  # the generator's five segments, chosen by auto
     assert (workspace / "report.html").read_text().startswith("<!DOCTYPE html>")

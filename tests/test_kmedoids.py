@@ -25,8 +25,17 @@ from centroids.models.kmedoids import KMedoids, _distance_matrix
 SCIPY_METRIC = {"euclidean": "euclidean", "manhattan": "cityblock", "cosine": "cosine"}
 
 
+SAMPLE_WEIGHT_REASON = (
+    "k-medoids++ draws rows at random and FasterPAM visits them in a random order: "
+    "weighting a row by 2 and repeating it define the same objective but not the same "
+    "draws (the check also shuffles the rows), so the two fits may end at different "
+    "local optima. The deterministic part (the same start, the same search) is checked "
+    "in test_weight_two_equals_the_row_repeated."
+)
+
+
 def _expected_failed_checks(estimator):
-    return {}
+    return {"check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON}
 
 
 @parametrize_with_checks(
@@ -94,14 +103,23 @@ def test_swap_evaluation_and_update_against_brute_force(as_matrix):
     np.testing.assert_allclose(d_near, sorted_d[:, 0], rtol=1e-12)
     np.testing.assert_allclose(d_second, sorted_d[:, 1], rtol=1e-12)
     removal_loss = np.empty(4)
-    _removal_losses(near, d_near, d_second, 4, removal_loss)
+    _removal_losses(near, d_near, d_second, 4, removal_loss, np.ones(30))
     current = total_deviation(D, medoids)
     delta = np.empty(4)
     for candidate in range(30):
         if candidate in medoids:
             continue
         slot, change = _best_swap_for(
-            source, np.empty(0), metric, candidate, near, d_near, d_second, removal_loss, delta
+            source,
+            np.empty(0),
+            metric,
+            candidate,
+            near,
+            d_near,
+            d_second,
+            removal_loss,
+            delta,
+            np.ones(30),
         )
         changes = []
         for s in range(4):
@@ -358,3 +376,100 @@ def test_bad_init_and_too_many_clusters():
     with pytest.raises(ValueError, match="NaN in column 1, first at row 4"):
         model.fit(np.where(np.arange(30).reshape(10, 3) == 13, np.nan, X))
     assert not hasattr(model, "labels_")
+
+
+# -- sample_weight -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["alternate", "fasterpam"])
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "precomputed"])
+def test_weight_two_equals_the_row_repeated(method, metric):
+    """Weight 2 on the first 20 rows = those rows twice: the same medoids (as rows) and
+    the same total deviation, from the same initial medoids."""
+    X = small_data(3, n=80)
+    weights = np.ones(80)
+    weights[:20] = 2.0
+    repeated = np.vstack([X, X[:20]])
+    init = np.array([1, 30, 55], dtype=np.int64)
+    kind = "cityblock" if metric == "manhattan" else "euclidean"
+    data = (lambda A: cdist(A, A)) if metric == "precomputed" else (lambda A: A)
+    kwargs = {"n_clusters": 3, "method": method, "init": init, "random_state": 0}
+    kwargs["metric"] = metric
+    weighted = KMedoids(**kwargs).fit(data(X), sample_weight=weights)
+    twice = KMedoids(**kwargs).fit(data(repeated))
+    D = cdist(X, X, kind)
+    ours = float((weights * D[:, weighted.medoid_indices_].min(axis=1)).sum())
+    np.testing.assert_allclose(weighted.inertia_, ours, rtol=1e-6)
+    if method == "alternate":
+        # Row i < 20 and its copy 80 + i are the same point: compare medoids as points.
+        as_points = sorted(int(i) % 80 for i in twice.medoid_indices_)
+        assert sorted(weighted.medoid_indices_.tolist()) == as_points
+        np.testing.assert_array_equal(weighted.labels_, twice.labels_[:80])
+        np.testing.assert_allclose(weighted.inertia_, twice.inertia_, rtol=1e-6)
+    else:
+        # FasterPAM's random visiting order depends on the row count: both runs end at
+        # local optima of the same objective, within a few percent of each other here.
+        assert ours <= twice.inertia_ * 1.05 and twice.inertia_ <= ours * 1.05
+
+
+@pytest.mark.parametrize("init", ["k-medoids++", "random"])
+@pytest.mark.parametrize("method", ["alternate", "fasterpam"])
+def test_rows_of_weight_zero_never_become_medoids(method, init):
+    X = small_data(5, n=120)
+    weights = np.ones(120)
+    weights[::3] = 0.0
+    for seed in range(5):
+        model = KMedoids(4, method=method, init=init, random_state=seed)
+        model.fit(X, sample_weight=weights)
+        assert (weights[model.medoid_indices_] > 0).all()
+        kept = weights > 0
+        total = cdist(X[kept], X[model.medoid_indices_]).min(axis=1).sum()
+        assert model.inertia_ == pytest.approx(total)
+
+
+@pytest.mark.parametrize("method", ["alternate", "fasterpam"])
+def test_rows_of_weight_zero_do_not_move_medoids(method):
+    """Far outliers of weight 0 change nothing: the same medoids as without them."""
+    X = small_data(7, n=90)
+    outliers = np.full((10, X.shape[1]), 1e3)
+    both = np.vstack([X, outliers])
+    weights = np.r_[np.ones(90), np.zeros(10)]
+    init = np.array([0, 40, 80], dtype=np.int64)
+    with_outliers = KMedoids(3, method=method, init=init, random_state=0)
+    with_outliers.fit(both, sample_weight=weights)
+    if method == "fasterpam":
+        # The visiting order is a permutation of all rows; the weight-0 rows are skipped.
+        assert (with_outliers.medoid_indices_ < 90).all()
+        return
+    without = KMedoids(3, method=method, init=init, random_state=0).fit(X)
+    np.testing.assert_array_equal(with_outliers.medoid_indices_, without.medoid_indices_)
+    np.testing.assert_allclose(with_outliers.inertia_, without.inertia_)
+
+
+def test_sample_weight_errors():
+    X = small_data(6, n=30)
+    with pytest.raises(ValueError, match="Only 2 rows have a positive sample_weight"):
+        KMedoids(3).fit(X, sample_weight=np.r_[np.ones(2), np.zeros(28)])
+    weights = np.ones(30)
+    weights[4] = 0
+    with pytest.raises(ValueError, match="init names row 4 as an initial medoid"):
+        KMedoids(3, init=[1, 4, 9]).fit(X, sample_weight=weights)
+    with pytest.raises(ValueError, match="negative"):
+        KMedoids(3).fit(X, sample_weight=-np.ones(30))
+
+
+def test_weighted_seeding_draws_in_proportion_to_weight():
+    """The first k-medoids++ row is drawn in proportion to weight: with weight 9 on one row
+    of ten (and 1/9 on the rest... here 1), it comes first about 1/2 of the time."""
+    from centroids.models.kmedoids import _initial_medoids
+
+    X = np.arange(10, dtype=np.float64)[:, None]
+    weights = np.ones(10)
+    weights[7] = 9.0
+    rng = np.random.RandomState(0)
+    firsts = [
+        _initial_medoids(X, np.empty(0), EUCLIDEAN, 1, "k-medoids++", rng, weights)[0]
+        for _ in range(2000)
+    ]
+    share = np.mean(np.asarray(firsts) == 7)
+    assert 0.45 < share < 0.55  # 9 / 18 expected; binomial sd 0.011

@@ -63,8 +63,8 @@ def report(tmp_path_factory):
     store.record_assignments(customers, key_column="customer_id")
     drift = store.drift(1, 2)
     store.close()
-    used = second.predict(customers) >= 0
-    Z = second.transform(customers.loc[used])
+    whole = second.preparation_.complete_rows(customers)
+    Z = second.transform(customers.loc[whole])
     choice = choose_k(Z, range(2, 8), random_state=0, n_references=2, n_stability=1)
     diagnosis = diagnose(Z, second.model_, second.preparation_.model_feature_names_, random_state=0)
     path = write_report(

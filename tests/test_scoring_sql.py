@@ -84,7 +84,7 @@ def test_sqlite_gives_the_same_segment_as_predict(scale, missing):
     got = dict(connection.execute(sql).fetchall())
     assert got == expected_ids(seg, rows)
     if missing == "drop":
-        assert got[1] is None  # predict gives -1 for a missing numeric value
+        assert got[1] is not None  # a missing number: placed by the observed columns
     # the scalar expression, in a SELECT of our own
     expression = segmentation_to_sql(seg, "sqlite")
     got = dict(connection.execute(f'SELECT "row id", {expression} FROM people').fetchall())

@@ -95,17 +95,26 @@ def test_single_segment_has_undefined_metrics():
     assert seg.names_ == ["near average"]
 
 
-def test_predict_with_distance_and_dropped_rows():
+def test_predict_with_distance_and_rows_left_out_of_the_fit():
+    """Under 'drop' the rows with a hole are left out of the fit but still get a segment:
+    the nearest center over their observed columns (issue 20: every customer gets one)."""
     df = customers()
     df.loc[[5, 17], "income"] = np.nan
     seg = Segmentation(n_clusters=4, id_column="customer_id", random_state=0).fit(df)
-    assert seg.labels_[5] == seg.labels_[17] == -1
+    assert (seg.labels_ >= 0).all()
     assert seg.metrics_["n_dropped"] == 2 and seg.sizes_.sum() == len(df) - 2
+    assert seg.metrics_["n_rows_with_holes"] == 2 and seg.metrics_["missing"] == "drop"
     labels, distances = seg.predict_with_distance(df)
     np.testing.assert_array_equal(labels, seg.labels_)
-    assert np.isnan(distances[[5, 17]]).all()
     Z = seg.transform(df)
-    complete = labels >= 0
+    holes = np.isnan(Z).any(axis=1)
+    assert holes.sum() == 2
+    observed = ~np.isnan(Z[holes])
+    gaps = np.where(observed[:, None, :], Z[holes, None, :] - seg.centers_[None], 0.0)
+    rescaled = (gaps**2).sum(axis=2) * (Z.shape[1] / observed.sum(axis=1))[:, None]
+    np.testing.assert_array_equal(labels[holes], rescaled.argmin(axis=1))
+    np.testing.assert_allclose(distances[holes], np.sqrt(rescaled.min(axis=1)), rtol=1e-12)
+    complete = ~holes
     all_distances = np.linalg.norm(Z[complete, None, :] - seg.centers_[None], axis=2)
     np.testing.assert_array_equal(labels[complete], all_distances.argmin(axis=1))
     np.testing.assert_allclose(distances[complete], all_distances.min(axis=1), rtol=1e-12)
@@ -343,7 +352,7 @@ def test_kprototypes_round_trip_store_and_sql(tmp_path):
     sql = segmentation_to_sql(loaded, "sqlite", table="people", segment_ids=list(ids))
     got = dict(connection.execute(sql).fetchall())
     assert got == dict(zip(new["id"].tolist(), expected, strict=True))
-    assert got[5] is None
+    assert got[5] is not None  # a missing number: placed by the observed columns
 
 
 def test_kprototypes_errors_and_warnings():

@@ -262,7 +262,10 @@ def test_store_write_back_updates_table_and_history(fitted_store, store_url):  #
 
 def test_records_the_model_cannot_place_are_skipped(fitted_store, store_url):  # noqa: F811
     frame = blob_frame(seed=3, n_per_cluster=4)
-    frame.loc[[0, 5], "spend"] = np.nan
+    # A missing number alone is placed by the observed columns (issue 20); a row with
+    # every feature missing cannot be placed.
+    frame.loc[[0, 5], ["spend", "visits", "tenure"]] = np.nan
+    frame.loc[7, "spend"] = np.nan
     engine = create_customer_table(store_url, frame["id"])
     result = fitted_store.write_back(
         frame, table="customers", key_column="id", segment_column="segment"

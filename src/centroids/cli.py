@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ._utils.format import fixed_decimals, readable_number
+from .data.prepare import MISSING_POLICIES
 from .segments.pipeline import DEFAULT_DB
 
 app = typer.Typer(
@@ -64,7 +65,8 @@ ImputeOption = Annotated[
     str,
     typer.Option(
         "--impute",
-        help="Missing numeric values: drop (rows left out, counted) or median (filled in).",
+        help="Missing numeric values: drop (rows with one left out of the fit; segment "
+        "still places them by their observed columns) or median (filled in).",
     ),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same result.")]
@@ -228,6 +230,15 @@ def segment(
     ] = "auto",
     scale: ScaleOption = "standard",
     impute: ImputeOption = "drop",
+    missing: Annotated[
+        str | None,
+        typer.Option(
+            "--missing",
+            help="Missing numeric values: drop (rows left out of the fit, then placed by "
+            "their observed columns), impute (column median), kpod or masked (clustered "
+            "with their holes). Every row gets a segment. Default: --impute's choice.",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
     write_back: Annotated[
         str | None,
@@ -270,6 +281,8 @@ def segment(
     with _user_errors():
         _check_choice(scale, ("standard", "robust", "minmax", "none"), "--scale")
         _check_choice(impute, ("drop", "median"), "--impute")
+        if missing is not None:
+            _check_choice(missing, MISSING_POLICIES, "--missing")
         with _progress_bar(not json_output, "segmenting") as progress:
             run = segment_data(
                 data,
@@ -279,6 +292,7 @@ def segment(
                 k=k,
                 scale=scale,
                 impute=impute,
+                missing=missing,
                 db=db,
                 write_back=write_back,
                 out=out,
@@ -300,6 +314,8 @@ def _run_payload(run):
         "store": run.store_url,
         "rows": run.n_rows,
         "rows_dropped": run.n_dropped,
+        "missing": run.missing,
+        "rows_with_missing_values": run.n_rows_with_holes,
         "k": len(run.version.segment_ids),
         "k_reason": getattr(run.choice, "reason", None),
         "structure": getattr(run.choice, "verdict", None),
@@ -338,7 +354,11 @@ def _print_run(run):
     )
     console.print(
         f"Rows: {run.n_rows:,} read"
-        + (f", {run.n_dropped:,} left out for a missing value" if run.n_dropped else "")
+        + (f", {run.n_dropped:,} left out of the fit" if run.n_dropped else "")
+    )
+    console.print(
+        f"Missing values: {run.n_rows_with_holes:,} row(s) had one; --missing "
+        f"{run.missing}, every row with a value got a segment"
     )
     if run.version.parent_version is not None:
         console.print(

@@ -64,11 +64,13 @@ def distances_to_row(source, norms, metric, row, out):
 
 
 @chunked_kernel
-def candidate_totals(source, norms, metric, candidates, nearest, chunk_totals):
-    """Total distance if each candidate became a medoid: ``Σ_o min(nearest[o], d(o, cand))``.
+def candidate_totals(source, norms, metric, candidates, nearest, weights, chunk_totals):
+    """Total weighted distance if each candidate became a medoid:
+    ``Σ_o w_o min(nearest[o], d(o, cand))``.
 
     candidates : (t,) int64 IN; nearest : (n,) float64 IN, distance of every row to its
-    nearest medoid so far; chunk_totals : (n_chunks(n), t) float64 OUT, per-chunk sums
+    nearest medoid so far; weights : (n,) float64 IN, the rows' sample weights;
+    chunk_totals : (n_chunks(n), t) float64 OUT, per-chunk sums
     added in chunk order by the caller.
     """
     n = nearest.shape[0]
@@ -78,7 +80,8 @@ def candidate_totals(source, norms, metric, candidates, nearest, chunk_totals):
         for r in range(candidates.shape[0]):
             partial = 0.0
             for o in range(start, stop):
-                partial += min(nearest[o], pair_distance(source, norms, metric, o, candidates[r]))
+                d = pair_distance(source, norms, metric, o, candidates[r])
+                partial += weights[o] * min(nearest[o], d)
             chunk_totals[chunk, r] = partial
 
 
@@ -121,20 +124,23 @@ def _scan_medoids(source, norms, metric, medoids, o, near, d_near, second, d_sec
 
 
 @njit(**JIT_OPTIONS)
-def _removal_losses(near, d_near, d_second, k, removal_loss):
-    """removal_loss[i] = Σ_{o nearest to medoid i} (d_second[o] - d_near[o])."""
+def _removal_losses(near, d_near, d_second, k, removal_loss, weights):
+    """removal_loss[i] = Σ_{o nearest to medoid i} w_o (d_second[o] - d_near[o])."""
     removal_loss[:] = 0.0
     for o in range(near.shape[0]):
-        removal_loss[near[o]] += d_second[o] - d_near[o]
+        removal_loss[near[o]] += weights[o] * (d_second[o] - d_near[o])
 
 
 @njit(**JIT_OPTIONS)
-def _best_swap_for(source, norms, metric, candidate, near, d_near, d_second, removal_loss, delta):
+def _best_swap_for(
+    source, norms, metric, candidate, near, d_near, d_second, removal_loss, delta, weights
+):
     """(slot, change of the total) of the best swap of a medoid for ``candidate``.
 
     Schubert and Rousseeuw's O(n) evaluation for all k medoids at once: starting from the
     loss of removing each medoid, every row that would move to the candidate adds its
-    gain to all slots, and corrects the slot of its own nearest medoid.
+    gain to all slots, and corrects the slot of its own nearest medoid; every row counts
+    with its weight.
     """
     delta[:] = removal_loss
     shared = 0.0
@@ -142,19 +148,21 @@ def _best_swap_for(source, norms, metric, candidate, near, d_near, d_second, rem
         row = source[candidate]
         for o in range(near.shape[0]):
             d = np.float64(row[o])
+            w = weights[o]
             if d < d_near[o]:
-                shared += d - d_near[o]
-                delta[near[o]] += d_near[o] - d_second[o]
+                shared += w * (d - d_near[o])
+                delta[near[o]] += w * (d_near[o] - d_second[o])
             elif d < d_second[o]:
-                delta[near[o]] += d - d_second[o]
+                delta[near[o]] += w * (d - d_second[o])
     else:
         for o in range(near.shape[0]):
             d = pair_distance(source, norms, metric, o, candidate)
+            w = weights[o]
             if d < d_near[o]:
-                shared += d - d_near[o]
-                delta[near[o]] += d_near[o] - d_second[o]
+                shared += w * (d - d_near[o])
+                delta[near[o]] += w * (d_near[o] - d_second[o])
             elif d < d_second[o]:
-                delta[near[o]] += d - d_second[o]
+                delta[near[o]] += w * (d - d_second[o])
     best = 0
     for slot in range(1, delta.shape[0]):
         if delta[slot] < delta[best]:
@@ -189,7 +197,9 @@ def _apply_swap(source, norms, metric, medoids, slot, candidate, near, d_near, s
 
 
 @njit(**JIT_OPTIONS)
-def fasterpam(source, norms, metric, medoids, order, max_iter, near, d_near, second, d_second):
+def fasterpam(
+    source, norms, metric, medoids, order, max_iter, weights, near, d_near, second, d_second
+):
     """FasterPAM (Schubert and Rousseeuw, 2021): eager swaps until none improves the total.
 
     Candidates are visited in ``order``, round after round; the first swap that lowers
@@ -198,18 +208,20 @@ def fasterpam(source, norms, metric, medoids, order, max_iter, near, d_near, sec
     brings no improvement, or after ``max_iter`` rounds.
 
     medoids : (k,) int64 IN/OUT; order : (n,) int64 IN, a permutation of the rows;
-    near, d_near, second, d_second : (n,) OUT (see :func:`nearest_two_medoids`), valid for
-    the final medoids. Returns (number of rounds, number of swaps, converged).
+    weights : (n,) float64 IN, the rows' weights (a row of weight 0 is never made a
+    medoid and does not count in the total); near, d_near, second, d_second : (n,) OUT
+    (see :func:`nearest_two_medoids`), valid for the final medoids. Returns (number of
+    rounds, number of swaps, converged).
     """
     n = order.shape[0]
     k = medoids.shape[0]
     _nearest_two_all_rows(source, norms, metric, medoids, near, d_near, second, d_second)
     if k == 1:
-        return _best_single_medoid(source, norms, metric, medoids, near, d_near)
+        return _best_single_medoid(source, norms, metric, medoids, weights, near, d_near)
     removal_loss = np.empty(k)
     delta = np.empty(k)
-    _removal_losses(near, d_near, d_second, k, removal_loss)
-    total = d_near.sum()
+    _removal_losses(near, d_near, d_second, k, removal_loss, weights)
+    total = (weights * d_near).sum()
     last_swap = -1
     n_swaps = 0
     n_rounds = 0
@@ -220,18 +232,27 @@ def fasterpam(source, norms, metric, medoids, order, max_iter, near, d_near, sec
             if position == last_swap:
                 return n_rounds, n_swaps, True
             candidate = order[position]
-            if d_near[candidate] == 0.0:
-                continue  # a medoid, or a duplicate of one
+            if d_near[candidate] == 0.0 or weights[candidate] == 0.0:
+                continue  # a medoid, a duplicate of one, or a row of weight 0
             slot, change = _best_swap_for(
-                source, norms, metric, candidate, near, d_near, d_second, removal_loss, delta
+                source,
+                norms,
+                metric,
+                candidate,
+                near,
+                d_near,
+                d_second,
+                removal_loss,
+                delta,
+                weights,
             )
             if change >= -1e-12 * total:
                 continue
             _apply_swap(
                 source, norms, metric, medoids, slot, candidate, near, d_near, second, d_second
             )
-            _removal_losses(near, d_near, d_second, k, removal_loss)
-            total = d_near.sum()
+            _removal_losses(near, d_near, d_second, k, removal_loss, weights)
+            total = (weights * d_near).sum()
             last_swap = position
             n_swaps += 1
         if n_swaps == swaps_before:
@@ -240,14 +261,16 @@ def fasterpam(source, norms, metric, medoids, order, max_iter, near, d_near, sec
 
 
 @njit(**JIT_OPTIONS)
-def _best_single_medoid(source, norms, metric, medoids, near, d_near):
-    """k = 1: the row of least total distance to all rows (one pass over all pairs)."""
+def _best_single_medoid(source, norms, metric, medoids, weights, near, d_near):
+    """k = 1: the row of positive weight of least total weighted distance to all rows."""
     n = near.shape[0]
-    best_total = d_near.sum()
+    best_total = (weights * d_near).sum()
     for candidate in range(n):
+        if weights[candidate] == 0.0:
+            continue
         total = 0.0
         for o in range(n):
-            total += pair_distance(source, norms, metric, o, candidate)
+            total += weights[o] * pair_distance(source, norms, metric, o, candidate)
             if total >= best_total:
                 break
         if total < best_total:
@@ -260,14 +283,14 @@ def _best_single_medoid(source, norms, metric, medoids, near, d_near):
 
 
 @njit(**JIT_OPTIONS)
-def alternate(source, norms, metric, medoids, max_iter, near, d_near, second, d_second):
+def alternate(source, norms, metric, medoids, max_iter, weights, near, d_near, second, d_second):
     """Alternating (Voronoi-iteration) k-medoids: assign, then each cluster's best medoid.
 
     Each step gives every row to its nearest medoid, then makes each cluster's medoid the
-    member with the least total distance to the other members (ties to the current
-    medoid, then to the lowest row); it stops when no medoid changes. Returns (number of
-    steps, number of medoid changes, converged); the OUT arrays are as in
-    :func:`fasterpam`, valid for the final medoids.
+    member of positive weight with the least total weighted distance to the other members
+    (ties to the current medoid, then to the lowest row); it stops when no medoid
+    changes. Returns (number of steps, number of medoid changes, converged); the OUT
+    arrays are as in :func:`fasterpam`, valid for the final medoids.
     """
     n = near.shape[0]
     k = medoids.shape[0]
@@ -286,13 +309,13 @@ def alternate(source, norms, metric, medoids, max_iter, near, d_near, second, d_
             best = medoids[slot]
             best_total = 0.0
             for o in members:
-                best_total += d_near[o]
+                best_total += weights[o] * d_near[o]
             for candidate in members:
-                if candidate == medoids[slot]:
+                if candidate == medoids[slot] or weights[candidate] == 0.0:
                     continue
                 total = 0.0
                 for o in members:
-                    total += pair_distance(source, norms, metric, o, candidate)
+                    total += weights[o] * pair_distance(source, norms, metric, o, candidate)
                     if total >= best_total:
                         break
                 if total < best_total:

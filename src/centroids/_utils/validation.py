@@ -107,13 +107,15 @@ def check_finite(X, feature_names, where):
     )
 
 
-def check_features(estimator, X, *, reset, where, name=None):
+def check_features(estimator, X, *, reset, where, name=None, allow_nan=False):
     """Validate X into a C-ordered float32/float64 array or a canonical CSR matrix.
 
     Integers and other numbers become float64; float32 stays float32 and no copy is
     made of an array that is already C-ordered floating point. With an estimator,
     sets (``reset=True``) or checks (``reset=False``) ``n_features_in_`` and
     ``feature_names_in_``; with ``estimator=None`` (functions), ``name`` says who asks.
+    ``allow_nan`` lets NaN through as missing entries of dense X (infinity is still an
+    error; see :mod:`centroids.engine.missing`).
     """
     name = name or type(estimator).__name__
     reject_non_numeric_columns(X, name)
@@ -142,7 +144,12 @@ def check_features(estimator, X, *, reset, where, name=None):
     if sp.issparse(X) and not X.has_canonical_format:
         X = X.copy()
         X.sum_duplicates()
-    check_finite(X, getattr(estimator, "feature_names_in_", None), where)
+    names = getattr(estimator, "feature_names_in_", None)
+    if allow_nan and not sp.issparse(X):
+        if np.isinf(X).any():
+            check_finite(np.where(np.isnan(X), 0, X), names, where)
+        return X
+    check_finite(X, names, where)
     return X
 
 

@@ -19,6 +19,52 @@ import pandas as pd
 
 __all__ = ["MISSING_LEVEL", "SCALINGS", "Preparation"]
 
+#: How the missing numeric values of a table are handled (``Preparation(missing=...)``,
+#: ``Segmentation(missing=...)``, ``centroids segment --missing``). Under every policy
+#: each row gets a segment; they differ in which rows and values the fit sees:
+#:
+#: - 'drop': the rows with a hole are left out of the fit; afterwards each is assigned to
+#:   the nearest center over its observed columns (rescaled distance, see
+#:   :mod:`centroids.engine.missing`).
+#: - 'impute': a hole takes the training median of its column, at fit and predict time
+#:   ('median' is its former name).
+#: - 'kpod', 'masked': every row enters the fit with its holes, clustered by
+#:   ``KMeans(missing='kpod' | 'masked')``; rows with holes are predicted the same way.
+#:
+#: A row none of whose numeric features is observed, with no categorical feature, has no
+#: distance to any center and is the one row left without a segment (label -1).
+MISSING_POLICIES = ("drop", "impute", "kpod", "masked")
+
+#: The estimators' ``missing`` option that serves each policy.
+_MODEL_MISSING = {
+    "drop": "masked",
+    "impute": "error",
+    "median": "error",
+    "kpod": "kpod",
+    "masked": "masked",
+}
+
+
+def model_missing_option(policy):
+    """The ``missing`` option of :class:`centroids.KMeans` that fits and predicts under a
+    table's missing-value ``policy`` (one of :data:`MISSING_POLICIES`, or 'median')."""
+    if policy not in _MODEL_MISSING:
+        raise ValueError(
+            f"missing must be one of {', '.join(map(repr, MISSING_POLICIES))}; got {policy!r}."
+        )
+    return _MODEL_MISSING[policy]
+
+
+def complete_model_rows(Z):
+    """The rows of a model matrix without a hole (what choosing K and diagnosing use)."""
+    return Z[~np.isnan(Z).any(axis=1)] if np.isnan(Z).any() else Z
+
+
+def rows_with_observed_values(Z):
+    """Mask of the rows of a model matrix that have at least one observed value."""
+    return ~np.isnan(Z).all(axis=1)
+
+
 #: The name of the one-hot level that stands for a missing categorical value.
 MISSING_LEVEL = "(missing)"
 
@@ -270,12 +316,16 @@ class Preparation:
         interquartile range; 'minmax' maps the training minimum to 0 and the maximum to 1;
         'none' leaves the values as they are. A constant column (zero spread) is only
         centred: its scale is 1, so it never divides by zero.
-    missing : {'drop', 'median'}, default='drop'
-        Missing numeric values: 'drop' leaves the rows that have one out of the fit
-        (:meth:`fit_transform` returns the others and ``row_mask_`` says which were kept)
-        and :meth:`transform` keeps NaN in their model columns; 'median' replaces them
-        with the training median of their column (at fit and transform time; the scaling
-        statistics are then computed on the imputed column). Missing categorical values
+    missing : {'drop', 'impute', 'kpod', 'masked', 'median'}, default='drop'
+        Missing numeric values (see :data:`MISSING_POLICIES`): 'drop' leaves the rows
+        that have one out of the fit (:meth:`fit_transform` returns the others and
+        ``row_mask_`` says which were kept) and :meth:`transform` keeps NaN in their
+        model columns; 'impute' (or its former name 'median') replaces them with the
+        training median of their column (at fit and transform time; the scaling
+        statistics are then computed on the imputed column); 'kpod' and 'masked' keep
+        every row, with NaN in the model columns of its holes, for an estimator that
+        clusters rows with holes (the scaling statistics are those of the observed
+        values). Missing categorical values
         are never dropped: they form their own level ``'(missing)'`` when the training
         data has any; otherwise a missing value at transform time gives an all-zero block,
         like an unseen category.
@@ -297,7 +347,9 @@ class Preparation:
     n_rows_ : int
         Rows seen in fit.
     n_dropped_ : int
-        Rows left out of the fit for a missing numeric value (0 with ``missing='median'``).
+        Rows left out of the fit for a missing numeric value (0 unless ``missing='drop'``).
+    n_rows_with_holes_ : int
+        Training rows with at least one missing numeric value, whatever the policy.
     missing_counts_ : dict
         Missing values per feature column in the training data.
     row_mask_ : ndarray of bool
@@ -350,8 +402,7 @@ class Preparation:
             raise ValueError(
                 f"scale must be one of {', '.join(map(repr, SCALINGS))}; got {self.scale!r}."
             )
-        if self.missing not in ("drop", "median"):
-            raise ValueError(f"missing must be 'drop' or 'median'; got {self.missing!r}.")
+        model_missing_option(self.missing)
         for name in ("columns", "categorical", "numeric"):
             value = getattr(self, name)
             if value is not None and (
@@ -459,6 +510,7 @@ class Preparation:
 
         numeric_values = {}
         row_mask = np.ones(len(frame), dtype=bool)
+        holes = np.zeros(len(frame), dtype=bool)
         missing_counts = {}
         for name in features:
             column = frame[name]
@@ -472,6 +524,7 @@ class Preparation:
                         "missing); drop it from columns."
                     )
                 numeric_values[name] = values
+                holes |= missing
                 if self.missing == "drop":
                     row_mask &= ~missing
             else:
@@ -502,6 +555,7 @@ class Preparation:
         self.model_feature_names_ = self._model_feature_names()
         self.n_rows_ = len(frame)
         self.n_dropped_ = len(frame) - n_kept
+        self.n_rows_with_holes_ = int(holes.sum())
         self.missing_counts_ = missing_counts
         self.row_mask_ = row_mask
         return self._transform_frame(frame.loc[row_mask], "Preparation.fit")
@@ -510,8 +564,9 @@ class Preparation:
         observed = values[~np.isnan(values)]
         median = float(np.median(observed))
         kept = values[row_mask]
-        if self.missing == "median":
+        if self.missing in ("median", "impute"):
             kept = np.where(np.isnan(kept), median, kept)
+        kept = kept[~np.isnan(kept)]
         # statistics of the sorted values: they, hence the prepared rows, do not depend
         # on the row order (the segmentation's fingerprint relies on it)
         kept = np.sort(kept)
@@ -643,7 +698,7 @@ class Preparation:
             if spec.kind == "numeric":
                 values = _numeric_values(column, spec.name, where)
                 _reject_infinite(values, spec.name, where)
-                if self.missing == "median":
+                if self.missing in ("median", "impute"):
                     values = np.where(np.isnan(values), spec.median, values)
                 np.divide(values - spec.center, spec.scale, out=Z[:, position])
                 position += 1
@@ -805,6 +860,7 @@ class Preparation:
             "columns": [spec.to_dict() for spec in self._specs],
             "n_rows": self.n_rows_,
             "n_dropped": self.n_dropped_,
+            "n_rows_with_holes": self.n_rows_with_holes_,
             "missing_counts": dict(self.missing_counts_),
         }
 
@@ -838,6 +894,7 @@ class Preparation:
         preparation.n_rows_ = int(description["n_rows"])
         preparation.n_dropped_ = int(description["n_dropped"])
         preparation.missing_counts_ = dict(description["missing_counts"])
+        preparation.n_rows_with_holes_ = int(description.get("n_rows_with_holes", 0))
         return preparation
 
     def __repr__(self):

@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils import check_random_state
 
+from .._utils.validation import check_sample_weight
 from ..engine import blas_limited_to_one_thread
 from ..models.kmeans import KMeans
 from .gap import (
@@ -44,6 +45,7 @@ from .metrics import (
     davies_bouldin_score,
     silhouette_estimate,
     silhouette_score,
+    weighted_label_scores,
 )
 
 __all__ = ["ChooseKResult", "choose_k"]
@@ -171,6 +173,7 @@ def choose_k(
     n_jobs=None,
     progress=None,
     verbose=False,
+    sample_weight=None,
 ):
     """Recommend a number of clusters for X, with the evidence and a verdict on structure.
 
@@ -226,6 +229,10 @@ def choose_k(
         that ran it (one call at a time).
     verbose : bool, default=False
         Print a progress line per fit on stderr (besides any ``progress`` callback).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of every row, passed to the fits of the data and of the stability halves
+        and to the metrics (weighted silhouette, Davies-Bouldin, Calinski-Harabasz, and
+        W_1 of the gap); the uniform reference sets are unweighted.
 
     Returns
     -------
@@ -246,6 +253,8 @@ def choose_k(
      'stability']
     """
     X = check_dense_features(X, "choose_k")
+    if sample_weight is not None:
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], np.float64)
     n_samples = X.shape[0]
     k_values = check_k_values(k_range, n_samples)
     if k_values.max() < 2:
@@ -313,8 +322,9 @@ def choose_k(
     def fit_data(j):
         # The data: one fit per k; its labels serve every measure.
         k = int(fitted_k[j])
-        model = KMeans(n_clusters=k, random_state=int(fit_seeds[j]), **kmeans_params).fit(X)
-        measures = _label_measures(X, model, int(metric_seeds[j]))
+        model = KMeans(n_clusters=k, random_state=int(fit_seeds[j]), **kmeans_params)
+        model.fit(X, sample_weight=sample_weight)
+        measures = _label_measures(X, model, int(metric_seeds[j]), sample_weight)
         counter(f"k={k}: fitted, inertia {model.inertia_:.6g}")
         return k, model, measures
 
@@ -344,7 +354,9 @@ def choose_k(
         halves = (order[: n_samples // 2], order[n_samples // 2 :])
         for half, seed in zip(halves, seeds, strict=True):
             half_model = KMeans(n_clusters=k, random_state=int(seed), **side_params)
-            predictions.append(half_model.fit(X[np.sort(half)]).predict(X))
+            rows = np.sort(half)
+            weights = None if sample_weight is None else sample_weight[rows]
+            predictions.append(half_model.fit(X[rows], sample_weight=weights).predict(X))
             counter(f"k={k}: stability split {repeat + 1}/{n_stability}")
         return adjusted_rand_score(*predictions)
 
@@ -363,9 +375,14 @@ def choose_k(
 
     rows = {int(k): dict.fromkeys(TABLE_COLUMNS, np.nan) for k in k_values}
     models = {}
-    log_w = {1: safe_log(total_dispersion(X))}
+    if sample_weight is None:
+        w_1 = total_dispersion(X)
+    else:
+        deviations = X - np.average(X, axis=0, weights=sample_weight)
+        w_1 = float(sample_weight @ np.einsum("ij,ij->i", deviations, deviations))
+    log_w = {1: safe_log(w_1)}
     if 1 in rows:
-        rows[1]["inertia"] = total_dispersion(X)
+        rows[1]["inertia"] = w_1
     for k, model, measures in data_fits:
         models[k] = model
         log_w[k] = safe_log(model.inertia_)
@@ -441,8 +458,12 @@ def _estimated_silhouette(X, labels, sample_rows, seed):
     return float(silhouette_estimate(X, labels, sample_rows, random_state=seed))
 
 
-def _label_measures(X, model, seed):
+def _label_measures(X, model, seed, sample_weight=None):
     """Inertia, silhouette, Davies-Bouldin and Calinski-Harabasz of one fit's labels."""
+    if sample_weight is not None:
+        size = None if X.shape[0] <= EXACT_SILHOUETTE_MAX_ROWS else SILHOUETTE_SAMPLE_ROWS
+        scores = weighted_label_scores(X, model.labels_, sample_weight, size, seed)
+        return {"inertia": float(model.inertia_), **scores}
     labels = model.labels_
     n_labels = np.unique(labels).shape[0]
     measures = {"inertia": float(model.inertia_)}

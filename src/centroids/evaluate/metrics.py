@@ -302,7 +302,51 @@ def _silhouettes_through_sklearn(X, codes, queries, all_rows, metric, kwds):
     return np.concatenate(parts) if parts else np.empty(0)
 
 
-def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
+def _weighted_silhouettes(X, codes, n_clusters, weights, metric, kwds):
+    """Silhouettes with frequency weights: row j counts as ``weights[j]`` copies of itself.
+
+    For row i in cluster A, ``a = Σ_{j ∈ A} w_j d_ij / (W_A - 1)`` (its other copies and
+    the other rows of A; the row itself is one copy at distance 0) and ``b = min_B
+    Σ_{j ∈ B} w_j d_ij / W_B``; the coefficient is 0 where ``W_A ≤ 1`` (a row alone in
+    its cluster). Distances come from scikit-learn, a chunk of rows at a time (memory
+    O(chunk · n)); the per-cluster sums are one sparse product per chunk.
+    """
+    from sklearn.metrics import pairwise_distances_chunked
+
+    n = codes.shape[0]
+    totals = np.bincount(codes, weights=weights, minlength=n_clusters)
+    indicator = sp.csr_matrix((weights, (np.arange(n), codes)), shape=(n, n_clusters))
+    out = np.empty(n)
+
+    def reduce_chunk(D_chunk, start):
+        sums = np.asarray(indicator.T @ np.asarray(D_chunk).T).T  # (chunk, k)
+        rows = np.arange(start, start + sums.shape[0])
+        own = codes[rows]
+        own_weight = totals[own] - 1.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(own_weight > 0, sums[np.arange(rows.size), own] / own_weight, 0.0)
+            means = np.where(totals > 0, sums / totals, np.inf)
+        means[np.arange(rows.size), own] = np.inf
+        b = means.min(axis=1)
+        largest = np.maximum(a, b)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(largest > 0, (b - a) / largest, 0.0)
+        out[rows] = np.where(own_weight > 0, values, 0.0)
+        return None
+
+    if metric == "precomputed":
+        _check_precomputed(X, "silhouette_samples")
+        step = max(1, (1 << 22) // max(1, n))
+        for start in range(0, n, step):
+            block = X[start : start + step]
+            reduce_chunk(block.toarray() if sp.issparse(block) else block, start)
+        return out
+    for _ in pairwise_distances_chunked(X, reduce_func=reduce_chunk, metric=metric, **kwds):
+        pass
+    return out
+
+
+def silhouette_samples(X, labels, *, metric="euclidean", sample_weight=None, **kwds):
     """Silhouette coefficient of every row, exactly.
 
     For row i in cluster A, ``a`` is its mean distance to the other rows of A and
@@ -331,6 +375,12 @@ def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
         distances; any other name or callable that
         :func:`sklearn.metrics.pairwise_distances` accepts is computed by scikit-learn
         chunk by chunk and summed by centroids' kernels.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weight of every row: a weight of 2 gives the silhouettes of the data
+        with that row twice, a weight of 0 those of the data without it (see
+        :func:`_weighted_silhouettes`). Weights are counts: a row's own cluster needs
+        more than 1 in total for its coefficient to be non-zero. None weighs every
+        row 1 (the unweighted kernels).
     **kwds : optional keyword parameters
         Passed on to the distance function of scikit-learn (then it computes the
         distances, also for the metrics above).
@@ -347,17 +397,29 @@ def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     >>> silhouette_samples(X, ["a", "a", "b", "b", "b"]).round(3)
     array([0.762, 0.755, 0.631, 0.754, 0.651])
     """
-    return _silhouette_samples(X, labels, metric, kwds, "silhouette_samples")
+    return _silhouette_samples(X, labels, metric, kwds, "silhouette_samples", sample_weight)
 
 
-def _silhouette_samples(X, labels, metric, kwds, where):
+def _silhouette_samples(X, labels, metric, kwds, where, sample_weight=None):
     X = _check_X(X, where)
     codes, classes = _encode_labels(labels, X.shape[0], where)
     _check_number_of_labels(classes.shape[0], X.shape[0], where)
+    if sample_weight is not None:
+        weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        return _weighted_silhouettes(X, codes, classes.shape[0], weights, metric, kwds)
     return _exact_silhouettes(X, codes, classes.shape[0], None, metric, kwds, where)
 
 
-def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_state=None, **kwds):
+def silhouette_score(
+    X,
+    labels,
+    *,
+    metric="euclidean",
+    sample_size=None,
+    random_state=None,
+    sample_weight=None,
+    **kwds,
+):
     """Mean silhouette coefficient of all rows, exactly, or of a subsample as scikit-learn.
 
     Same arguments and value as :func:`sklearn.metrics.silhouette_score`. With
@@ -381,6 +443,11 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
         (within the sample, as scikit-learn); None uses every row.
     random_state : int, RandomState instance or None, default=None
         Seed of the draw when ``sample_size`` is given.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Frequency weight of every row (see :func:`silhouette_samples`): the score is the
+        weighted mean ``Σ w_i s_i / Σ w_i`` of the weighted silhouettes, that of the
+        data with each row repeated ``w_i`` times. With ``sample_size`` the sampled rows
+        keep their weights.
     **kwds : optional keyword parameters
         Passed on to scikit-learn's distance function, as :func:`silhouette_samples`.
 
@@ -397,6 +464,18 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
     0.7105
     """
     where = "silhouette_score"
+    if sample_weight is not None:
+        n_rows = _check_X(X, where).shape[0]
+        weights = check_sample_weight(sample_weight, n_rows, np.float64)
+        if sample_size is not None:
+            sample_size = _check_sample_size(sample_size, n_rows, 1, where)
+            rows = check_random_state(random_state).permutation(n_rows)[:sample_size]
+            X = _check_X(X, where)
+            X = X[rows][:, rows] if metric == "precomputed" else X[rows]
+            labels = np.asarray(labels)[rows]
+            weights = weights[rows]
+        values = _silhouette_samples(X, labels, metric, kwds, where, weights)
+        return float(np.average(values, weights=weights))
     if sample_size is None:
         return float(np.mean(_silhouette_samples(X, labels, metric, kwds, where)))
     X = _check_X(X, where)
@@ -569,20 +648,33 @@ def _distance_sums(X, codes, centers, sample_weight):
     return totals[0], totals[1]
 
 
-def _cluster_dispersion(X, labels, where):
+def _cluster_dispersion(X, labels, where, sample_weight=None):
     """The checks of a cluster index, then (centroids, sizes, Σ squared distances, Σ
-    distances) per cluster, the distances taken from the rows to their centroid."""
+    distances) per cluster, the distances taken from the rows to their centroid.
+
+    With ``sample_weight`` every sum is weighted (a weight of 2 counts as the row twice)
+    and a cluster whose rows all weigh 0 is left out, as if its rows were not there.
+    """
     X = _check_X(X, where)
     codes, classes = _encode_labels(labels, X.shape[0], where)
     k = classes.shape[0]
     _check_number_of_labels(k, X.shape[0], where)
-    ones = np.ones(X.shape[0], dtype=X.dtype)
-    centroids, sizes = _cluster_means(X, codes, k, ones)
-    sq_sums, distance_sums = _distance_sums(X, codes, centroids, ones)
+    weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    centroids, sizes = _cluster_means(X, codes, k, weights)
+    sq_sums, distance_sums = _distance_sums(X, codes, centroids, weights)
+    if sample_weight is not None and not (sizes > 0).all():
+        kept = sizes > 0
+        if kept.sum() < 2:
+            raise ValueError(
+                f"{where} needs at least 2 clusters with a positive sample_weight; only "
+                f"{int(kept.sum())} of the {k} clusters have one."
+            )
+        centroids, sizes = centroids[kept], sizes[kept]
+        sq_sums, distance_sums = sq_sums[kept], distance_sums[kept]
     return centroids, sizes, sq_sums, distance_sums
 
 
-def davies_bouldin_score(X, labels):
+def davies_bouldin_score(X, labels, *, sample_weight=None):
     """Davies-Bouldin index: mean over clusters of the worst ratio of spread to separation.
 
     For clusters i and j with mean distance to their centroid ``s_i``, ``s_j`` and
@@ -597,6 +689,10 @@ def davies_bouldin_score(X, labels):
         The rows, float32 or float64 (sums in float64).
     labels : array-like of shape (n_samples,)
         The cluster of every row, any values; 2 to ``n_samples - 1`` distinct ones.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weight of every row: centroids and spreads are weighted means, so a
+        weight of 2 gives the index of the data with that row twice. A cluster of
+        weight 0 does not count. None weighs every row 1.
 
     Returns
     -------
@@ -609,7 +705,9 @@ def davies_bouldin_score(X, labels):
     >>> round(davies_bouldin_score([[0, 1], [1, 1], [3, 4]], [0, 0, 1]), 4)
     0.128
     """
-    centroids, sizes, _, distance_sums = _cluster_dispersion(X, labels, "davies_bouldin_score")
+    centroids, sizes, _, distance_sums = _cluster_dispersion(
+        X, labels, "davies_bouldin_score", sample_weight
+    )
     spread = distance_sums / sizes
     diff = centroids[:, None, :] - centroids[None, :, :]
     centroid_distances = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
@@ -620,7 +718,7 @@ def davies_bouldin_score(X, labels):
     return float(np.mean(np.max(ratios, axis=1)))
 
 
-def calinski_harabasz_score(X, labels):
+def calinski_harabasz_score(X, labels, *, sample_weight=None):
     """Calinski-Harabasz index (variance ratio criterion): between- over within-cluster spread.
 
     ``[B / (k - 1)] / [W / (n - k)]`` with ``B`` the size-weighted squared distances of
@@ -635,6 +733,10 @@ def calinski_harabasz_score(X, labels):
         The rows, float32 or float64 (sums in float64).
     labels : array-like of shape (n_samples,)
         The cluster of every row, any values; 2 to ``n_samples - 1`` distinct ones.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weight of every row, a frequency: ``n`` becomes the total weight and
+        every sum is weighted, so a weight of 2 gives the index of the data with that
+        row twice. A cluster of weight 0 does not count. None weighs every row 1.
 
     Returns
     -------
@@ -648,7 +750,9 @@ def calinski_harabasz_score(X, labels):
     >>> calinski_harabasz_score(X, [0, 0, 1, 1])
     32.0
     """
-    centroids, sizes, within, _ = _cluster_dispersion(X, labels, "calinski_harabasz_score")
+    centroids, sizes, within, _ = _cluster_dispersion(
+        X, labels, "calinski_harabasz_score", sample_weight
+    )
     n, k = float(sizes.sum()), centroids.shape[0]
     intra_disp = float(within.sum())
     mean = (centroids * sizes[:, None]).sum(axis=0) / n
@@ -656,6 +760,22 @@ def calinski_harabasz_score(X, labels):
     if intra_disp == 0.0:
         return 1.0
     return float(extra_disp * (n - k) / (intra_disp * (k - 1.0)))
+
+
+def weighted_label_scores(X, labels, sample_weight, silhouette_sample_size=None, seed=None):
+    """Weighted silhouette (of a sample of rows when a size is given), Davies-Bouldin and
+    Calinski-Harabasz of one labelling, as a dict; empty unless 2 to n - 1 labels."""
+    if not 2 <= np.unique(labels).shape[0] <= np.shape(X)[0] - 1:
+        return {}
+    options = {"sample_weight": sample_weight}
+    silhouette = silhouette_score(
+        X, labels, sample_size=silhouette_sample_size, random_state=seed, **options
+    )
+    return {
+        "silhouette": silhouette,
+        "davies_bouldin": davies_bouldin_score(X, labels, **options),
+        "calinski_harabasz": calinski_harabasz_score(X, labels, **options),
+    }
 
 
 def _centers_and_codes(X, labels, centers, sample_weight, where):

@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._utils.validation import check_features, check_sample_weight
 from ..engine import blas_limited_to_one_thread, engine_data
+from ..engine import missing as with_holes
 
 
 class SparseCentersMixin:
@@ -31,11 +32,24 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
     in the class that defines it.
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = getattr(self, "missing", "error") != "error"
+        return tags
+
     def _check_test_data(self, X, where):
         check_is_fitted(self)
-        X = check_features(self, X, reset=False, where=where)
+        missing = getattr(self, "missing", "error")
+        X = check_features(self, X, reset=False, where=where, allow_nan=missing != "error")
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        if missing != "error" and with_holes.has_holes(X):
+            with_holes.check_holes(X, where)
         return engine_data(X), centers
+
+    def _holes(self, data):
+        """The ``missing`` option when rows of ``data`` have holes it handles, else None."""
+        missing = getattr(self, "missing", "error")
+        return missing if missing != "error" and with_holes.has_holes(data.X) else None
 
     def predict(self, X):
         """Index of the closest center for every row of X.
@@ -50,6 +64,8 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         labels : ndarray of shape (n_samples,), dtype int32
         """
         data, centers = self._check_test_data(X, "predict")
+        if missing := self._holes(data):
+            return with_holes.predict_with_holes(data.X, centers, missing)
         with blas_limited_to_one_thread():
             labels, _, _ = data.assign_labels(np.ones(data.n_rows, dtype=data.dtype), centers)
         return labels
@@ -62,6 +78,8 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         distances : ndarray of shape (n_samples, n_clusters), in X's float dtype
         """
         data, centers = self._check_test_data(X, "transform")
+        if missing := self._holes(data):
+            return with_holes.transform_with_holes(data.X, centers, missing).astype(data.dtype)
         with blas_limited_to_one_thread():
             sq_distances = data.sq_distances(centers)
         return np.sqrt(sq_distances, out=sq_distances)
@@ -80,6 +98,8 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         """
         data, centers = self._check_test_data(X, "score")
         sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)
+        if missing := self._holes(data):
+            return with_holes.score_with_holes(data.X, sample_weight, centers, missing)
         with blas_limited_to_one_thread():
             _, _, inertia = data.assign_labels(sample_weight, centers)
         return -inertia

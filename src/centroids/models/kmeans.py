@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -27,6 +28,7 @@ from ..engine import (
     fit_kmeans,
     kmeans_plusplus_centers,
 )
+from ..engine.missing import MISSING_OPTIONS, check_holes, fit_with_holes, has_holes
 from ._centers import EuclideanCentersMixin
 
 
@@ -99,6 +101,17 @@ class KMeans(
         costs little, and leaves a start given as an array or a callable to plain
         iterations; True always, False never. ``n_iter_`` then counts the
         refinement's iterations too.
+    missing : {'error', 'kpod', 'masked'}, default='error'
+        What a missing value (NaN) in dense X means. 'error': X must be finite (a
+        ValueError names the first NaN). 'kpod': k-POD (Chi, Chi & Baraniuk, 2016),
+        alternating between filling each hole from its row's center and a k-means
+        run, so the centers minimise the inertia over the observed entries. 'masked':
+        distances and center updates over each row's observed entries only, the
+        distance rescaled by the inverse of the fraction observed. ``predict``,
+        ``transform`` and ``score`` accept rows with holes in the same way. Both
+        assume values are missing at random given the cluster; see
+        :mod:`centroids.engine.missing` and the missing-values guide. Without a NaN
+        in X both give exactly the result of 'error'.
 
     Attributes
     ----------
@@ -145,6 +158,7 @@ class KMeans(
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"auto", "lloyd", "hamerly", "elkan", "yinyang"})],
         "refine": [StrOptions({"auto"}), "boolean"],
+        "missing": [StrOptions(set(MISSING_OPTIONS))],
     }
 
     def __init__(
@@ -160,6 +174,7 @@ class KMeans(
         copy_x=True,
         algorithm="auto",
         refine="auto",
+        missing="error",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -171,6 +186,7 @@ class KMeans(
         self.copy_x = copy_x
         self.algorithm = algorithm
         self.refine = refine
+        self.missing = missing
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -200,7 +216,10 @@ class KMeans(
 
     def _fit(self, X, sample_weight):
         self._validate_params()
-        X = check_features(self, X, reset=True, where="fit")
+        X = check_features(self, X, reset=True, where="fit", allow_nan=self.missing != "error")
+        holes = has_holes(X)
+        if holes:
+            check_holes(X, "fit", getattr(self, "feature_names_in_", None))
         n_samples, n_features = X.shape
         if n_samples < self.n_clusters:
             raise ValueError(
@@ -215,7 +234,8 @@ class KMeans(
                 f"n_clusters={self.n_clusters}; lower n_clusters or give more rows weight."
             )
         init, n_init = self._resolved_init(n_features, X.dtype)
-        result = fit_kmeans(
+        fit = partial(fit_with_holes, self.missing) if holes else fit_kmeans
+        result = fit(
             X,
             sample_weight,
             n_clusters=self.n_clusters,

@@ -34,7 +34,12 @@ from .._kernels.kmedoids import (
     fasterpam,
     first_invalid_distance,
 )
-from .._utils.validation import check_features, check_finite, unchanged_on_error
+from .._utils.validation import (
+    check_features,
+    check_finite,
+    check_sample_weight,
+    unchanged_on_error,
+)
 
 #: With ``precompute_distances='auto'``, a full float32 distance matrix is computed when X
 #: has at most this many rows (20,000 rows: 1.6 GB), and distances are computed when
@@ -245,7 +250,7 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
 
     # -- fitting -----------------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Find the medoids.
 
         Parameters
@@ -254,6 +259,10 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
             The rows to cluster, or with ``metric='precomputed'`` their distance matrix.
         y : Ignored
             Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row: the total minimised is
+            ``Σ w_i d(x_i, medoid(i))``, so a weight of 2 counts as the row twice. A row
+            of weight 0 is never a medoid and does not move one.
 
         Returns
         -------
@@ -261,10 +270,10 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
             The fitted estimator; on bad input the estimator is left as it was.
         """
         with unchanged_on_error(self):
-            self._fit(X)
+            self._fit(X, sample_weight)
         return self
 
-    def _fit(self, X):
+    def _fit(self, X, sample_weight=None):
         self._validate_params()
         X = self._check_X(X, reset=True, where="fit")
         n_samples = X.shape[0]
@@ -273,11 +282,26 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
                 f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}: X has "
                 "fewer rows than clusters. Lower n_clusters or pass more rows."
             )
+        weights = check_sample_weight(sample_weight, n_samples, np.float64)
+        n_weighted = int(np.count_nonzero(weights))
+        if n_weighted < self.n_clusters:
+            raise ValueError(
+                f"Only {n_weighted} rows have a positive sample_weight, fewer than "
+                f"n_clusters={self.n_clusters}; lower n_clusters or give more rows weight."
+            )
         init = self._resolved_init(n_samples)
+        if not isinstance(init, str) and not (weights[init] > 0).all():
+            zero = int(init[np.flatnonzero(weights[init] == 0)[0]])
+            raise ValueError(
+                f"init names row {zero} as an initial medoid, but its sample_weight is 0; a "
+                "row of weight 0 is never a medoid. Choose rows of positive weight."
+            )
         random_state = check_random_state(self.random_state)
         source, norms, metric = self._distance_source(X)
 
-        medoids = _initial_medoids(source, norms, metric, self.n_clusters, init, random_state)
+        medoids = _initial_medoids(
+            source, norms, metric, self.n_clusters, init, random_state, weights
+        )
         near = np.empty(n_samples, dtype=np.int64)
         second = np.empty(n_samples, dtype=np.int64)
         d_near = np.empty(n_samples)
@@ -285,11 +309,30 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
         if self.method == "fasterpam":
             order = random_state.permutation(n_samples).astype(np.int64)
             n_iter, _, converged = fasterpam(
-                source, norms, metric, medoids, order, self.max_iter, near, d_near, second, d_second
+                source,
+                norms,
+                metric,
+                medoids,
+                order,
+                self.max_iter,
+                weights,
+                near,
+                d_near,
+                second,
+                d_second,
             )
         else:
             n_iter, _, converged = alternate(
-                source, norms, metric, medoids, self.max_iter, near, d_near, second, d_second
+                source,
+                norms,
+                metric,
+                medoids,
+                self.max_iter,
+                weights,
+                near,
+                d_near,
+                second,
+                d_second,
             )
         if not converged:
             warnings.warn(
@@ -305,7 +348,7 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
             d_near = _distances_to_assigned(X, exact_norms, exact_metric, medoids, near)
         self.medoid_indices_ = medoids
         self.labels_ = near.astype(np.int32)
-        self.inertia_ = float(d_near.sum())
+        self.inertia_ = float(weights @ d_near)
         self.n_iter_ = int(n_iter)
         self.cluster_centers_ = None if self.metric == "precomputed" else X[medoids].copy()
 
@@ -324,9 +367,9 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
         norms = _row_norms(X) if metric == COSINE else np.empty(0)
         return X, norms, metric
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return the nearest medoid of every row (``labels_``)."""
-        return self.fit(X).labels_
+        return self.fit(X, sample_weight=sample_weight).labels_
 
     # -- using a fitted model ----------------------------------------------------------
 
@@ -447,17 +490,32 @@ def _distances_to_assigned(X, norms, metric, medoids, near):
     return out
 
 
-def _initial_medoids(source, norms, metric, n_clusters, init, random_state):
-    """Row indices of the initial medoids, int64 (see the ``init`` parameter)."""
+def _initial_medoids(source, norms, metric, n_clusters, init, random_state, weights=None):
+    """Row indices of the initial medoids, int64 (see the ``init`` parameter).
+
+    With ``weights``, rows are drawn in proportion to weight (× distance for the
+    k-medoids++ draws after the first) and a row of weight 0 is never drawn; without,
+    every row weighs 1 and the draws are those of the unweighted seeding.
+    """
     n = source.shape[0]
     if not isinstance(init, str):
         return np.array(init, dtype=np.int64)
+    uniform = weights is None or bool(np.all(weights == 1.0))
+    if weights is None:
+        weights = np.ones(n)
     if init == "random":
-        return random_state.choice(n, n_clusters, replace=False).astype(np.int64)
+        if uniform:
+            return random_state.choice(n, n_clusters, replace=False).astype(np.int64)
+        positive = np.flatnonzero(weights > 0)
+        p = weights[positive] / weights[positive].sum()
+        return random_state.choice(positive, n_clusters, replace=False, p=p).astype(np.int64)
     work = n * (source.shape[1] if metric != PRECOMPUTED else 1)
     n_trials = 2 + int(math.log(n_clusters))
     medoids = np.empty(n_clusters, dtype=np.int64)
-    medoids[0] = random_state.randint(n)
+    if uniform:
+        medoids[0] = random_state.randint(n)
+    else:
+        medoids[0] = random_state.choice(n, p=weights / weights.sum())
     chosen = np.zeros(n, dtype=bool)
     chosen[medoids[0]] = True
     nearest = np.empty(n)
@@ -465,18 +523,19 @@ def _initial_medoids(source, norms, metric, n_clusters, init, random_state):
     new_distances = np.empty(n)
     chunk_totals = np.empty((n_chunks(n), n_trials))
     for c in range(1, n_clusters):
-        cumulative = np.cumsum(nearest)
+        cumulative = np.cumsum(nearest if uniform else weights * nearest)
         total = cumulative[-1]
         if not total > 0:
             # Every row coincides with a medoid (fewer distinct rows than clusters).
-            free = np.flatnonzero(~chosen)
+            # Fewer positive-weight rows than clusters is rejected before seeding.
+            free = np.flatnonzero(~chosen & (weights > 0))
             medoids[c] = free[random_state.randint(free.size)]
         else:
             draws = random_state.uniform(size=n_trials) * total
             candidates = np.minimum(np.searchsorted(cumulative, draws, side="right"), n - 1)
             candidates = candidates.astype(np.int64)
             candidate_totals.for_work(work * n_trials)(
-                source, norms, metric, candidates, nearest, chunk_totals
+                source, norms, metric, candidates, nearest, weights, chunk_totals
             )
             medoids[c] = candidates[int(np.argmin(chunk_totals.sum(axis=0)))]
         chosen[medoids[c]] = True

@@ -33,11 +33,17 @@ from ..engine import (
     fit_kmeans,
     initial_centers,
 )
+from ..engine import missing as with_holes
 from ._centers import EuclideanCentersMixin
 
 #: Row indices drawn at once for the steps of :meth:`MiniBatchKMeans.fit` (the kernels
 #: run the batches of one draw in a single call).
 ROWS_PER_DRAW = 1 << 16
+
+#: Most passes of filling the holes from the current centers and one epoch of steps
+#: after the first fit of X with holes (``missing``); they stop earlier once no row with
+#: holes changes center.
+FILL_ROUNDS = 10
 
 #: Iterations of the Lloyd polish of the seeds on the init subsample (``refine``).
 INIT_POLISH_MAX_ITER = 100
@@ -271,6 +277,17 @@ class MiniBatchKMeans(
         inertia close to a full k-means'. False starts from the plain seeding, as
         scikit-learn does. A start given as an array or a callable is never polished.
 
+    missing : {'error', 'kpod', 'masked'}, default='error'
+        What a missing value (NaN) in dense X means, as in :class:`centroids.KMeans`.
+        With holes, fit seeds and runs the steps on X with its holes filled with the
+        column means, then alternates filling every hole from its row's nearest center
+        (over the row's observed entries) and one more pass of steps, at most
+        ``FILL_ROUNDS`` times (online k-POD); ``partial_fit`` fills the holes of each
+        batch from the current centers before its step, so a missing coordinate never
+        pulls a center. Both options take these same steps; they differ in the
+        distance that ``labels_``, ``inertia_``, ``transform`` and ``score`` report
+        ('masked': rescaled by the inverse of the fraction observed).
+
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
@@ -321,6 +338,7 @@ class MiniBatchKMeans(
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
         "refine": [StrOptions({"auto"}), "boolean"],
+        "missing": [StrOptions(set(with_holes.MISSING_OPTIONS))],
     }
 
     def __init__(
@@ -339,6 +357,7 @@ class MiniBatchKMeans(
         n_init="auto",
         reassignment_ratio=0.01,
         refine="auto",
+        missing="error",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -353,6 +372,7 @@ class MiniBatchKMeans(
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
         self.refine = refine
+        self.missing = missing
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -382,7 +402,10 @@ class MiniBatchKMeans(
         return self
 
     def _check_training_data(self, X, sample_weight, *, reset, where):
-        X = check_features(self, X, reset=reset, where=where)
+        missing = getattr(self, "missing", "error")
+        X = check_features(self, X, reset=reset, where=where, allow_nan=missing != "error")
+        if missing != "error" and with_holes.has_holes(X):
+            with_holes.check_holes(X, where, getattr(self, "feature_names_in_", None))
         n_samples = X.shape[0]
         sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
         return X, sample_weight
@@ -407,6 +430,9 @@ class MiniBatchKMeans(
         self._check_enough_rows(X, sample_weight)
         n_samples = X.shape[0]
         random_state = check_random_state(self.random_state)
+        observed = X
+        if with_holes.has_holes(X):
+            X = with_holes.fill_with_means(X, with_holes.observed_column_means(X, sample_weight))
         data = engine_data(X)
         batch_size = min(self.batch_size, n_samples)
         with blas_limited_to_one_thread():
@@ -420,43 +446,127 @@ class MiniBatchKMeans(
                 -1 if self.max_no_improvement is None else int(self.max_no_improvement)
             )
             draw_rows = _row_sampler(sample_weight, random_state)
-            steps_per_draw = max(1, ROWS_PER_DRAW // batch_size)
-            done = 0
-            while done < n_steps:
-                n_batches = min(steps_per_draw, n_steps - done)
-                indices = draw_rows(n_batches * batch_size)
-                batch_starts = np.arange(n_batches + 1, dtype=np.int64) * batch_size
-                exit_state, ran = steps.run(
-                    data,
+            convergence = (alpha, tol, max_no_improvement)
+            done = self._run_steps(
+                data,
+                sample_weight,
+                steps,
+                draw_rows,
+                n_steps,
+                batch_size,
+                random_state,
+                convergence,
+            )
+            if observed is not X:
+                done += self._fill_rounds(
+                    observed,
+                    X,
                     sample_weight,
-                    False,
-                    indices,
-                    batch_starts,
+                    steps,
+                    draw_rows,
+                    batch_size,
                     random_state,
-                    step_offset=done,
-                    convergence=(alpha, tol, max_no_improvement),
-                    verbose=bool(self.verbose),
                 )
-                done += ran
-                if exit_state != kernels.RAN_ALL_STEPS:
-                    if self.verbose:
-                        reason = (
-                            "small centers change"
-                            if exit_state == kernels.CONVERGED_CENTER_SHIFT
-                            else "lack of improvement in inertia"
-                        )
-                        print(f"Converged ({reason}) at step {done}/{n_steps}")
-                    break
         self._steps = steps
         self._random_state = random_state
         self._fit_dtype = X.dtype
         self.cluster_centers_ = steps.centers.astype(X.dtype)
         self.n_steps_ = done
         self.n_iter_ = math.ceil(done * batch_size / n_samples)
-        self._set_labels_and_inertia(data, sample_weight, steps)
+        self._set_labels_and_inertia(engine_data(observed), sample_weight, steps)
+        self._warn_if_duplicate_centers()
+
+    def _warn_if_duplicate_centers(self):
+        """ConvergenceWarning, as KMeans, when centers coincide (duplicate rows in X).
+
+        An empty cluster alone is no sign of it in mini-batch steps (a center no batch
+        reached), so the test is on the centers themselves."""
+        n_distinct = int(np.unique(self.cluster_centers_, axis=0).shape[0])
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}): X probably has fewer than "
+                f"{self.n_clusters} distinct points (duplicate rows). Some centers are "
+                "duplicates; lower n_clusters.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _fill_rounds(
+        self,
+        observed,
+        filled,
+        sample_weight,
+        steps,
+        draw_rows,
+        batch_size,
+        random_state,
+    ):
+        """Online k-POD: fill the holes from the current centers, one epoch of steps;
+        repeated until no row with holes changes center. Returns the steps run."""
+        rows = np.flatnonzero(np.isnan(observed).any(axis=1))
+        epoch = max(1, observed.shape[0] // batch_size)
+        labels = None
+        done = 0
+        for _ in range(FILL_ROUNDS):
+            new_labels = with_holes.predict_with_holes(observed, steps.centers, self.missing)
+            if labels is not None and np.array_equal(new_labels[rows], labels[rows]):
+                break
+            labels = new_labels
+            with_holes.complete_rows(observed, steps.centers, labels, rows, out=filled)
+            done += self._run_steps(
+                engine_data(filled),
+                sample_weight,
+                steps,
+                draw_rows,
+                epoch,
+                batch_size,
+                random_state,
+                None,
+            )
+        return done
+
+    def _run_steps(
+        self, data, sample_weight, steps, draw_rows, n_steps, batch_size, random_state, convergence
+    ):
+        """Run up to ``n_steps`` batches of rows drawn by ``draw_rows``; the steps run."""
+        steps_per_draw = max(1, ROWS_PER_DRAW // batch_size)
+        done = 0
+        while done < n_steps:
+            n_batches = min(steps_per_draw, n_steps - done)
+            indices = draw_rows(n_batches * batch_size)
+            batch_starts = np.arange(n_batches + 1, dtype=np.int64) * batch_size
+            exit_state, ran = steps.run(
+                data,
+                sample_weight,
+                False,
+                indices,
+                batch_starts,
+                random_state,
+                step_offset=done,
+                convergence=convergence,
+                verbose=bool(self.verbose),
+            )
+            done += ran
+            if exit_state != kernels.RAN_ALL_STEPS:
+                if self.verbose:
+                    reason = (
+                        "small centers change"
+                        if exit_state == kernels.CONVERGED_CENTER_SHIFT
+                        else "lack of improvement in inertia"
+                    )
+                    print(f"Converged ({reason}) at step {done}/{n_steps}")
+                break
+        return done
 
     def _set_labels_and_inertia(self, data, sample_weight, steps):
-        if self.compute_labels:
+        if self.compute_labels and (missing := self._holes(data)):
+            centers = self.cluster_centers_
+            with blas_limited_to_one_thread():
+                self.labels_, _, self.inertia_ = with_holes.masked_assign_labels(
+                    data.X, sample_weight, centers, scaled=missing == "masked"
+                )
+        elif self.compute_labels:
             with blas_limited_to_one_thread():
                 labels, _, inertia = data.assign_labels(sample_weight, self.cluster_centers_)
             self.labels_ = labels
@@ -576,6 +686,9 @@ class MiniBatchKMeans(
         if first:
             self._validate_params()
         X, sample_weight = self._check_training_data(X, sample_weight, reset=first, where=where)
+        observed = engine_data(X)
+        if with_holes.has_holes(X):
+            X = with_holes.fill_with_means(X, with_holes.observed_column_means(X, sample_weight))
         data = engine_data(X)
         if first:
             self._start_partial_fit(X, sample_weight)
@@ -586,9 +699,15 @@ class MiniBatchKMeans(
             self._random_state = check_random_state(self.random_state)
             self._fit_dtype = self.cluster_centers_.dtype
             self.n_steps_ = getattr(self, "n_steps_", 0)
+        if observed.X is not X:
+            # The batch's holes take the values of the centers the rows are nearest to.
+            centers = self._steps.centers.astype(X.dtype)
+            labels = with_holes.predict_with_holes(observed.X, centers, self.missing)
+            rows = np.flatnonzero(np.isnan(observed.X).any(axis=1))
+            data = engine_data(with_holes.complete_rows(observed.X, centers, labels, rows, out=X))
         self._run_one_batch(data, sample_weight)
         if self.compute_labels:
-            self._set_labels_and_inertia(data, sample_weight, self._steps)
+            self._set_labels_and_inertia(observed, sample_weight, self._steps)
         return self
 
     def _start_partial_fit(self, X, sample_weight):

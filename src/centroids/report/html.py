@@ -105,8 +105,11 @@ def render_report(
         )
     labels = np.asarray(segmentation.predict(data))
     used = labels >= 0
-    Z = np.asarray(segmentation.transform(data.loc[used] if used.any() else data))
+    # The plots of the model space need whole rows: rows with a hole are left out there.
+    whole = used & segmentation.preparation_.complete_rows(data)
+    Z = np.asarray(segmentation.transform(data.loc[whole] if whole.any() else data))
     labels_used = labels[used]
+    labels_whole = labels[whole]
     display = [f"{sid} · {name}" for sid, name in zip(segment_ids, names, strict=True)]
     label_names = dict(enumerate(display))
     original = _profile_frame(segmentation, data.loc[used])
@@ -124,7 +127,7 @@ def render_report(
         _embed(
             plot_clusters_pca(
                 Z,
-                labels_used,
+                labels_whole,
                 segmentation.centers_,
                 names=label_names,
                 random_state=random_state,
@@ -153,13 +156,13 @@ def render_report(
             "Bar chart of the number of rows in each segment",
         )
     )
-    if len(np.unique(labels_used)) >= 2:
+    if len(np.unique(labels_whole)) >= 2:
         figures.append(
             _embed(
                 plot_silhouette(
                     Z,
-                    labels_used,
-                    sample_size=min(SILHOUETTE_PLOT_ROWS, len(labels_used)),
+                    labels_whole,
+                    sample_size=min(SILHOUETTE_PLOT_ROWS, len(labels_whole)),
                     random_state=random_state,
                     names=label_names,
                 ),
@@ -170,7 +173,7 @@ def render_report(
                 "another segment."
                 + (
                     f" Computed on a sample of {SILHOUETTE_PLOT_ROWS:,} rows."
-                    if len(labels_used) > SILHOUETTE_PLOT_ROWS
+                    if len(labels_whole) > SILHOUETTE_PLOT_ROWS
                     else ""
                 ),
             )
@@ -185,7 +188,10 @@ def render_report(
         ("Calinski-Harabasz", fixed_decimals(metrics.get("calinski_harabasz"), 0)),
     ]
     if metrics.get("n_dropped"):
-        cards.append(("Rows left out", f"{int(metrics['n_dropped']):,}"))
+        cards.append(("Rows left out of the fit", f"{int(metrics['n_dropped']):,}"))
+    if "missing" in metrics:
+        holes = int(metrics.get("n_rows_with_holes") or 0)
+        cards.append(("Rows with missing values", f"{holes:,} (--missing {metrics['missing']})"))
     if version is not None:
         cards.append(("Version", str(version.version)))
     findings = []

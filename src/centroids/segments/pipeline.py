@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._utils.files import write_table
-from ..data.prepare import Preparation
+from ..data.prepare import Preparation, complete_model_rows, model_missing_option
 from ..data.read import DataError, read_table
 
 DEFAULT_DB = "sqlite:///segments.db"
@@ -58,7 +58,12 @@ class SegmentRun:
     labels_path, report_path : Path or None
         The files written.
     n_rows, n_dropped : int
-        Rows read, and rows left out for a missing value.
+        Rows read, and rows left out of the fit for a missing value (each still gets a
+        segment).
+    missing : str
+        The missing-value policy (:data:`centroids.data.prepare.MISSING_POLICIES`).
+    n_rows_with_holes : int
+        Rows with at least one missing numeric value.
     timings : dict
         Seconds spent in each step.
     """
@@ -76,6 +81,8 @@ class SegmentRun:
     report_path: Path | None = None
     n_rows: int = 0
     n_dropped: int = 0
+    missing: str = "drop"
+    n_rows_with_holes: int = 0
     timings: dict = field(default_factory=dict)
 
 
@@ -145,6 +152,7 @@ def segment_data(
     progress=None,
     source=None,
     mixed=False,
+    missing=None,
 ):
     """Segment a table: choose K, fit, diagnose, name, store a version, write the outputs.
 
@@ -165,8 +173,11 @@ def segment_data(
     scale : {'standard', 'robust', 'minmax', 'none'}, default='standard'
         Scaling of numeric columns; categorical columns are one-hot encoded.
     impute : {'drop', 'median'}, default='drop'
-        Rows with a missing numeric value are left out (and counted), or the value is
-        replaced by the column's median.
+        The former name of ``missing`` ('median' is 'impute'); used when ``missing`` is None.
+    missing : {'drop', 'impute', 'kpod', 'masked'}, optional
+        Missing numeric values (:data:`centroids.data.prepare.MISSING_POLICIES`); every
+        row gets a segment under each. Choosing K and the diagnosis use the rows
+        without a hole.
     db : str, default='sqlite:///segments.db'
         The store's database URL.
     write_back : str or tuple, optional
@@ -205,6 +216,9 @@ def segment_data(
     k = parse_k(k)
     if impute not in ("drop", "median"):
         raise ValueError(f"impute must be 'drop' or 'median', got {impute!r}")
+    impute = missing or {"median": "impute"}.get(impute, impute)
+    if model_missing_option(impute) != "error" and mixed and impute != "drop":
+        raise ValueError(f"--missing {impute} clusters with K-Means; --mixed needs drop or impute")
     target = parse_write_back(write_back) if write_back is not None else None
     for path, kinds, what in ((out, (".csv", ".parquet"), "out"), (report, (".html",), "report")):
         if path is not None and Path(path).suffix.lower() not in kinds:
@@ -236,7 +250,7 @@ def segment_data(
 
     step("prepare")
     preparation = Preparation(columns=columns, id_column=id_column, scale=scale, missing=impute)
-    Z = preparation.fit_transform(frame)
+    Z = complete_model_rows(preparation.fit_transform(frame))
     if mixed:
         if "categorical" not in preparation.feature_types_.values():
             raise DataError(
@@ -384,6 +398,8 @@ def segment_data(
         report_path=report_path,
         n_rows=n_rows,
         n_dropped=int(segmentation.metrics_.get("n_dropped", 0) or 0),
+        missing=impute,
+        n_rows_with_holes=int(preparation.n_rows_with_holes_),
         timings=timings,
     )
 

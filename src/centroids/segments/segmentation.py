@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from .._utils.validation import unchanged_on_error
-from ..data.prepare import Preparation, _as_frame, check_description
+from ..data.prepare import (
+    Preparation,
+    _as_frame,
+    check_description,
+    model_missing_option,
+    rows_with_observed_values,
+)
 
 __all__ = ["Segmentation", "default_gamma", "embedding_weight", "mixed_preparation"]
 
@@ -161,14 +167,16 @@ def mixed_preparation(
     return preparation, preparation.fit_transform(frame), gamma
 
 
-def _centers_holder(centers, kmeans_params=None):
-    """A centroids.KMeans that holds given centers (predicts without being fitted)."""
+def _centers_holder(centers, kmeans_params=None, policy="impute"):
+    """A centroids.KMeans that holds given centers (predicts without being fitted); it
+    predicts rows with holes as the table's missing-value ``policy`` says."""
     from ..models import KMeans
 
-    model = KMeans(
-        n_clusters=centers.shape[0],
-        **{k: v for k, v in (kmeans_params or {}).items() if k not in _RESERVED_KMEANS_PARAMS},
+    options = {"missing": model_missing_option(policy)}
+    options.update(
+        {k: v for k, v in (kmeans_params or {}).items() if k not in _RESERVED_KMEANS_PARAMS}
     )
+    model = KMeans(n_clusters=centers.shape[0], **options)
     model.cluster_centers_ = centers
     model.n_features_in_ = centers.shape[1]
     return model
@@ -273,10 +281,15 @@ class Segmentation:
         Feature columns; None means every column but ``id_column``.
     id_column : str or None, default=None
         A column that identifies rows, never a feature.
-    missing : {'drop', 'median'}, default='drop'
-        Rows with a missing numeric value are left out of the fit ('drop'; they get label
-        -1 in ``labels_`` and in :meth:`predict`) or the value is replaced by the training
-        median ('median'). Missing categorical values form their own level.
+    missing : {'drop', 'impute', 'kpod', 'masked'}, default='drop'
+        Missing numeric values (see :data:`centroids.data.prepare.MISSING_POLICIES`):
+        rows with one are left out of the fit ('drop'), the value is replaced by the
+        training median ('impute', formerly 'median'), or every row enters the fit with
+        its holes ('kpod', 'masked': ``KMeans(missing=...)``; not with
+        model='kprototypes'). Under every policy each row with at least one observed
+        value gets a segment, in ``labels_`` and in :meth:`predict` (with 'drop', the
+        nearest center over its observed columns). Missing categorical values form
+        their own level.
     random_state : int, RandomState instance or None, default=None
         Seed of the K-Means initialisation; the same seed gives the same segmentation.
     init : 'k-means++', 'random', 'k-means||', 'afk-mc2', DataFrame or array, \
@@ -332,7 +345,7 @@ class Segmentation:
         column is the prototype's mode (the most frequent category, ties to the first
         level) and the shares are the segment's shares.
     labels_ : ndarray of shape (n_rows,), int
-        Segment of every training row; -1 for the rows dropped for a missing value. Not
+        Segment of every training row (-1 only for a row with nothing observed). Not
         kept by :meth:`to_dict` (None after :meth:`from_dict`).
     sizes_ : ndarray of shape (n_clusters,), int
         Training rows per segment.
@@ -481,6 +494,7 @@ class Segmentation:
                 f"kmeans_params has unknown KMeans parameter(s) {unknown}; known: "
                 f"{sorted(set(KMeans().get_params()) - set(_RESERVED_KMEANS_PARAMS))}."
             )
+        params.setdefault("missing", model_missing_option(self.missing))
         return KMeans(
             n_clusters=self.n_clusters,
             init=init,
@@ -555,12 +569,17 @@ class Segmentation:
         self.kprototypes_ = None
         self.gamma_ = None
         self._set_fitted(preparation, model, Z, model.labels_, model.inertia_)
-        self._set_training_labels(preparation, model.labels_)
+        self._set_training_labels(preparation, model.labels_, frame)
         return self
 
-    def _set_training_labels(self, preparation, labels_used):
+    def _set_training_labels(self, preparation, labels_used, frame):
         labels = np.full(preparation.n_rows_, -1, dtype=np.int64)
         labels[preparation.row_mask_] = labels_used
+        left_out = ~preparation.row_mask_
+        if left_out.any():
+            # Rows the fit left out (a hole under 'drop'): nearest center over the
+            # observed columns, as predict gives them.
+            labels[left_out] = self.predict(frame.loc[left_out])
         self.labels_ = labels
 
     def _kprototypes(self):
@@ -612,6 +631,11 @@ class Segmentation:
         )
 
     def _fit_kprototypes(self, data):
+        if self.missing in ("kpod", "masked"):
+            raise ValueError(
+                f"missing={self.missing!r} clusters rows with holes by K-Means; "
+                "model='kprototypes' needs missing='drop' or 'impute'."
+            )
         frame = _as_frame(data, "Segmentation.fit")
         preparation, Z, gamma = mixed_preparation(
             frame,
@@ -670,14 +694,14 @@ class Segmentation:
             for j, level in enumerate(spec.levels):
                 shares[f"{spec.name}={level}"] = segment_shares[:, j].tolist()
             position += width
-        model = _centers_holder(centers)
+        model = _centers_holder(centers, policy=self.missing)
         model.labels_ = labels
         model.inertia_ = float(kprototypes.cost_)
         model.n_iter_ = int(kprototypes.n_iter_)
         self.kprototypes_ = kprototypes
         self.gamma_ = gamma
         self._set_fitted(preparation, model, Z, labels, kprototypes.cost_, category_shares=shares)
-        self._set_training_labels(preparation, labels)
+        self._set_training_labels(preparation, labels, frame)
         return self
 
     def _set_fitted(self, preparation, model, Z, labels, inertia, *, category_shares=None):
@@ -701,6 +725,11 @@ class Segmentation:
         self.fingerprint_ = _fingerprint(Z, preparation)
         n_distinct = len(np.unique(labels))
         defined = 2 <= n_distinct < n_used
+        complete = ~np.isnan(Z).any(axis=1)
+        if not complete.all():
+            # The scores need whole rows: they judge the fit on the rows without a hole.
+            Z, labels = Z[complete], labels[complete]
+            defined = defined and 2 <= len(np.unique(labels)) < len(labels)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             self.metrics_ = {
@@ -713,6 +742,8 @@ class Segmentation:
                 "n_rows": int(preparation.n_rows_),
                 "n_used": int(n_used),
                 "n_dropped": int(preparation.n_dropped_),
+                "missing": self.missing,
+                "n_rows_with_holes": int(preparation.n_rows_with_holes_),
             }
             if self.gamma_ is not None:
                 self.metrics_["gamma"] = float(self.gamma_)
@@ -749,8 +780,9 @@ class Segmentation:
         Returns
         -------
         labels : ndarray of shape (n_rows,), int64
-            The closest center (the lowest index on an exact tie); -1 for a row with a
-            missing numeric value under ``missing='drop'``.
+            The closest center (the lowest index on an exact tie); a row with holes is
+            placed over its observed columns (see ``missing``); -1 only for a row with
+            nothing observed.
         distances : ndarray of shape (n_rows,), float64
             Distance in model space to that center; NaN where the label is -1. With
             ``model='kprototypes'`` its square is the row's k-prototypes cost (plus
@@ -767,10 +799,16 @@ class Segmentation:
             labels[complete] = assigned
             difference = rows - self.centers_[assigned]
             distances[complete] = np.sqrt(np.einsum("ij,ij->i", difference, difference))
+        holes = ~complete & rows_with_observed_values(Z)
+        if holes.any() and getattr(self.model_, "missing", "error") != "error":
+            rows = Z[holes]
+            assigned = self.model_.predict(rows).astype(np.int64)
+            labels[holes] = assigned
+            distances[holes] = self.model_.transform(rows)[np.arange(len(rows)), assigned]
         return labels, distances
 
     def predict(self, data):
-        """Segment of every row (-1 for a row with a missing numeric value under 'drop')."""
+        """Segment of every row (-1 only for a row with nothing observed)."""
         return self.predict_with_distance(data)[0]
 
     def fit_predict(self, data):
@@ -863,7 +901,11 @@ class Segmentation:
             constructor_params["random_state"] = None
         segmentation = cls(**constructor_params)
         kprototypes = params.get("model", "kmeans") == "kprototypes"
-        model = _centers_holder(centers, None if kprototypes else params.get("kmeans_params"))
+        model = _centers_holder(
+            centers,
+            None if kprototypes else params.get("kmeans_params"),
+            policy=params.get("missing", "drop"),
+        )
         model.inertia_ = float(description["inertia"])
         model.n_iter_ = int(description.get("n_iter", 0))
         segmentation.preparation_ = preparation

@@ -5,8 +5,10 @@ into plain SQL for SQLite or PostgreSQL that computes, from a row's raw columns,
 segment :meth:`Segmentation.predict` would give, with no Python at prediction time:
 
 1. the preparation: a missing numeric value is replaced by the training median
-   (``missing='median'``) or makes the segment NULL (``missing='drop'``, where predict
-   gives -1); numbers are cast to double precision and scaled as ``(x - center) / scale``;
+   (``missing='impute'``) or left out of the distances (the other policies: predict
+   places such a row by its observed columns; the segment is NULL only for a row with
+   every feature missing, where predict gives -1); numbers are cast to double precision
+   and scaled as ``(x - center) / scale``;
    a categorical column becomes the index of its category among the known ones, through
    ``CASE WHEN column = 'category'`` (-1 for an unseen category, or a missing value without
    a missing level: an all-zero one-hot block, as in Python);
@@ -140,7 +142,7 @@ def _feature_expressions(preparation, writer):
         column = writer.identifier(spec.name, "column name")
         if spec.kind == "numeric":
             value = writer.as_real(column)
-            if preparation.missing == "median":
+            if preparation.missing in ("median", "impute"):
                 value = f"COALESCE({value}, {writer.real(spec.median)})"
             else:
                 incomplete.append(f"{column} IS NULL")
@@ -157,7 +159,10 @@ def _feature_expressions(preparation, writer):
             branches.append(f"WHEN {column} IS NULL THEN {len(spec.categories)}")
         features.append((f"CASE {' '.join(branches)} ELSE -1 END", spec, start))
         start += len(spec.levels)
-    return features, incomplete
+    # A row is placed by its observed columns; only one with none observed gets NULL.
+    if incomplete and len(incomplete) == len(preparation.specs):
+        return features, [f"({' AND '.join(incomplete)})"]
+    return features, []
 
 
 def _block_constants(spec, coordinates):
@@ -181,7 +186,8 @@ def _sq_distance(features, references, center, writer):
     for (_, spec, start), reference in zip(features, references, strict=True):
         if spec.kind == "numeric":
             difference = f"({reference} - {writer.real(center[start])})"
-            terms.append(f"{difference} * {difference}")
+            # A missing value (NULL) adds nothing: the distance over observed columns.
+            terms.append(f"COALESCE({difference} * {difference}, 0.0)")
             continue
         constants = _block_constants(spec, center[start : start + len(spec.levels)])
         branches = " ".join(
@@ -223,6 +229,8 @@ def _nearest_case(distances, minimum, ids, incomplete):
         branches.append(f"WHEN {' OR '.join(incomplete)} THEN NULL")
     for distance, segment_id in zip(distances[:-1], ids[:-1], strict=True):
         branches.append(f"WHEN {distance} = {minimum} THEN {segment_id}")
+    if not branches:
+        return ids[-1]  # one center and every row placeable
     return f"CASE {' '.join(branches)} ELSE {ids[-1]} END"
 
 
@@ -264,8 +272,9 @@ def segmentation_to_sql(
     -------
     str
         A SELECT statement, a CREATE VIEW statement, or (``table=None``) an expression.
-        The segment is NULL where :meth:`Segmentation.predict` gives -1 (a missing
-        numeric value under ``missing='drop'``).
+        The segment is NULL where :meth:`Segmentation.predict` gives -1 (a row with
+        every feature missing); a row with some missing numeric values is placed by its
+        observed columns, as predict places it.
 
     Examples
     --------
