@@ -27,6 +27,7 @@ from ..engine import (
     fit_kmeans,
     kmeans_plusplus_centers,
 )
+from ..engine.dask import fit_dask, is_dask_collection
 from ._centers import EuclideanCentersMixin
 
 
@@ -194,6 +195,8 @@ class KMeans(
             The fitted estimator. On bad input a ValueError or TypeError is raised
             and the estimator is left exactly as it was before the call.
         """
+        if is_dask_collection(X):
+            return fit_dask(self, X, sample_weight)
         with unchanged_on_error(self):
             self._fit(X, sample_weight)
         return self

@@ -33,6 +33,7 @@ from ..engine import (
     fit_kmeans,
     initial_centers,
 )
+from ..engine.dask import fit_dask, is_dask_collection
 from ._centers import EuclideanCentersMixin
 
 #: Row indices drawn at once for the steps of :meth:`MiniBatchKMeans.fit` (the kernels
@@ -377,6 +378,8 @@ class MiniBatchKMeans(
             The fitted estimator. On bad input a ValueError or TypeError is raised
             and the estimator is left exactly as it was before the call.
         """
+        if is_dask_collection(X):
+            return fit_dask(self, X, sample_weight)
         with unchanged_on_error(self):
             self._fit(X, sample_weight)
         return self
