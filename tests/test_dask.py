@@ -35,7 +35,7 @@ def threads_client():
     """An in-process LocalCluster: 2 workers of 2 threads (processes=False)."""
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=2, processes=False, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
