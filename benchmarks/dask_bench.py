@@ -184,9 +184,22 @@ def scale_out(client, n_rows, k, n_workers_measured=2):
         # new centers each time (the same ones would be the same tasks, results reused)
         t_pass = min(timed(lambda i=i: fit.lloyd_pass(centers + 1e-6 * i))[0] for i in range(3))
     n_parts = len(rows.chunks)
-    depth = max(1, math.ceil(math.log(n_parts, 8)))
-    compute = math.ceil(n_parts / n_workers_measured) * t_part + depth * t_merge
-    per_task = max(0.0, (t_pass - compute) / (n_parts + n_parts // 8 + 1))
+    # The scheduler's cost per task: as many tasks as a pass has, doing nothing.
+    import dask
+
+    def no_op(i):
+        return i
+
+    n_tasks = n_parts + n_parts // 8 + 1
+    with client.as_current():
+        dask.compute([dask.delayed(no_op, pure=False)(i) for i in range(n_tasks)])
+        t_tasks = min(
+            timed(
+                lambda: dask.compute([dask.delayed(no_op, pure=False)(i) for i in range(n_tasks)])
+            )[0]
+            for _ in range(3)
+        )
+    per_task = t_tasks / n_tasks
     client.cancel(dX)
 
     def model(workers, partitions):
@@ -222,6 +235,9 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=30)
     parser.add_argument("--no-dask-ml", action="store_true")
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument(
+        "--fits-only", action="store_true", help="skip the memory and scale-out parts"
+    )
     args = parser.parse_args(argv)
     import warnings
 
@@ -271,6 +287,12 @@ def main(argv=None):
                         f"{n_iter} | {ratio} |"
                     )
                 progress("\n".join(lines[-len(result) :]))
+        if args.fits_only:
+            report = "\n".join(lines)
+            print(report)
+            if args.markdown:
+                args.markdown.write_text(report + "\n")
+            return
         progress("memory against partition size")
         memory_rows = min(int(r) for r in args.rows.split(","))
         memory = memory_against_partition(client, memory_rows, 256, (32_768, 131_072, 524_288))
@@ -292,8 +314,10 @@ def main(argv=None):
         f"Scale-out estimate (k = 256, 16 features, partitions of {PARTITION_ROWS:,} rows): "
         f"one partition's pass {parts['t_part'] * 1e3:.1f} ms on one thread, one merge of 8 "
         f"partial results {parts['t_merge'] * 1e3:.2f} ms, measured pass over "
-        f"{parts['n_parts']} partitions on 2 workers {parts['t_pass'] * 1e3:.0f} ms, so "
-        f"{parts['per_task'] * 1e3:.2f} ms of scheduling per task.",
+        f"{parts['n_parts']} partitions on 2 workers {parts['t_pass'] * 1e3:.0f} ms; the "
+        f"scheduler's cost per task (a pass's number of no-op tasks) "
+        f"{parts['per_task'] * 1e3:.2f} ms. Model of one pass on W workers: "
+        "ceil(P / W) · partition + ceil(log8 P) · merge + tasks · scheduling.",
         "",
         f"| workers | pass s, same rows per worker | pass s, {scale_rows:,} rows in all |",
         "|---|---|---|",
