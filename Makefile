@@ -36,6 +36,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/suite.py
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/missing.py
+	$(BIN)/python benchmarks/dask_bench.py
 
 # The documentation site (user guide + API reference from the docstrings) into site/;
 # `$(BIN)/mkdocs serve` shows it while editing. The dev install has the builder.

@@ -402,16 +402,39 @@ def predict(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per row (JSON Lines).")
     ] = False,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Score DATA, a directory of Parquet files, on Dask: 'local' or a scheduler "
+            "address (tcp://host:8786); a task per partition, --out is then a directory.",
+        ),
+    ] = None,
+    write_back: Annotated[
+        str | None,
+        typer.Option(
+            "--write-back",
+            help="With --dask: TABLE.KEY:SEGMENT_COLUMN of the --db database to update, "
+            "one transaction per partition.",
+        ),
+    ] = None,
 ):
     """Segment ids and names of new rows, with a stored version's model.
 
     Example:
 
         centroids predict new_customers.csv --id-column customer_id --json
+
+        centroids predict customers/ --dask tcp://scheduler:8786 --id-column customer_id
+        --write-back customers.customer_id:segment
     """
     from ._utils.files import write_table
     from .store import SegmentStore
 
+    if dask_scheduler is not None or write_back is not None:
+        return _predict_on_dask(
+            data, dask_scheduler, version, id_column, db, out, write_back, json_output
+        )
     with _user_errors():
         wanted = None if version == "latest" else _version_number(version)
         frame = _read(data, table, None, id_column)
@@ -440,6 +463,45 @@ def predict(
             _console().print(_frame_table(labels.head(50), title=f"{len(labels):,} rows"))
             if len(labels) > 50:
                 _console().print(f"... {len(labels) - 50:,} more (use --out or --json)")
+
+
+def _predict_on_dask(data, scheduler, version, id_column, db, out, write_back, json_output):
+    """``centroids predict DIR --dask``: see :mod:`centroids.segments.dask_assign`."""
+    from .segments.dask_assign import assign_parquet_partitions
+    from .segments.pipeline import parse_write_back
+
+    with _user_errors():
+        if scheduler is None:
+            raise _BadInput("--write-back needs --dask (and DATA a directory of Parquet files)")
+        if id_column is None:
+            raise _BadInput("--dask needs --id-column: the key of every scored row")
+        result = assign_parquet_partitions(
+            data,
+            scheduler=scheduler,
+            db=db,
+            id_column=id_column,
+            version=None if version == "latest" else _version_number(version),
+            write_back=None if write_back is None else parse_write_back(write_back),
+            out=out,
+        )
+        payload = {
+            "version": result.version,
+            "partitions": result.n_partitions,
+            "rows": result.n_rows,
+            "rows_unplaced": result.n_unplaced,
+            "rows_changed": result.rows_changed,
+            "keys_not_found": result.keys_not_found,
+            "out": None if result.out is None else str(result.out),
+        }
+        if json_output:
+            _print_json(payload)
+        else:
+            _console().print(
+                f"{result.n_rows:,} rows in {result.n_partitions} partitions scored with "
+                f"version {result.version}"
+                + ("" if result.rows_changed is None else f", {result.rows_changed:,} changed")
+                + ("" if result.out is None else f"; labels in {result.out}")
+            )
 
 
 def _version_number(text):

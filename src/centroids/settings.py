@@ -175,3 +175,15 @@ SERVE_TOKEN_FILE_VARIABLE = "CENTROIDS_TOKEN_FILE"
 
 #: Finished retrain jobs the service remembers (the oldest are forgotten first).
 SERVE_JOBS_KEPT = 100
+
+# -- k-means on Dask (centroids.engine.dask) ----------------------------------------------
+
+#: Rows of one fixed block of a Dask fit. Partition boundaries are moved onto multiples
+#: of it, and every sum of the fit is taken block by block in row order and combined
+#: over a fixed tree of blocks, so that the result does not depend on the partitioning.
+DASK_BLOCK_ROWS = 8192
+
+#: Times one pass of a Dask fit is run again after the cluster lost its data (a worker
+#: died, the client restarted); the pass is a pure function of the data and the
+#: centers, so a rerun gives the same result. Then the fit fails with a clear error.
+DASK_PASS_RETRIES = 3

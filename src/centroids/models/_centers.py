@@ -8,6 +8,12 @@ from sklearn.utils.validation import check_is_fitted
 from .._utils.validation import check_features, check_sample_weight
 from ..engine import blas_limited_to_one_thread, engine_data
 from ..engine import missing as with_holes
+from ..engine.dask import (
+    is_dask_collection,
+    predict_dask,
+    score_dask,
+    transform_dask,
+)
 
 
 class SparseCentersMixin:
@@ -63,6 +69,8 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         -------
         labels : ndarray of shape (n_samples,), dtype int32
         """
+        if is_dask_collection(X):
+            return predict_dask(self, X)
         data, centers = self._check_test_data(X, "predict")
         if missing := self._holes(data):
             return with_holes.predict_with_holes(data.X, centers, missing)
@@ -77,6 +85,8 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         -------
         distances : ndarray of shape (n_samples, n_clusters), in X's float dtype
         """
+        if is_dask_collection(X):
+            return transform_dask(self, X)
         data, centers = self._check_test_data(X, "transform")
         if missing := self._holes(data):
             return with_holes.transform_with_holes(data.X, centers, missing).astype(data.dtype)
@@ -96,6 +106,8 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         score : float
             ``-Σ w_i min_c ||x_i - c||²``.
         """
+        if is_dask_collection(X):
+            return score_dask(self, X, sample_weight)
         data, centers = self._check_test_data(X, "score")
         sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)
         if missing := self._holes(data):

@@ -28,6 +28,7 @@ from ..engine import (
     fit_kmeans,
     kmeans_plusplus_centers,
 )
+from ..engine.dask import fit_dask, is_dask_collection
 from ..engine.missing import MISSING_OPTIONS, check_holes, fit_with_holes, has_holes
 from ._centers import EuclideanCentersMixin
 
@@ -210,6 +211,8 @@ class KMeans(
             The fitted estimator. On bad input a ValueError or TypeError is raised
             and the estimator is left exactly as it was before the call.
         """
+        if is_dask_collection(X):
+            return fit_dask(self, X, sample_weight)
         with unchanged_on_error(self):
             self._fit(X, sample_weight)
         return self

@@ -34,6 +34,7 @@ from ..engine import (
     initial_centers,
 )
 from ..engine import missing as with_holes
+from ..engine.dask import fit_dask, is_dask_collection
 from ._centers import EuclideanCentersMixin
 
 #: Row indices drawn at once for the steps of :meth:`MiniBatchKMeans.fit` (the kernels
@@ -397,6 +398,8 @@ class MiniBatchKMeans(
             The fitted estimator. On bad input a ValueError or TypeError is raised
             and the estimator is left exactly as it was before the call.
         """
+        if is_dask_collection(X):
+            return fit_dask(self, X, sample_weight)
         with unchanged_on_error(self):
             self._fit(X, sample_weight)
         return self

@@ -34,6 +34,13 @@ from ..engine import (
     random_centers,
     relocate_empty_clusters,
 )
+from ..engine.dask import (
+    fit_dask,
+    is_dask_collection,
+    predict_dask,
+    score_dask,
+    transform_dask,
+)
 from ..engine.lloyd import stopping_rule
 from ._centers import SparseCentersMixin
 
@@ -278,6 +285,8 @@ class SphericalKMeans(
         self : SphericalKMeans
             The fitted estimator; on bad input the estimator is left as it was.
         """
+        if is_dask_collection(X):
+            return fit_dask(self, X, sample_weight)
         with unchanged_on_error(self):
             self._fit(X, sample_weight)
         return self
@@ -398,6 +407,8 @@ class SphericalKMeans(
         -------
         labels : ndarray of shape (n_samples,), dtype int32
         """
+        if is_dask_collection(X):
+            return predict_dask(self, X)
         X, zero_rows, centers = self._unit_test_data(X, "predict")
         data = engine_data(X)
         ones = np.ones(data.n_rows, dtype=data.dtype)
@@ -415,6 +426,8 @@ class SphericalKMeans(
         -------
         distances : ndarray of shape (n_samples, n_clusters), in X's float dtype
         """
+        if is_dask_collection(X):
+            return transform_dask(self, X)
         X, _, centers = self._unit_test_data(X, "transform")
         similarity = np.asarray(X @ centers.T)
         distance = np.subtract(1, similarity, dtype=similarity.dtype)
@@ -432,6 +445,8 @@ class SphericalKMeans(
         score : float
             ``-Σ w_i (1 - max_c cos(x_i, c))``.
         """
+        if is_dask_collection(X):
+            return score_dask(self, X, sample_weight)
         X, zero_rows, centers = self._unit_test_data(X, "score")
         data = engine_data(X)
         sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)

@@ -1,0 +1,156 @@
+"""Segments of a directory of Parquet files, assigned and written back partition by partition
+on Dask (``centroids predict DIR --dask SCHEDULER``).
+
+Each partition is one task: it opens the store, scores its rows with the stored version
+(the same version for every partition, resolved once on the client), and, when asked,
+writes its segment ids into the user's table in its own transaction
+(:meth:`centroids.store.SegmentStore.write_back`: a bulk staging load and one
+``UPDATE ... FROM``; rows already holding their segment are not touched, so a task that
+Dask runs again after a lost worker changes nothing more) and writes its labels as one
+Parquet file of the output directory (temporary name, then renamed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .._utils.files import write_table
+from ..engine.dask import require_dask
+
+
+@dataclass(frozen=True)
+class PartitionAssignment:
+    """What the partitions did, added up."""
+
+    version: int
+    n_partitions: int
+    n_rows: int
+    n_unplaced: int
+    rows_changed: int | None
+    keys_not_found: int | None
+    out: Path | None
+
+
+@contextlib.contextmanager
+def dask_scheduler(address):
+    """The Dask scheduler to run on: ``'local'`` is dask's local (threaded) scheduler, any
+    other value the address of a running ``distributed`` scheduler."""
+    if address == "local":
+        import dask
+
+        with dask.config.set(scheduler="threads"):
+            yield None
+        return
+    from distributed import Client
+
+    with Client(address) as client:
+        yield client
+
+
+def _assign_partition(frame, index, *, db, version, id_column, target, out):
+    from ..store import SegmentStore
+
+    with SegmentStore(db) as store:
+        scored = store.predict_with_distance(frame, version)
+        names = store.segments()["name"]
+        written = None
+        if target is not None:
+            table, key_column, segment_column = target
+            written = store.write_back(
+                frame,
+                table=table,
+                key_column=key_column,
+                segment_column=segment_column,
+                keys=frame[id_column].to_numpy(),
+                version=version,
+            )
+    if out is not None:
+        labels = pd.DataFrame(
+            {
+                id_column: frame[id_column].to_numpy(),
+                "segment_id": scored["segment_id"].array,
+                "segment_name": scored["segment_id"].map(names).to_numpy(),
+                "distance": scored["distance"].to_numpy(),
+            }
+        )
+        write_table(labels, Path(out) / f"part-{index:05d}.parquet")
+    return {
+        "rows": len(frame),
+        "unplaced": int(scored["segment_id"].isna().sum()),
+        "changed": None if written is None else written.rows_changed,
+        "not_found": None if written is None else written.keys_not_found,
+    }
+
+
+def assign_parquet_partitions(
+    path, *, scheduler, db, id_column, version=None, write_back=None, out=None
+):
+    """Score a directory of Parquet files with a stored version, a task per partition.
+
+    Parameters
+    ----------
+    path : str or path
+        A Parquet file or directory of Parquet files (``dask.dataframe.read_parquet``).
+    scheduler : str
+        ``'local'`` or the address of a running Dask scheduler (``tcp://host:8786``).
+    db : str
+        The store's database URL; every worker must reach it.
+    id_column : str
+        The column of unique row keys.
+    version : int, optional
+        The stored version (default: the latest, resolved once before any task runs).
+    write_back : (table, key_column, segment_column), optional
+        Set the segment column of the user's table, one transaction per partition.
+    out : path, optional
+        A directory to write one labels file per partition into.
+
+    Returns
+    -------
+    PartitionAssignment
+    """
+    require_dask()
+    import dask
+    import dask.dataframe as dd
+
+    from ..store import SegmentStore
+
+    frame = dd.read_parquet(str(path))
+    if id_column not in frame.columns:
+        raise ValueError(
+            f"id column {id_column!r} is not in {path}; its columns are {list(frame.columns)}"
+        )
+    with SegmentStore(db) as store:
+        version = int(store.version_info(version)["version"])
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    task = dask.delayed(_assign_partition, pure=False)
+    with dask_scheduler(scheduler):
+        parts = frame.to_delayed()
+        results = dask.compute(
+            [
+                task(
+                    part,
+                    i,
+                    db=db,
+                    version=version,
+                    id_column=id_column,
+                    target=write_back,
+                    out=None if out is None else str(out),
+                )
+                for i, part in enumerate(parts)
+            ]
+        )[0]
+    written = write_back is not None
+    return PartitionAssignment(
+        version=version,
+        n_partitions=len(results),
+        n_rows=sum(r["rows"] for r in results),
+        n_unplaced=sum(r["unplaced"] for r in results),
+        rows_changed=sum(r["changed"] for r in results) if written else None,
+        keys_not_found=sum(r["not_found"] for r in results) if written else None,
+        out=None if out is None else Path(out),
+    )
