@@ -224,6 +224,14 @@ def test_nan_is_reported_with_its_global_row(X):
     assert not hasattr(model, "cluster_centers_")
 
 
+@pytest.mark.parametrize("missing", ["kpod", "masked"])
+def test_missing_value_strategies_are_refused_on_dask_with_the_reason(X, missing):
+    model = KMeans(3, random_state=0, missing=missing)
+    with pytest.raises(ValueError, match=rf"missing='{missing}' is not available for a Dask"):
+        model.fit(da.from_array(X, chunks=(10_000, 3)))
+    assert not hasattr(model, "cluster_centers_")
+
+
 def test_negative_weight_and_misaligned_weights_are_rejected(X):
     dX = da.from_array(X, chunks=(10_000, 3))
     weights = np.ones(X.shape[0])

@@ -963,6 +963,12 @@ def _fit(estimator, X, sample_weight):
     from ..models.spherical import SphericalKMeans
 
     estimator._validate_params()
+    if getattr(estimator, "missing", "error") != "error":
+        raise ValueError(
+            f"missing={estimator.missing!r} is not available for a Dask collection: its "
+            "rows are read block by block and k-POD/masked fits need every hole at once. "
+            "Fill or drop the missing values first, or fit a NumPy array."
+        )
     spherical = isinstance(estimator, SphericalKMeans)
     rows = DaskRows(estimator, X, sample_weight, "fit", spherical=spherical)
     try:
