@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._utils.validation import check_features, check_sample_weight
 from ..engine import blas_limited_to_one_thread, engine_data
+from ._backend import host_array, predict_backend, predict_on_torch
 
 
 class SparseCentersMixin:
@@ -49,6 +50,10 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         -------
         labels : ndarray of shape (n_samples,), dtype int32
         """
+        check_is_fitted(self)
+        backend = predict_backend(self, X)
+        if backend.is_torch:
+            return predict_on_torch(self, X, backend)[0]
         data, centers = self._check_test_data(X, "predict")
         with blas_limited_to_one_thread():
             labels, _, _ = data.assign_labels(np.ones(data.n_rows, dtype=data.dtype), centers)
@@ -61,7 +66,7 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         -------
         distances : ndarray of shape (n_samples, n_clusters), in X's float dtype
         """
-        data, centers = self._check_test_data(X, "transform")
+        data, centers = self._check_test_data(host_array(X), "transform")
         with blas_limited_to_one_thread():
             sq_distances = data.sq_distances(centers)
         return np.sqrt(sq_distances, out=sq_distances)
@@ -78,6 +83,10 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         score : float
             ``-Σ w_i min_c ||x_i - c||²``.
         """
+        check_is_fitted(self)
+        backend = predict_backend(self, X)
+        if backend.is_torch:
+            return -predict_on_torch(self, X, backend, sample_weight)[1]
         data, centers = self._check_test_data(X, "score")
         sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)
         with blas_limited_to_one_thread():

@@ -27,6 +27,7 @@ from ..engine import (
     fit_kmeans,
     kmeans_plusplus_centers,
 )
+from ._backend import BACKEND_CONSTRAINTS, BACKEND_PARAMETERS_DOC, fit_backend, fit_kmeans_on_torch
 from ._centers import EuclideanCentersMixin
 
 
@@ -98,7 +99,9 @@ class KMeans(
         features × clusters up to about 1.7e7) after the built-in seedings, where it
         costs little, and leaves a start given as an array or a callable to plain
         iterations; True always, False never. ``n_iter_`` then counts the
-        refinement's iterations too.
+        refinement's iterations too. backend='torch' does not refine ('auto' is off
+        there).
+    {backend_parameters}
 
     Attributes
     ----------
@@ -145,6 +148,7 @@ class KMeans(
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"auto", "lloyd", "hamerly", "elkan", "yinyang"})],
         "refine": [StrOptions({"auto"}), "boolean"],
+        **BACKEND_CONSTRAINTS,
     }
 
     def __init__(
@@ -160,6 +164,9 @@ class KMeans(
         copy_x=True,
         algorithm="auto",
         refine="auto",
+        backend="auto",
+        device=None,
+        product_dtype=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -171,6 +178,9 @@ class KMeans(
         self.copy_x = copy_x
         self.algorithm = algorithm
         self.refine = refine
+        self.backend = backend
+        self.device = device
+        self.product_dtype = product_dtype
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -200,6 +210,9 @@ class KMeans(
 
     def _fit(self, X, sample_weight):
         self._validate_params()
+        backend = fit_backend(self, X)
+        if backend.is_torch:
+            return fit_kmeans_on_torch(self, X, sample_weight, backend)
         X = check_features(self, X, reset=True, where="fit")
         n_samples, n_features = X.shape
         if n_samples < self.n_clusters:
@@ -264,6 +277,9 @@ class KMeans(
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return the cluster index of every row (``labels_``)."""
         return self.fit(X, sample_weight=sample_weight).labels_
+
+
+KMeans.__doc__ = KMeans.__doc__.replace("{backend_parameters}", BACKEND_PARAMETERS_DOC)
 
 
 def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):

@@ -35,6 +35,13 @@ from ..engine import (
     relocate_empty_clusters,
 )
 from ..engine.lloyd import stopping_rule
+from ._backend import (
+    BACKEND_CONSTRAINTS,
+    BACKEND_PARAMETERS_DOC,
+    fit_backend,
+    fit_spherical_on_torch,
+    host_array,
+)
 from ._centers import SparseCentersMixin
 
 
@@ -234,6 +241,7 @@ class SphericalKMeans(
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
+        **BACKEND_CONSTRAINTS,
     }
 
     def __init__(
@@ -247,6 +255,9 @@ class SphericalKMeans(
         verbose=0,
         random_state=None,
         copy_x=True,
+        backend="auto",
+        device=None,
+        product_dtype=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -256,6 +267,9 @@ class SphericalKMeans(
         self.verbose = verbose
         self.random_state = random_state
         self.copy_x = copy_x
+        self.backend = backend
+        self.device = device
+        self.product_dtype = product_dtype
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -284,6 +298,9 @@ class SphericalKMeans(
 
     def _fit(self, X, sample_weight):
         self._validate_params()
+        backend = fit_backend(self, X)
+        if backend.is_torch:
+            return fit_spherical_on_torch(self, X, sample_weight, backend)
         original = X
         X = check_features(self, X, reset=True, where="fit")
         n_samples, n_features = X.shape
@@ -382,7 +399,7 @@ class SphericalKMeans(
 
     def _unit_test_data(self, X, where):
         check_is_fitted(self)
-        X = check_features(self, X, reset=False, where=where)
+        X = check_features(self, host_array(X), reset=False, where=where)
         X, zero_rows = normalize_rows(X)
         return X, zero_rows, self.cluster_centers_.astype(X.dtype, copy=False)
 
@@ -438,6 +455,15 @@ class SphericalKMeans(
         with blas_limited_to_one_thread():
             _, _, inertia = assign_by_cosine(data, sample_weight, centers, zero_rows)
         return -inertia
+
+
+SphericalKMeans.__doc__ = SphericalKMeans.__doc__.replace(
+    "{backend_parameters}",
+    BACKEND_PARAMETERS_DOC.replace(
+        "product_dtype : ",
+        "product_dtype : (taken for the same API; spherical fits use X's dtype) ",
+    ),
+)
 
 
 def _same_memory(original, validated):
