@@ -1079,3 +1079,132 @@ def fit_spherical_torch(
             if best is None or run.inertia < best.inertia:
                 best = run
     return best
+
+
+# -- mini-batch steps ------------------------------------------------------------------------
+
+
+class MiniBatchData:
+    """What :class:`centroids.models.minibatch.MiniBatchSteps` and the estimator's fit read
+    of the data, for rows on a torch device: the step kernel (:meth:`minibatch_steps`),
+    rows by index (as NumPy, for the reassignments), the column variances and a full
+    assignment pass."""
+
+    X = None  # not a sparse matrix: the steps take the dense path's settings
+
+    def __init__(self, rows):
+        self.device_rows = rows
+        self.n_rows = rows.n_rows
+        self.n_features = rows.n_features
+        self.dtype = np.dtype(rows.np_dtype)
+
+    def rows(self, indices):
+        return self.device_rows.host_rows(np.asarray(indices, dtype=np.int64))
+
+    def column_variances(self):
+        return self.device_rows.column_variances()
+
+    def assign_labels(self, sample_weight, centers):
+        rows = self.device_rows
+        with rows.torch.no_grad():
+            labels, _, inertia = assign_rows(rows, np.asarray(centers, dtype=rows.np_dtype))
+        return labels.cpu().numpy(), None, inertia
+
+    def minibatch_steps(self, sample_weight, use_weights, indices, batch_starts, first_step,
+                        step_offset, centers, counts, ewa_state, reassign_state, settings,
+                        batch_inertia_out, center_shift_out, batch_labels):  # fmt: skip
+        """:func:`centroids._kernels.minibatch.dense_steps` on the device: the same
+        arguments (``sample_weight`` NumPy), the same exit states; ``centers`` and
+        ``counts`` (float64 NumPy) are updated in place when it returns."""
+        from .._kernels import minibatch as kernels
+
+        rows = self.device_rows
+        torch = rows.torch
+        device = rows.device
+        alpha, tol = float(settings[0]), float(settings[1])
+        max_no_improvement = int(settings[2])
+        checking = settings[3] > 0
+        reassign_every, ratio, reassign_after = int(settings[4]), settings[5], int(settings[6])
+        c64 = torch.as_tensor(centers, device=device)
+        n64 = torch.as_tensor(counts, device=device)
+        all_rows = torch.as_tensor(indices, device=device)
+        weights = rows.weights if use_weights else None
+        n_batches = batch_starts.shape[0] - 1
+        state, last = kernels.RAN_ALL_STEPS, n_batches - 1
+        labels = None
+        with torch.no_grad(), full_precision_products(torch):
+            for s in range(first_step, n_batches):
+                start, stop = int(batch_starts[s]), int(batch_starts[s + 1])
+                batch = all_rows[start:stop]
+                x = rows.X[batch] if rows.resident else rows.rows(indices[start:stop])
+                w = (
+                    weights[batch]
+                    if weights is not None
+                    else torch.ones(stop - start, dtype=torch.float64, device=device)
+                )
+                c = c64.to(rows.dtype)
+                c_sq = (c.to(torch.float64) ** 2).sum(dim=1).to(rows.dtype)
+                scores = torch.mm(x, (c * -2).T) + c_sq
+                labels = torch.argmin(scores, dim=1)
+                best = torch.gather(scores, 1, labels[:, None])[:, 0].to(torch.float64)
+                x_sq = (x.to(torch.float64) ** 2).sum(dim=1)
+                inertia = (w * (x_sq + best).clamp_(min=0.0)).sum()
+                sums, batch_w = _cluster_sums_of_chunk(torch, x, w, labels, c64.shape[0])
+                got = batch_w > 0
+                total = n64 + batch_w
+                moved = (c64 * n64[:, None] + sums) / torch.where(got, total, 1.0)[:, None]
+                moved = torch.where(got[:, None], moved, c64)
+                shift = ((moved - c64) ** 2).sum()
+                c64, n64 = moved, torch.where(got, total, n64)
+                inertia, batch_weight, shift = torch.stack([inertia, batch_w.sum(), shift]).tolist()
+                batch_inertia_out[s] = inertia / batch_weight if batch_weight > 0 else 0.0
+                center_shift_out[s] = shift
+                last = s
+                if _reassignment_due(
+                    reassign_state, stop - start, reassign_every, reassign_after, n64, ratio
+                ):
+                    state = kernels.REASSIGN_DUE
+                    break
+                if checking:
+                    state = kernels.check_convergence(
+                        ewa_state, step_offset + s, batch_inertia_out[s], shift, alpha, tol,
+                        max_no_improvement,
+                    )  # fmt: skip
+                    if state != kernels.RAN_ALL_STEPS:
+                        break
+        centers[:] = c64.cpu().numpy()
+        counts[:] = n64.cpu().numpy()
+        if labels is not None:
+            batch_labels[: labels.shape[0]] = labels.cpu().numpy()
+        return state, last
+
+
+def _reassignment_due(reassign_state, batch_rows, every, after, counts, ratio):
+    """The numba kernels' rule (``_reassignment_due``), reading the device's counts only
+    when it has to look at them."""
+    reassign_state[1] += batch_rows  # ROWS_SEEN
+    reassign_state[0] += batch_rows  # ROWS_SINCE_REASSIGN
+    if reassign_state[1] < after:
+        return False
+    host = counts.cpu().numpy()
+    if not np.any(host == 0) and reassign_state[0] < every:
+        return False
+    reassign_state[0] = 0
+    if ratio <= 0.0:
+        return False
+    return bool(np.any(host < ratio * host.max()))
+
+
+class HostSubsampler:
+    """A tensor X seen by the mini-batch seeding, which reads small row subsets on the
+    host: ``X[rows]`` is NumPy, ``shape`` and ``dtype`` are NumPy's."""
+
+    def __init__(self, X):
+        self._X = X
+        self.shape = tuple(int(s) for s in X.shape)
+        self.dtype = np.dtype(numpy_dtype(X.dtype))
+
+    def __getitem__(self, rows):
+        import_torch()
+        index = np.asarray(rows, dtype=np.int64)
+        return self._X[import_torch().as_tensor(index, device=self._X.device)].cpu().numpy()

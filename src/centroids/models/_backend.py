@@ -54,18 +54,18 @@ BACKEND_PARAMETERS_DOC = """backend : {'auto', 'numba', 'torch'}, default='auto'
         stay the exact nearest centers; the products run on the GPU's tensor cores."""
 
 
-def _shape(X):
-    shape = getattr(X, "shape", None)
-    if shape is None:
-        shape = np.shape(X)
-    return tuple(int(s) for s in shape)
-
-
 def _work(X, n_clusters):
-    shape = _shape(X)
-    if len(shape) != 2:
+    """rows × features × clusters of X, from its shape or its length (0 when unknown:
+    the array-likes scikit-learn's checks pass, which must not be converted here)."""
+    shape = getattr(X, "shape", None)
+    try:
+        if shape is None and isinstance(X, list | tuple):
+            shape = (len(X), len(X[0]) if len(X) else 0)
+        if shape is None or len(shape) != 2:
+            return 0
+        return int(shape[0]) * int(shape[1]) * int(n_clusters)
+    except (TypeError, ValueError):
         return 0
-    return shape[0] * shape[1] * n_clusters
 
 
 def fit_backend(estimator, X):
@@ -130,12 +130,13 @@ def check_enough_rows(n_clusters, n_samples, sample_weight):
         )
 
 
-def _training_data(estimator, X, sample_weight):
+def _training_data(estimator, X, sample_weight, *, check_rows=True):
     X = check_device_features(estimator, X, reset=True, where="fit")
     n_samples = int(X.shape[0])
     np_dtype = numpy_dtype(X.dtype)
     sample_weight = check_sample_weight(weights_as_numpy(sample_weight), n_samples, np_dtype)
-    check_enough_rows(estimator.n_clusters, n_samples, sample_weight)
+    if check_rows:
+        check_enough_rows(estimator.n_clusters, n_samples, sample_weight)
     return X, sample_weight, np_dtype
 
 
@@ -195,6 +196,16 @@ def fit_spherical_on_torch(estimator, X, sample_weight, backend):
     estimator.labels_ = result.labels
     estimator.inertia_ = result.inertia
     estimator.n_iter_ = result.n_iter
+
+
+def minibatch_data_on_torch(estimator, X, sample_weight, backend):
+    """MiniBatchKMeans.fit's inputs on the torch backend: (X as the seeding reads it,
+    sample_weight as NumPy, the steps' view of the rows on the device)."""
+    from ..engine.torch_backend import DeviceRows, HostSubsampler, MiniBatchData
+
+    X, sample_weight, _ = _training_data(estimator, X, sample_weight, check_rows=False)
+    data = MiniBatchData(DeviceRows(X, sample_weight, backend.device))
+    return (X if isinstance(X, np.ndarray) else HostSubsampler(X)), sample_weight, data
 
 
 def predict_on_torch(estimator, X, backend, sample_weight=None):

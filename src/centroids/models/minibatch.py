@@ -33,6 +33,13 @@ from ..engine import (
     fit_kmeans,
     initial_centers,
 )
+from ._backend import (
+    BACKEND_CONSTRAINTS,
+    BACKEND_PARAMETERS_DOC,
+    fit_backend,
+    host_array,
+    minibatch_data_on_torch,
+)
 from ._centers import EuclideanCentersMixin
 
 #: Row indices drawn at once for the steps of :meth:`MiniBatchKMeans.fit` (the kernels
@@ -109,7 +116,9 @@ class MiniBatchSteps:
         batch_inertia = np.zeros(n_batches)
         center_shift = np.zeros(n_batches)
         batch_labels = np.empty(longest, dtype=np.int32)
-        if sp.issparse(data.X):
+        if hasattr(data, "minibatch_steps"):  # rows on a torch device
+            kernel, arrays = data.minibatch_steps, ()
+        elif sp.issparse(data.X):
             X = data.X
             row_work = max(1, X.nnz // max(1, X.shape[0])) * longest * n_clusters
             kernel = kernels.for_batch_work(kernels.sparse_steps, row_work)
@@ -321,6 +330,7 @@ class MiniBatchKMeans(
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
         "refine": [StrOptions({"auto"}), "boolean"],
+        **BACKEND_CONSTRAINTS,
     }
 
     def __init__(
@@ -339,6 +349,9 @@ class MiniBatchKMeans(
         n_init="auto",
         reassignment_ratio=0.01,
         refine="auto",
+        backend="auto",
+        device=None,
+        product_dtype=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -353,6 +366,9 @@ class MiniBatchKMeans(
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
         self.refine = refine
+        self.backend = backend
+        self.device = device
+        self.product_dtype = product_dtype
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -382,7 +398,7 @@ class MiniBatchKMeans(
         return self
 
     def _check_training_data(self, X, sample_weight, *, reset, where):
-        X = check_features(self, X, reset=reset, where=where)
+        X = check_features(self, host_array(X), reset=reset, where=where)
         n_samples = X.shape[0]
         sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
         return X, sample_weight
@@ -403,11 +419,15 @@ class MiniBatchKMeans(
 
     def _fit(self, X, sample_weight):
         self._validate_params()
-        X, sample_weight = self._check_training_data(X, sample_weight, reset=True, where="fit")
+        backend = fit_backend(self, X)
+        if backend.is_torch:  # steps on the device; the seeding reads a subsample on the host
+            X, sample_weight, data = minibatch_data_on_torch(self, X, sample_weight, backend)
+        else:
+            X, sample_weight = self._check_training_data(X, sample_weight, reset=True, where="fit")
+            data = engine_data(X)
         self._check_enough_rows(X, sample_weight)
         n_samples = X.shape[0]
         random_state = check_random_state(self.random_state)
-        data = engine_data(X)
         batch_size = min(self.batch_size, n_samples)
         with blas_limited_to_one_thread():
             init_size = self._resolved_init_size(n_samples, batch_size)
@@ -626,6 +646,11 @@ class MiniBatchKMeans(
         if self.compute_labels:
             return self.labels_
         return self.predict(X)
+
+
+MiniBatchKMeans.__doc__ = MiniBatchKMeans.__doc__.replace(
+    "{backend_parameters}", BACKEND_PARAMETERS_DOC
+)
 
 
 def _positive_weight_subsample(sample_weight, size, random_state):
