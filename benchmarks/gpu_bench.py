@@ -175,6 +175,13 @@ def run_workload(workload, implementations, seeds, device, cpu_on_g):
             results[name] = {"skipped": why_not}
             progress(f"  {name}: {why_not}")
             continue
+        # Untimed: numba compiles its kernels (or loads them from its cache), torch starts
+        # CUDA and its libraries, each on the same dtype and shape of problem.
+        warm_rows = min(X.shape[0], max(4 * workload.n_clusters, 2_000))
+        try:
+            fit(name, X[:warm_rows], workload.n_clusters, 0, device)
+        except Exception as error:
+            progress(f"  {name}: warm-up failed: {error}")
         runs = []
         for seed in seeds:
             try:

@@ -585,7 +585,7 @@ def assign_chunk(rows, centers, x, x_sq):
     torch = rows.torch
     if centers.low is not None:
         return _assign_low_precision(rows, centers, x, x_sq)
-    scores = torch.mm(x, centers.neg2_cT) + centers.c_sq
+    scores = torch.addmm(centers.c_sq, x, centers.neg2_cT)  # one kernel: bias in the epilogue
     labels = torch.argmin(scores, dim=1)
     best = torch.gather(scores, 1, labels[:, None])[:, 0]
     scale, floor, c_sq_max = centers.slack
@@ -1144,7 +1144,7 @@ class MiniBatchData:
                 )
                 c = c64.to(rows.dtype)
                 c_sq = (c.to(torch.float64) ** 2).sum(dim=1).to(rows.dtype)
-                scores = torch.mm(x, (c * -2).T) + c_sq
+                scores = torch.addmm(c_sq, x, (c * -2).T)
                 labels = torch.argmin(scores, dim=1)
                 best = torch.gather(scores, 1, labels[:, None])[:, 0].to(torch.float64)
                 x_sq = (x.to(torch.float64) ** 2).sum(dim=1)
