@@ -41,7 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from machine import progress, source_revision
+from machine import progress, python_command, source_revision
 from workloads import Workload, suite_workloads
 
 #: Iteration cap of every implementation (faiss has no tolerance: it runs them all).
@@ -349,7 +349,7 @@ def main(argv=None):
         workloads["G"] = Workload(w.name, w.description, w.n_rows, w.n_features, 64, w.dtype)
     implementations = args.implementations.split(",")
     report = {
-        "command": " ".join([sys.executable, *sys.argv]),
+        "command": " ".join([python_command(), *sys.argv]),
         "machine": device_facts(device),
         "max_iter": MAX_ITER,
         "quick": args.quick,
