@@ -108,9 +108,21 @@ def test_low_precision_bound_sends_rows_to_the_recheck():
         scores, x_sq = low.scores(rows.X, torch)
         best = scores.min(dim=1).values
         scale, floor, c_sq_max = low.slack
-        near, _ = tb._near_tie_rows(scores, best, scale * (x_sq + c_sq_max) + floor)
+        slack = scale * (x_sq + c_sq_max) + floor * (1 + x_sq)
+        near, _ = tb._near_tie_rows(scores, best, slack)
         shares[product_dtype] = float(near.float().mean())
     assert 0 < shares["float16"] < shares["bfloat16"] <= 1
+
+
+def test_rows_beyond_float16_range_are_rechecked():
+    X = random_data(1000, 8, np.float32, 4)
+    X[::100] *= 1e6  # outliers whose scaled values overflow float16
+    centers = X[1:11].copy()
+    rows = device_rows(X)
+    expected, _, _ = tb.assign_rows(rows, centers)
+    found, _, inertia = tb.assign_rows(rows, centers, product_dtype="float16")
+    np.testing.assert_array_equal(found.numpy(), expected.numpy())
+    assert np.isfinite(inertia)
 
 
 def test_equidistant_rows_take_the_lowest_center_index():

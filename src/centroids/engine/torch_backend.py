@@ -527,7 +527,9 @@ class _LowPrecisionCenters:
         scale = (3 * unit + unit * unit + gamma * (1 + unit) ** 2) + 8 * u32 + 2 * unit
         floor = 0.0
         if product_dtype == "float16":
-            floor = 4.0 * (d + 1) * 2.0**-24  # float16's subnormals
+            # float16's subnormals: an absolute error of 2^-25 per rounded coordinate, on
+            # terms |x_j c_j| with |c_j| ≤ 1 and |x_j| ≤ 1 + ||x'||² (applied per row).
+            floor = 4.0 * (d + 1) * 2.0**-24
         c_sq_max = float(self.c_sq.max()) if self.c_sq.numel() else 0.0
         self.slack = (scale * (1 + 2.0**-10), floor, c_sq_max * (1 + 4 * unit) + 4 * unit)
 
@@ -611,8 +613,10 @@ def _assign_low_precision(rows, centers, x, x_sq):
     labels = torch.argmin(scores, dim=1)
     best = torch.gather(scores, 1, labels[:, None])[:, 0]
     scale, floor, c_sq_max = low.slack
-    slack = scale * (x_sq_scaled + c_sq_max) + floor
+    slack = scale * (x_sq_scaled + c_sq_max) + floor * (1 + x_sq_scaled)
     near, _ = _near_tie_rows(scores, best, slack)
+    # A row beyond float16's range (an outlier far outside the centers) is re-checked too.
+    near |= ~torch.isfinite(best)
     # The distance to the chosen center, directly in float64 (the product's is too coarse).
     diff = x.to(torch.float64) - centers.centers64[labels]
     sq_dist = (diff * diff).sum(dim=1)
