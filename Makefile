@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 GPU_STAMP := $(VENV)/.installed-gpu
 
-.PHONY: demo test lint bench test-gpu clean
+.PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,7 @@ bench: $(BENCH_STAMP)
 # `dev`. This installs torch 2.13.0 (on the project's machines pip takes the CPU build
 # that lies on disk; elsewhere `pip install torch==2.13.0` may fetch a CUDA build of
 # several GB) and runs them; CUDA tests skip without a CUDA device.
+.PHONY: test-gpu
 $(GPU_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 	touch $(GPU_STAMP)
