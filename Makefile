@@ -6,7 +6,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
-GPU_STAMP := $(VENV)/.installed-gpu
 
 .PHONY: demo test lint bench clean
 
@@ -37,17 +36,18 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/suite.py
 	$(BIN)/python benchmarks/serve_load.py
 
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
 # The torch backend's tests (tests/test_torch*.py) skip without torch, which is not in
 # `dev`. This installs torch 2.13.0 (on the project's machines pip takes the CPU build
 # that lies on disk; elsewhere `pip install torch==2.13.0` may fetch a CUDA build of
 # several GB) and runs them; CUDA tests skip without a CUDA device.
 .PHONY: test-gpu
+GPU_STAMP := $(VENV)/.installed-gpu
 $(GPU_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 	touch $(GPU_STAMP)
 
 test-gpu: $(GPU_STAMP)
 	$(BIN)/python -m pytest tests/test_torch_backend.py tests/test_torch_missing.py -q
-
-clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
