@@ -26,19 +26,6 @@ lint: $(STAMP)
 test: lint
 	eval "$$(.ci/test-services.sh)" && $(BIN)/python -m pytest
 
-# The benchmark suite also needs the `bench` extra (faiss-cpu); its own stamp keeps
-# `make test` / `make demo` on the plain `dev` install.
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
-	touch $(BENCH_STAMP)
-
-bench: $(BENCH_STAMP)
-	$(BIN)/python benchmarks/suite.py
-	$(BIN)/python benchmarks/serve_load.py
-
-clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
-
 # The torch backend's tests (tests/test_torch*.py) skip without torch, which is not in
 # `dev`. This installs torch 2.13.0 (on the project's machines pip takes the CPU build
 # that lies on disk; elsewhere `pip install torch==2.13.0` may fetch a CUDA build of
@@ -51,3 +38,16 @@ $(GPU_STAMP): $(STAMP)
 
 test-gpu: $(GPU_STAMP)
 	$(BIN)/python -m pytest tests/test_torch_backend.py tests/test_torch_missing.py -q
+
+# The benchmark suite also needs the `bench` extra (faiss-cpu); its own stamp keeps
+# `make test` / `make demo` on the plain `dev` install.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/suite.py
+	$(BIN)/python benchmarks/serve_load.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
