@@ -46,3 +46,12 @@ def test_bad_backend_parameters_are_named():
         KMeans(2, product_dtype="int8").fit(RNG.random((10, 2)))
     with pytest.raises(ValueError, match="device must be None"):
         KMeans(2, device=1.5).fit(RNG.random((10, 2)))
+
+
+def test_every_estimator_documents_where_it_runs():
+    from centroids import MiniBatchKMeans, SphericalKMeans
+
+    for estimator in (KMeans, MiniBatchKMeans, SphericalKMeans):
+        for name in ("backend", "device", "product_dtype"):
+            assert f"    {name} : " in estimator.__doc__, (estimator.__name__, name)
+            assert name in estimator().get_params()

@@ -36,7 +36,8 @@ BACKEND_CONSTRAINTS = {
     "product_dtype": [None, StrOptions(set(PRODUCT_DTYPES))],
 }
 
-#: How the estimators' docstrings describe them (kept in one place).
+#: How the estimators' docstrings describe them (each docstring holds a copy, for
+#: the API reference built from the sources; tests/test_torch_missing.py checks them).
 BACKEND_PARAMETERS_DOC = """backend : {'auto', 'numba', 'torch'}, default='auto'
         Where the fit runs. 'numba': centroids' CPU engine. 'torch': the same
         algorithm on a torch device (``pip install 'centroids[gpu]'``; see

@@ -27,7 +27,7 @@ from ..engine import (
     fit_kmeans,
     kmeans_plusplus_centers,
 )
-from ._backend import BACKEND_CONSTRAINTS, BACKEND_PARAMETERS_DOC, fit_backend, fit_kmeans_on_torch
+from ._backend import BACKEND_CONSTRAINTS, fit_backend, fit_kmeans_on_torch
 from ._centers import EuclideanCentersMixin
 
 
@@ -101,7 +101,21 @@ class KMeans(
         iterations; True always, False never. ``n_iter_`` then counts the
         refinement's iterations too. backend='torch' does not refine ('auto' is off
         there).
-    {backend_parameters}
+    backend : {'auto', 'numba', 'torch'}, default='auto'
+        Where the fit runs. 'numba': centroids' CPU engine. 'torch': the same
+        algorithm on a torch device (``pip install 'centroids[gpu]'``; see
+        docs/gpu.md). 'auto': torch on a CUDA device when X is already there (a torch
+        tensor or a CuPy array), or when torch and a CUDA device are present and one
+        pass does at least ``centroids.settings.TORCH_AUTO_MIN_WORK`` multiply-adds
+        (rows × features × clusters); numba otherwise, and for sparse X.
+    device : str, int, torch.device or None, default=None
+        The torch device ('cuda', 'cuda:1', 'cpu'). None: X's device for a tensor,
+        else 'cuda' when present, else 'cpu'. With backend='numba' only None or 'cpu'.
+    product_dtype : {'float32', 'bfloat16', 'float16'} or None, default=None
+        torch backend only: the precision of the distance products (accumulated in
+        float32). None: X's dtype. With a lower one, the rows whose two nearest
+        centers lie within its error bound are re-checked in X's dtype, so the labels
+        stay the exact nearest centers; the products run on the GPU's tensor cores.
 
     Attributes
     ----------
@@ -277,9 +291,6 @@ class KMeans(
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return the cluster index of every row (``labels_``)."""
         return self.fit(X, sample_weight=sample_weight).labels_
-
-
-KMeans.__doc__ = KMeans.__doc__.replace("{backend_parameters}", BACKEND_PARAMETERS_DOC)
 
 
 def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):

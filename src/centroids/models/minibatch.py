@@ -35,7 +35,6 @@ from ..engine import (
 )
 from ._backend import (
     BACKEND_CONSTRAINTS,
-    BACKEND_PARAMETERS_DOC,
     fit_backend,
     host_array,
     minibatch_data_on_torch,
@@ -279,6 +278,21 @@ class MiniBatchKMeans(
         many rows, so starting from near a good local optimum is what brings the final
         inertia close to a full k-means'. False starts from the plain seeding, as
         scikit-learn does. A start given as an array or a callable is never polished.
+    backend : {'auto', 'numba', 'torch'}, default='auto'
+        Where the fit runs. 'numba': centroids' CPU engine. 'torch': the same
+        algorithm on a torch device (``pip install 'centroids[gpu]'``; see
+        docs/gpu.md). 'auto': torch on a CUDA device when X is already there (a torch
+        tensor or a CuPy array), or when torch and a CUDA device are present and one
+        pass does at least ``centroids.settings.TORCH_AUTO_MIN_WORK`` multiply-adds
+        (rows × features × clusters); numba otherwise, and for sparse X.
+    device : str, int, torch.device or None, default=None
+        The torch device ('cuda', 'cuda:1', 'cpu'). None: X's device for a tensor,
+        else 'cuda' when present, else 'cpu'. With backend='numba' only None or 'cpu'.
+    product_dtype : {'float32', 'bfloat16', 'float16'} or None, default=None
+        torch backend only: the precision of the distance products (accumulated in
+        float32). None: X's dtype. With a lower one, the rows whose two nearest
+        centers lie within its error bound are re-checked in X's dtype, so the labels
+        stay the exact nearest centers; the products run on the GPU's tensor cores.
 
     Attributes
     ----------
@@ -646,11 +660,6 @@ class MiniBatchKMeans(
         if self.compute_labels:
             return self.labels_
         return self.predict(X)
-
-
-MiniBatchKMeans.__doc__ = MiniBatchKMeans.__doc__.replace(
-    "{backend_parameters}", BACKEND_PARAMETERS_DOC
-)
 
 
 def _positive_weight_subsample(sample_weight, size, random_state):

@@ -37,7 +37,6 @@ from ..engine import (
 from ..engine.lloyd import stopping_rule
 from ._backend import (
     BACKEND_CONSTRAINTS,
-    BACKEND_PARAMETERS_DOC,
     fit_backend,
     fit_spherical_on_torch,
     host_array,
@@ -195,7 +194,20 @@ class SphericalKMeans(
     copy_x : bool, default=True
         When False and X is a float32/float64 C-ordered array or CSR matrix of float
         values, its rows are normalised in place (X is modified) instead of in a
-        copy, saving the memory of one copy of X.
+        copy, saving the memory of one copy of X (the numba backend; the torch backend
+        normalises a copy on the device).
+    backend : {'auto', 'numba', 'torch'}, default='auto'
+        Where the fit runs. 'numba': centroids' CPU engine. 'torch': the same
+        algorithm on a torch device (``pip install 'centroids[gpu]'``; see
+        docs/gpu.md). 'auto': torch on a CUDA device when X is already there (a torch
+        tensor or a CuPy array), or when torch and a CUDA device are present and one
+        pass does at least ``centroids.settings.TORCH_AUTO_MIN_WORK`` multiply-adds
+        (rows × features × clusters); numba otherwise, and for sparse X.
+    device : str, int, torch.device or None, default=None
+        The torch device ('cuda', 'cuda:1', 'cpu'). None: X's device for a tensor,
+        else 'cuda' when present, else 'cpu'. With backend='numba' only None or 'cpu'.
+    product_dtype : {'float32', 'bfloat16', 'float16'} or None, default=None
+        Taken for the same API as KMeans; spherical fits compute in X's dtype.
 
     Attributes
     ----------
@@ -455,15 +467,6 @@ class SphericalKMeans(
         with blas_limited_to_one_thread():
             _, _, inertia = assign_by_cosine(data, sample_weight, centers, zero_rows)
         return -inertia
-
-
-SphericalKMeans.__doc__ = SphericalKMeans.__doc__.replace(
-    "{backend_parameters}",
-    BACKEND_PARAMETERS_DOC.replace(
-        "product_dtype : ",
-        "product_dtype : (taken for the same API; spherical fits use X's dtype) ",
-    ),
-)
 
 
 def _same_memory(original, validated):
