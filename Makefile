@@ -26,6 +26,19 @@ lint: $(STAMP)
 test: lint
 	eval "$$(.ci/test-services.sh)" && $(BIN)/python -m pytest
 
+# The torch backend's tests (tests/test_torch*.py) skip without torch, which is not in
+# `dev`. This installs torch 2.13.0 (on the project's machines pip takes the CPU build
+# that lies on disk; elsewhere `pip install torch==2.13.0` may fetch a CUDA build of
+# several GB) and runs them; CUDA tests skip without a CUDA device.
+.PHONY: test-gpu
+GPU_STAMP := $(VENV)/.installed-gpu
+$(GPU_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	touch $(GPU_STAMP)
+
+test-gpu: $(GPU_STAMP)
+	$(BIN)/python -m pytest tests/test_torch_backend.py tests/test_torch_missing.py -q
+
 # The benchmark suite also needs the `bench` extra (faiss-cpu); its own stamp keeps
 # `make test` / `make demo` on the plain `dev` install.
 $(BENCH_STAMP): $(STAMP)

@@ -187,3 +187,30 @@ DASK_BLOCK_ROWS = 8192
 #: died, the client restarted); the pass is a pure function of the data and the
 #: centers, so a rerun gives the same result. Then the fit fails with a clear error.
 DASK_PASS_RETRIES = 3
+
+# -- the torch backend (centroids.engine.torch_backend) ----------------------------------
+
+#: ``backend="auto"`` runs a fit (or a prediction) on torch's CUDA device when torch is
+#: installed, a CUDA device is present, and one assignment pass does at least this many
+#: multiply-adds (rows × features × clusters); below, the numba engine on the CPU. The
+#: device then has to pay for importing torch, starting CUDA (about a second, once per
+#: process) and copying X over PCIe; the CPU engine does about 1e9-1e10 multiply-adds
+#: a second on this project's 2-core machine, so from about 2^30 (1e6 × 64 × 16) one
+#: pass takes it 0.1-1 s, and a fit of tens of passes seconds. Not yet measured on a
+#: device: ``benchmarks/gpu_bench.py`` prints the crossover to set this from.
+TORCH_AUTO_MIN_WORK = 1 << 30
+
+#: Bytes of the (rows × clusters) block of products one chunk of a pass makes on a CUDA
+#: device (plus the chunk's rows): large, so that a pass is few big matrix products.
+TORCH_CHUNK_BYTES_CUDA = 1 << 28
+
+#: The same on torch's CPU device: a block that stays in the cache.
+TORCH_CHUNK_BYTES_CPU = 1 << 22
+
+#: Most values (rows × clusters × features) of one block of the direct float64
+#: distances that re-check the rows near a tie.
+TORCH_EXACT_BLOCK = 1 << 22
+
+#: A NumPy X is copied to the CUDA device whole when it takes at most this share of the
+#: device's free memory; larger X stays on the host and travels in chunks at every pass.
+TORCH_RESIDENT_SHARE = 0.5

@@ -14,6 +14,7 @@ from ..engine.dask import (
     score_dask,
     transform_dask,
 )
+from ._backend import host_array, predict_backend, predict_on_torch
 
 
 class SparseCentersMixin:
@@ -71,6 +72,10 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         """
         if is_dask_collection(X):
             return predict_dask(self, X)
+        check_is_fitted(self)
+        backend = predict_backend(self, X)
+        if backend.is_torch:
+            return predict_on_torch(self, X, backend)[0]
         data, centers = self._check_test_data(X, "predict")
         if missing := self._holes(data):
             return with_holes.predict_with_holes(data.X, centers, missing)
@@ -87,7 +92,7 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         """
         if is_dask_collection(X):
             return transform_dask(self, X)
-        data, centers = self._check_test_data(X, "transform")
+        data, centers = self._check_test_data(host_array(X), "transform")
         if missing := self._holes(data):
             return with_holes.transform_with_holes(data.X, centers, missing).astype(data.dtype)
         with blas_limited_to_one_thread():
@@ -108,6 +113,10 @@ class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
         """
         if is_dask_collection(X):
             return score_dask(self, X, sample_weight)
+        check_is_fitted(self)
+        backend = predict_backend(self, X)
+        if backend.is_torch:
+            return -predict_on_torch(self, X, backend, sample_weight)[1]
         data, centers = self._check_test_data(X, "score")
         sample_weight = check_sample_weight(sample_weight, data.n_rows, data.dtype)
         if missing := self._holes(data):

@@ -30,6 +30,7 @@ from ..engine import (
 )
 from ..engine.dask import fit_dask, is_dask_collection
 from ..engine.missing import MISSING_OPTIONS, check_holes, fit_with_holes, has_holes
+from ._backend import BACKEND_CONSTRAINTS, fit_backend, fit_kmeans_on_torch
 from ._centers import EuclideanCentersMixin
 
 
@@ -101,7 +102,8 @@ class KMeans(
         features × clusters up to about 1.7e7) after the built-in seedings, where it
         costs little, and leaves a start given as an array or a callable to plain
         iterations; True always, False never. ``n_iter_`` then counts the
-        refinement's iterations too.
+        refinement's iterations too. backend='torch' does not refine ('auto' is off
+        there).
     missing : {'error', 'kpod', 'masked'}, default='error'
         What a missing value (NaN) in dense X means. 'error': X must be finite (a
         ValueError names the first NaN). 'kpod': k-POD (Chi, Chi & Baraniuk, 2016),
@@ -112,7 +114,22 @@ class KMeans(
         ``transform`` and ``score`` accept rows with holes in the same way. Both
         assume values are missing at random given the cluster; see
         :mod:`centroids.engine.missing` and the missing-values guide. Without a NaN
-        in X both give exactly the result of 'error'.
+        in X both give exactly the result of 'error'. Both run on backend='numba'.
+    backend : {'auto', 'numba', 'torch'}, default='auto'
+        Where the fit runs. 'numba': centroids' CPU engine. 'torch': the same
+        algorithm on a torch device (``pip install 'centroids[gpu]'``; see
+        docs/gpu.md). 'auto': torch on a CUDA device when X is already there (a torch
+        tensor or a CuPy array), or when torch and a CUDA device are present and one
+        pass does at least ``centroids.settings.TORCH_AUTO_MIN_WORK`` multiply-adds
+        (rows × features × clusters); numba otherwise, and for sparse X.
+    device : str, int, torch.device or None, default=None
+        The torch device ('cuda', 'cuda:1', 'cpu'). None: X's device for a tensor,
+        else 'cuda' when present, else 'cpu'. With backend='numba' only None or 'cpu'.
+    product_dtype : {'float32', 'bfloat16', 'float16'} or None, default=None
+        torch backend only: the precision of the distance products (accumulated in
+        float32). None: X's dtype. With a lower one, the rows whose two nearest
+        centers lie within its error bound are re-checked in X's dtype, so the labels
+        stay the exact nearest centers; the products run on the GPU's tensor cores.
 
     Attributes
     ----------
@@ -160,6 +177,7 @@ class KMeans(
         "algorithm": [StrOptions({"auto", "lloyd", "hamerly", "elkan", "yinyang"})],
         "refine": [StrOptions({"auto"}), "boolean"],
         "missing": [StrOptions(set(MISSING_OPTIONS))],
+        **BACKEND_CONSTRAINTS,
     }
 
     def __init__(
@@ -176,6 +194,9 @@ class KMeans(
         algorithm="auto",
         refine="auto",
         missing="error",
+        backend="auto",
+        device=None,
+        product_dtype=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -188,6 +209,9 @@ class KMeans(
         self.algorithm = algorithm
         self.refine = refine
         self.missing = missing
+        self.backend = backend
+        self.device = device
+        self.product_dtype = product_dtype
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -219,6 +243,9 @@ class KMeans(
 
     def _fit(self, X, sample_weight):
         self._validate_params()
+        backend = fit_backend(self, X)
+        if backend.is_torch:
+            return fit_kmeans_on_torch(self, X, sample_weight, backend)
         X = check_features(self, X, reset=True, where="fit", allow_nan=self.missing != "error")
         holes = has_holes(X)
         if holes:

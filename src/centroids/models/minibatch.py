@@ -35,6 +35,12 @@ from ..engine import (
 )
 from ..engine import missing as with_holes
 from ..engine.dask import fit_dask, is_dask_collection
+from ._backend import (
+    BACKEND_CONSTRAINTS,
+    fit_backend,
+    host_array,
+    minibatch_data_on_torch,
+)
 from ._centers import EuclideanCentersMixin
 
 #: Row indices drawn at once for the steps of :meth:`MiniBatchKMeans.fit` (the kernels
@@ -116,7 +122,9 @@ class MiniBatchSteps:
         batch_inertia = np.zeros(n_batches)
         center_shift = np.zeros(n_batches)
         batch_labels = np.empty(longest, dtype=np.int32)
-        if sp.issparse(data.X):
+        if hasattr(data, "minibatch_steps"):  # rows on a torch device
+            kernel, arrays = data.minibatch_steps, ()
+        elif sp.issparse(data.X):
             X = data.X
             row_work = max(1, X.nnz // max(1, X.shape[0])) * longest * n_clusters
             kernel = kernels.for_batch_work(kernels.sparse_steps, row_work)
@@ -277,6 +285,21 @@ class MiniBatchKMeans(
         many rows, so starting from near a good local optimum is what brings the final
         inertia close to a full k-means'. False starts from the plain seeding, as
         scikit-learn does. A start given as an array or a callable is never polished.
+    backend : {'auto', 'numba', 'torch'}, default='auto'
+        Where the fit runs. 'numba': centroids' CPU engine. 'torch': the same
+        algorithm on a torch device (``pip install 'centroids[gpu]'``; see
+        docs/gpu.md). 'auto': torch on a CUDA device when X is already there (a torch
+        tensor or a CuPy array), or when torch and a CUDA device are present and one
+        pass does at least ``centroids.settings.TORCH_AUTO_MIN_WORK`` multiply-adds
+        (rows × features × clusters); numba otherwise, and for sparse X.
+    device : str, int, torch.device or None, default=None
+        The torch device ('cuda', 'cuda:1', 'cpu'). None: X's device for a tensor,
+        else 'cuda' when present, else 'cpu'. With backend='numba' only None or 'cpu'.
+    product_dtype : {'float32', 'bfloat16', 'float16'} or None, default=None
+        torch backend only: the precision of the distance products (accumulated in
+        float32). None: X's dtype. With a lower one, the rows whose two nearest
+        centers lie within its error bound are re-checked in X's dtype, so the labels
+        stay the exact nearest centers; the products run on the GPU's tensor cores.
 
     missing : {'error', 'kpod', 'masked'}, default='error'
         What a missing value (NaN) in dense X means, as in :class:`centroids.KMeans`.
@@ -340,6 +363,7 @@ class MiniBatchKMeans(
         "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
         "refine": [StrOptions({"auto"}), "boolean"],
         "missing": [StrOptions(set(with_holes.MISSING_OPTIONS))],
+        **BACKEND_CONSTRAINTS,
     }
 
     def __init__(
@@ -359,6 +383,9 @@ class MiniBatchKMeans(
         reassignment_ratio=0.01,
         refine="auto",
         missing="error",
+        backend="auto",
+        device=None,
+        product_dtype=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -374,6 +401,9 @@ class MiniBatchKMeans(
         self.reassignment_ratio = reassignment_ratio
         self.refine = refine
         self.missing = missing
+        self.backend = backend
+        self.device = device
+        self.product_dtype = product_dtype
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -406,7 +436,9 @@ class MiniBatchKMeans(
 
     def _check_training_data(self, X, sample_weight, *, reset, where):
         missing = getattr(self, "missing", "error")
-        X = check_features(self, X, reset=reset, where=where, allow_nan=missing != "error")
+        X = check_features(
+            self, host_array(X), reset=reset, where=where, allow_nan=missing != "error"
+        )
         if missing != "error" and with_holes.has_holes(X):
             with_holes.check_holes(X, where, getattr(self, "feature_names_in_", None))
         n_samples = X.shape[0]
@@ -429,14 +461,21 @@ class MiniBatchKMeans(
 
     def _fit(self, X, sample_weight):
         self._validate_params()
-        X, sample_weight = self._check_training_data(X, sample_weight, reset=True, where="fit")
+        backend = fit_backend(self, X)
+        if backend.is_torch:  # steps on the device; the seeding reads a subsample on the host
+            X, sample_weight, data = minibatch_data_on_torch(self, X, sample_weight, backend)
+        else:
+            X, sample_weight = self._check_training_data(X, sample_weight, reset=True, where="fit")
         self._check_enough_rows(X, sample_weight)
+        observed = X
+        if not backend.is_torch:
+            if with_holes.has_holes(X):
+                X = with_holes.fill_with_means(
+                    X, with_holes.observed_column_means(X, sample_weight)
+                )
+            data = engine_data(X)
         n_samples = X.shape[0]
         random_state = check_random_state(self.random_state)
-        observed = X
-        if with_holes.has_holes(X):
-            X = with_holes.fill_with_means(X, with_holes.observed_column_means(X, sample_weight))
-        data = engine_data(X)
         batch_size = min(self.batch_size, n_samples)
         with blas_limited_to_one_thread():
             init_size = self._resolved_init_size(n_samples, batch_size)
@@ -476,7 +515,9 @@ class MiniBatchKMeans(
         self.cluster_centers_ = steps.centers.astype(X.dtype)
         self.n_steps_ = done
         self.n_iter_ = math.ceil(done * batch_size / n_samples)
-        self._set_labels_and_inertia(engine_data(observed), sample_weight, steps)
+        self._set_labels_and_inertia(
+            data if observed is X else engine_data(observed), sample_weight, steps
+        )
         self._warn_if_duplicate_centers()
 
     def _warn_if_duplicate_centers(self):

@@ -42,6 +42,12 @@ from ..engine.dask import (
     transform_dask,
 )
 from ..engine.lloyd import stopping_rule
+from ._backend import (
+    BACKEND_CONSTRAINTS,
+    fit_backend,
+    fit_spherical_on_torch,
+    host_array,
+)
 from ._centers import SparseCentersMixin
 
 
@@ -195,7 +201,20 @@ class SphericalKMeans(
     copy_x : bool, default=True
         When False and X is a float32/float64 C-ordered array or CSR matrix of float
         values, its rows are normalised in place (X is modified) instead of in a
-        copy, saving the memory of one copy of X.
+        copy, saving the memory of one copy of X (the numba backend; the torch backend
+        normalises a copy on the device).
+    backend : {'auto', 'numba', 'torch'}, default='auto'
+        Where the fit runs. 'numba': centroids' CPU engine. 'torch': the same
+        algorithm on a torch device (``pip install 'centroids[gpu]'``; see
+        docs/gpu.md). 'auto': torch on a CUDA device when X is already there (a torch
+        tensor or a CuPy array), or when torch and a CUDA device are present and one
+        pass does at least ``centroids.settings.TORCH_AUTO_MIN_WORK`` multiply-adds
+        (rows × features × clusters); numba otherwise, and for sparse X.
+    device : str, int, torch.device or None, default=None
+        The torch device ('cuda', 'cuda:1', 'cpu'). None: X's device for a tensor,
+        else 'cuda' when present, else 'cpu'. With backend='numba' only None or 'cpu'.
+    product_dtype : {'float32', 'bfloat16', 'float16'} or None, default=None
+        Taken for the same API as KMeans; spherical fits compute in X's dtype.
 
     Attributes
     ----------
@@ -241,6 +260,7 @@ class SphericalKMeans(
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
+        **BACKEND_CONSTRAINTS,
     }
 
     def __init__(
@@ -254,6 +274,9 @@ class SphericalKMeans(
         verbose=0,
         random_state=None,
         copy_x=True,
+        backend="auto",
+        device=None,
+        product_dtype=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -263,6 +286,9 @@ class SphericalKMeans(
         self.verbose = verbose
         self.random_state = random_state
         self.copy_x = copy_x
+        self.backend = backend
+        self.device = device
+        self.product_dtype = product_dtype
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -293,6 +319,9 @@ class SphericalKMeans(
 
     def _fit(self, X, sample_weight):
         self._validate_params()
+        backend = fit_backend(self, X)
+        if backend.is_torch:
+            return fit_spherical_on_torch(self, X, sample_weight, backend)
         original = X
         X = check_features(self, X, reset=True, where="fit")
         n_samples, n_features = X.shape
@@ -391,7 +420,7 @@ class SphericalKMeans(
 
     def _unit_test_data(self, X, where):
         check_is_fitted(self)
-        X = check_features(self, X, reset=False, where=where)
+        X = check_features(self, host_array(X), reset=False, where=where)
         X, zero_rows = normalize_rows(X)
         return X, zero_rows, self.cluster_centers_.astype(X.dtype, copy=False)
 
