@@ -28,6 +28,7 @@ On one machine, a ``LocalCluster`` of 2 worker processes of 1 thread each:
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import threading
@@ -97,7 +98,7 @@ def timed(fit):
     return time.perf_counter() - start, result
 
 
-def compare(client, n_rows, k, max_iter, with_dask_ml):
+def compare(client, n_rows, k, max_iter, with_dask_ml, seed=0):
     import dask.array as da
 
     from centroids import KMeans
@@ -113,7 +114,7 @@ def compare(client, n_rows, k, max_iter, with_dask_ml):
         # warm-up: loads the kernels in the workers (numba's on-disk cache)
         KMeans(k, random_state=1, max_iter=2).fit(dX[: 4 * PARTITION_ROWS])
         seconds, model = timed(
-            lambda: KMeans(k, init="k-means||", max_iter=max_iter, random_state=0).fit(dX)
+            lambda: KMeans(k, init="k-means||", max_iter=max_iter, random_state=seed).fit(dX)
         )
         rows["centroids (dask)"] = (seconds, inertia_of(X, model.cluster_centers_), model.n_iter_)
         if with_dask_ml:
@@ -121,15 +122,23 @@ def compare(client, n_rows, k, max_iter, with_dask_ml):
 
             seconds, peer = timed(
                 lambda: DaskMLKMeans(
-                    n_clusters=k, init="k-means||", max_iter=max_iter, random_state=0
+                    n_clusters=k, init="k-means||", max_iter=max_iter, random_state=seed
                 ).fit(dX)
             )
             rows["dask-ml"] = (seconds, inertia_of(X, peer.cluster_centers_), peer.n_iter_)
     KMeans(k, init="k-means||", max_iter=2, refine=False, random_state=1).fit(X[:50_000])
     seconds, local = timed(
-        lambda: KMeans(k, init="k-means||", max_iter=max_iter, refine=False, random_state=0).fit(X)
+        lambda: KMeans(k, init="k-means||", max_iter=max_iter, refine=False, random_state=seed).fit(
+            X
+        )
     )
     rows["centroids (in memory)"] = (seconds, inertia_of(X, local.cluster_centers_), local.n_iter_)
+    seconds, default = timed(lambda: KMeans(k, max_iter=max_iter, random_state=seed).fit(X))
+    rows["centroids (in memory, defaults)"] = (
+        seconds,
+        inertia_of(X, default.cluster_centers_),
+        default.n_iter_,
+    )
     client.cancel(dX)
     return rows
 
@@ -234,6 +243,7 @@ def main(argv=None):
     parser.add_argument("--k", default="16,256")
     parser.add_argument("--max-iter", type=int, default=30)
     parser.add_argument("--no-dask-ml", action="store_true")
+    parser.add_argument("--seeds", default="0", help="random_state of the fits, comma-separated")
     parser.add_argument("--markdown", type=Path)
     parser.add_argument(
         "--fits-only", action="store_true", help="skip the memory and scale-out parts"
@@ -262,9 +272,9 @@ def main(argv=None):
         f"Source: {source_revision()}; LocalCluster(n_workers=2, threads_per_worker=1); "
         f"partitions of {PARTITION_ROWS:,} rows; max_iter={args.max_iter}, tol=1e-4.",
         "",
-        "| rows | k | implementation | fit s | inertia / in-memory | iterations | "
+        "| rows | k | seed | implementation | fit s | inertia / in-memory | iterations | "
         "dask-ml s / centroids s |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     with (
         LocalCluster(
@@ -273,9 +283,11 @@ def main(argv=None):
         Client(cluster) as client,
     ):
         for n_rows in (int(r) for r in args.rows.split(",")):
-            for k in (int(v) for v in args.k.split(",")):
-                progress(f"fit: {n_rows:,} rows, k={k}")
-                result = compare(client, n_rows, k, args.max_iter, with_dask_ml)
+            for k, seed in itertools.product(
+                (int(v) for v in args.k.split(",")), (int(v) for v in args.seeds.split(","))
+            ):
+                progress(f"fit: {n_rows:,} rows, k={k}, seed {seed}")
+                result = compare(client, n_rows, k, args.max_iter, with_dask_ml, seed)
                 base = result["centroids (in memory)"][1]
                 ours = result["centroids (dask)"][0]
                 for name, (seconds, inertia, n_iter) in result.items():
@@ -283,7 +295,8 @@ def main(argv=None):
                     if name == "dask-ml":
                         ratio = f"{seconds / ours:.1f}"
                     lines.append(
-                        f"| {n_rows:,} | {k} | {name} | {seconds:.2f} | {inertia / base:.4f} | "
+                        f"| {n_rows:,} | {k} | {seed} | {name} | {seconds:.2f} | "
+                        f"{inertia / base:.4f} | "
                         f"{n_iter} | {ratio} |"
                     )
                 progress("\n".join(lines[-len(result) :]))

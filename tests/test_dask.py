@@ -126,6 +126,39 @@ def test_inertia_close_to_in_memory(X, init):
     assert on_dask.cluster_centers_.dtype == X.dtype
 
 
+def family_draw(seed):
+    """One generated workload of the kind the Dask fit must handle well at large k:
+    a random shape, as many blobs as clusters or not, separated, overlapping or uniform."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(20_000, 40_000)), int(rng.integers(2, 13))
+    k = int(rng.choice([24, 40, 64]))
+    kind = ["separated", "overlapping", "uniform"][seed % 3]
+    if kind == "uniform":
+        return rng.uniform(0, 1, (n, d)), k
+    n_blobs = int(k * rng.choice([0.5, 1.0, 2.0]))
+    means = rng.uniform(-10, 10, (n_blobs, d))
+    sizes = rng.dirichlet(np.full(n_blobs, 2.0))
+    spread = 0.3 if kind == "separated" else 2.5
+    X = means[rng.choice(n_blobs, n, p=sizes)] + rng.normal(0, spread, (n, d))
+    return X, k
+
+
+def test_large_k_inertia_close_to_in_memory_on_a_generated_family():
+    """At large k one k-means|| draw reduced by k-means++ ended up to 5.6% above the
+    in-memory default on this family (mean +1.2%); reclustering the weighted candidates
+    brings every draw within 1.5% of it (the in-memory default also swap-refines these
+    small fits, which the Dask fit does not) and the family's mean to it or below."""
+    ratios = []
+    for seed in range(9):
+        X, k = family_draw(seed)
+        in_memory = KMeans(n_clusters=k, random_state=seed).fit(X)
+        dX = da.from_array(X, chunks=(12_000, -1))
+        on_dask = KMeans(n_clusters=k, random_state=seed).fit(dX)
+        ratios.append(on_dask.inertia_ / in_memory.inertia_)
+    assert max(ratios) <= 1.015, ratios
+    assert float(np.exp(np.mean(np.log(ratios)))) <= 1.002, ratios
+
+
 def test_lloyd_from_given_centers_matches_in_memory_lloyd(X):
     """From the same start, the Dask passes are the in-memory Lloyd iterations, the
     relocation of an empty cluster included (one start center is far from every row)."""

@@ -188,6 +188,11 @@ DASK_BLOCK_ROWS = 8192
 #: centers, so a rerun gives the same result. Then the fit fails with a clear error.
 DASK_PASS_RETRIES = 3
 
+#: k-means runs on the weighted k-means|| candidates that pick a Dask fit's start (the
+#: best is kept): each costs a fraction of one pass over X, and together they remove
+#: most of the spread between the optima that single draws reach at large k.
+DASK_RECLUSTER_STARTS = 3
+
 # -- the torch backend (centroids.engine.torch_backend) ----------------------------------
 
 #: ``backend="auto"`` runs a fit (or a prediction) on torch's CUDA device when torch is

@@ -19,7 +19,12 @@ The fit is exact and deterministic:
   ``random_state``: never from a worker or a partition.
 * Seeding is k-means|| (Bahmani et al., 2012): the distances to the candidates are kept
   on the workers; the candidates, weighted by the rows closest to them, are reduced to
-  ``n_clusters`` by weighted greedy k-means++ on the client.
+  ``n_clusters`` on the client. Euclidean fits recluster them (the reduction Bahmani et
+  al. propose): the in-memory engine's k-means on the weighted candidates, greedy
+  k-means++ starts, Lloyd and swap refinement, best of ``DASK_RECLUSTER_STARTS``; the
+  candidates are a few thousand rows, so this costs a fraction of one pass over X and
+  starts the Lloyd passes near a good optimum rather than one k-means++ draw.
+  Spherical fits reduce them by weighted greedy k-means++.
 * Lloyd passes: each partition assigns its rows with the engine's kernels (exact
   nearest centers) and returns per-cluster sums, weights, member counts and inertia.
   Empty clusters take the farthest rows, as in memory
@@ -46,7 +51,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .._kernels import blocks as kernels
 from .._kernels.dense import first_nonfinite
 from .._utils.validation import reject_non_numeric_columns, unchanged_on_error
-from ..settings import DASK_BLOCK_ROWS, DASK_PASS_RETRIES
+from ..settings import DASK_BLOCK_ROWS, DASK_PASS_RETRIES, DASK_RECLUSTER_STARTS
 from .data import DenseData
 from .lloyd import centers_from_sums
 from .seeding import kmeans_plusplus_centers
@@ -783,10 +788,33 @@ class _Fit:
             return _tree_reduce(nodes, rows.n_blocks)
 
         (cand_weights,) = _root(_run_pass(rows, build_weights), rows.n_blocks)
-        centers, _ = kmeans_plusplus_centers(
-            DenseData(candidate_points), n_clusters, cand_weights, random_state
-        )
-        return centers
+        return self._reduce_candidates(candidate_points, cand_weights, n_clusters, random_state)
+
+    def _reduce_candidates(self, points, weights, n_clusters, random_state):
+        """``n_clusters`` centers from the weighted k-means|| candidates (see the module's
+        docstring)."""
+        weights = np.asarray(weights, dtype=points.dtype)
+        if self.spherical or np.count_nonzero(weights) <= n_clusters:
+            centers, _ = kmeans_plusplus_centers(
+                DenseData(points), n_clusters, weights, random_state
+            )
+            return centers
+        from .driver import fit_kmeans
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            run = fit_kmeans(
+                points,
+                weights,
+                n_clusters=n_clusters,
+                init="k-means++",
+                n_init=DASK_RECLUSTER_STARTS,
+                max_iter=300,
+                tol=1e-4,
+                random_state=random_state,
+                refine=True,
+            )
+        return np.ascontiguousarray(run.centers, dtype=points.dtype)
 
     def _add_candidates(self, closest, points, first_index):
         updated = self.rows.X.map_blocks(
