@@ -141,6 +141,19 @@ def test_write_back_updates_the_users_table(tmp_path):
     assert table["segment"].notna().all() and table["segment"].nunique() == 5
 
 
+def test_segment_promote_serves_the_new_version(tmp_path):
+    from centroids.store import SegmentStore
+
+    db = f"sqlite:///{tmp_path / 'served.db'}"
+    make_customers(600, random_state=3).to_csv(tmp_path / "c.csv", index=False)
+    common = ("segment", tmp_path / "c.csv", "--id-column", "customer_id", "--k", "3")
+    assert invoke(*common, "--db", db, "--promote").exit_code == 0
+    result = invoke(*common, "--db", db, "--seed", "1")
+    assert result.exit_code == 0, result.output
+    with SegmentStore(db) as store:
+        assert store.latest_version == 2 and store.served_version == 1
+
+
 def test_choose_k_and_diagnose(workspace, tmp_path):
     result = invoke(
         "choose-k",

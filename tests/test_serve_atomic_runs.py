@@ -187,6 +187,28 @@ def test_promotion_chooses_the_served_version(store_url):  # noqa: F811
             store.promote(9)
 
 
+def test_save_run_promotes_in_its_own_transaction(store_url, monkeypatch):  # noqa: F811
+    """promote=True: the served version changes with the save or not at all."""
+    from centroids.store import repository
+
+    frame = blob_frame(seed=1, n_per_cluster=30)
+    with SegmentStore(store_url) as store:
+        store.save_run(Segmentation(3, random_state=0).fit(frame), frame, promote=True)
+        store.save(Segmentation(3, random_state=1).fit(frame))
+        assert store.served_version == 1
+
+        def fail(stage):
+            raise RuntimeError("stopped before the commit")
+
+        monkeypatch.setattr(repository, "_before_commit_hook", fail)
+        with pytest.raises(RuntimeError, match="before the commit"):
+            store.save_run(Segmentation(3, random_state=2).fit(frame), frame, promote=True)
+        assert store.latest_version == 2 and store.served_version == 1
+        monkeypatch.setattr(repository, "_before_commit_hook", None)
+        saved = store.save_run(Segmentation(3, random_state=2).fit(frame), frame, promote=True)
+        assert saved.version.version == 3 and store.served_version == 3
+
+
 def test_schema_1_store_upgrades_to_promotions(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     with SegmentStore(url) as store:

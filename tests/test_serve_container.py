@@ -90,6 +90,7 @@ def test_batch_job_retrains_and_writes_back(image_python, tmp_path):
     # the next night: from a table of the store's database, K kept, ids written back
     engine = sa.create_engine(db)
     table = frame.assign(segment=None)
+    table.loc[table.index[::40], "spend"] = None  # 20 customers with a hole: still placed
     table.to_sql("customers", engine, index=False)
     second = run_batch(
         image_python,
@@ -100,10 +101,12 @@ def test_batch_job_retrains_and_writes_back(image_python, tmp_path):
         CENTROIDS_COLUMNS="spend,visits,region",
         CENTROIDS_WRITE_BACK="customers.customer_id:segment",
         CENTROIDS_PROMOTE="1",
+        CENTROIDS_MISSING="masked",
     )
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout.strip().splitlines()[-1])
     assert summary["version"] == 2 and summary["k"] == 3 and summary["promoted"] is True
+    assert summary["missing"] == "masked" and summary["rows_with_missing_values"] == 20
     assert summary["rows_written_back"] == 800
     with engine.connect() as connection:
         written = connection.execute(
@@ -123,6 +126,10 @@ def test_batch_job_retrains_and_writes_back(image_python, tmp_path):
         ({}, "CENTROIDS_DB is not set"),
         ({"CENTROIDS_DB": "sqlite:///x.db"}, "neither CENTROIDS_SOURCE"),
         ({"CENTROIDS_DB": "sqlite:///x.db", "CENTROIDS_SOURCE": "absent.csv"}, "absent.csv"),
+        (
+            {"CENTROIDS_DB": "sqlite:///x.db", "CENTROIDS_TABLE": "t", "CENTROIDS_MISSING": "zero"},
+            "CENTROIDS_MISSING must be one of drop, impute, kpod, masked",
+        ),
         (
             {"CENTROIDS_DB": "sqlite:///x.db", "CENTROIDS_TABLE": "customers"},
             "customers",

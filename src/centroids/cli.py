@@ -264,6 +264,14 @@ def segment(
             "column.",
         ),
     ] = False,
+    promote: Annotated[
+        bool,
+        typer.Option(
+            "--promote",
+            help="Serve the new version (centroids serve, SQL scoring of the served "
+            "version), promoted in the transaction that saves it.",
+        ),
+    ] = False,
 ):
     """Find segments in DATA, store them as a new version with stable ids, write outputs.
 
@@ -293,6 +301,7 @@ def segment(
                 scale=scale,
                 impute=impute,
                 missing=missing,
+                promote=promote,
                 db=db,
                 write_back=write_back,
                 out=out,

@@ -153,6 +153,7 @@ def segment_data(
     source=None,
     mixed=False,
     missing=None,
+    promote=False,
 ):
     """Segment a table: choose K, fit, diagnose, name, store a version, write the outputs.
 
@@ -203,6 +204,8 @@ def segment_data(
         (up to a constant per row for categories unseen in fit), and the K-Means
         centers it found are not used to start the fit. The diagnosis examines the
         segments in that embedding.
+    promote : bool, default=False
+        Make the new version the one served, in the transaction that saves it.
 
     Returns
     -------
@@ -347,6 +350,7 @@ def segment_data(
             keys=frame[id_column] if id_column is not None else frame.index,
             write_back=target,
             note=f"centroids segment {source}",
+            promote=promote,
         )
         version, written = saved.version, saved.write_back
         drift = store.drift(previous, version.version) if previous is not None else None

@@ -14,12 +14,16 @@ variable                  meaning
 ``CENTROIDS_COLUMNS``     comma-separated feature columns (default: all but the id)
 ``CENTROIDS_SCALE``       standard (default), robust, minmax, none
 ``CENTROIDS_IMPUTE``      drop (default) or median
+``CENTROIDS_MISSING``     missing numbers: drop, impute, kpod or masked (every row gets a
+                          segment; see ``centroids segment --missing``); default: from
+                          ``CENTROIDS_IMPUTE``
 ``CENTROIDS_SEED``        random seed (default 0)
 ``CENTROIDS_WRITE_BACK``  ``TABLE.KEY:SEGMENT_COLUMN`` of ``CENTROIDS_DB`` to update
 ``CENTROIDS_PROMOTE``     1 to promote the new version (the served one); default 0
 ========================  ===============================================================
 
-The run is one unit in the store (:meth:`SegmentStore.save_run`): killed at any point,
+The run is one unit in the store (:meth:`SegmentStore.save_run`: the version, its
+assignments, the write-back and the promotion in one transaction): killed at any point,
 it leaves the store as it was. On success it prints one JSON line (version, K, rows,
 segments born and retired) and exits 0; on failure it prints one line saying why on
 stderr and exits 2 for a problem of the configuration or the data, 1 for anything else.
@@ -79,6 +83,7 @@ def job_settings(environ) -> dict:
         "columns": [c.strip() for c in columns.split(",") if c.strip()] if columns else None,
         "scale": _get(environ, "CENTROIDS_SCALE", "standard"),
         "impute": _get(environ, "CENTROIDS_IMPUTE", "drop"),
+        "missing": _get(environ, "CENTROIDS_MISSING"),
         "random_state": int(seed),
         "write_back": _get(environ, "CENTROIDS_WRITE_BACK"),
         "promote": promote in ("1", "true", "yes"),
@@ -87,6 +92,7 @@ def job_settings(environ) -> dict:
 
 def run_job(environ=None) -> dict:
     """Run the retrain-and-write-back job the environment describes; returns its summary."""
+    from ..data.prepare import MISSING_POLICIES
     from ..segments.pipeline import parse_k, segment_data
     from ..store import SegmentStore
 
@@ -97,6 +103,11 @@ def run_job(environ=None) -> dict:
         )
     if config["impute"] not in ("drop", "median"):
         raise JobConfigError(f"CENTROIDS_IMPUTE must be drop or median, got {config['impute']!r}")
+    if config["missing"] is not None and config["missing"] not in MISSING_POLICIES:
+        raise JobConfigError(
+            f"CENTROIDS_MISSING must be one of {', '.join(MISSING_POLICIES)}, "
+            f"got {config['missing']!r}"
+        )
     k = config["k"]
     with SegmentStore(config["db"]) as store:
         latest = store.latest_version
@@ -117,15 +128,14 @@ def run_job(environ=None) -> dict:
         k=k,
         scale=config["scale"],
         impute=config["impute"],
+        missing=config["missing"],
+        promote=config["promote"],
         db=config["db"],
         write_back=config["write_back"],
         random_state=config["random_state"],
         source="batch job",
     )
     version = run.version
-    if config["promote"]:
-        with SegmentStore(config["db"]) as store:
-            store.promote(version.version, note="batch job")
     return {
         "status": "succeeded",
         "store": store_url,
@@ -134,6 +144,8 @@ def run_job(environ=None) -> dict:
         "k": len(version.segment_ids),
         "rows": run.n_rows,
         "rows_dropped": run.n_dropped,
+        "missing": run.missing,
+        "rows_with_missing_values": run.n_rows_with_holes,
         "born": list(version.born),
         "retired": list(version.retired),
         "promoted": config["promote"],

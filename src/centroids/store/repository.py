@@ -283,6 +283,15 @@ def _preparation_description(model):
     return _jsonable(preparation.to_dict())
 
 
+def _insert_promotion(connection, version, note):
+    """Record ``version`` as the one served from now (inside the caller's transaction)."""
+    connection.execute(
+        tables.promotions_table.insert().values(
+            version=version, promoted_at=datetime.now(UTC), note=_optional_str(note)
+        )
+    )
+
+
 class SegmentStore:
     """Versioned segmentations and stable segment ids in SQLite or PostgreSQL.
 
@@ -484,13 +493,15 @@ class SegmentStore:
         names=None,
         descriptions=None,
         note=None,
+        promote=False,
     ) -> SavedRun:
         """Save a version and record the assignments of ``data`` under it, as one unit.
 
-        What :meth:`save` then :meth:`record_assignments` (or :meth:`write_back`) do, in
-        one transaction: the version, its segments, its centers, the assignments of every
-        row of ``data`` and the write-back all appear together, or (the process killed,
-        an error) none of them. The rows are scored by ``segmentation`` before the write
+        What :meth:`save` then :meth:`record_assignments` (or :meth:`write_back`), and
+        :meth:`promote` when ``promote`` is true, do, in one transaction: the version,
+        its segments, its centers, the assignments of every row of ``data``, the
+        write-back and the promotion all appear together, or (the process killed, an
+        error) none of them. The rows are scored by ``segmentation`` before the write
         lock is taken.
 
         Parameters
@@ -505,6 +516,8 @@ class SegmentStore:
             Also set the segment ids of that table of the store's database.
         names, descriptions, note
             As in :meth:`save`.
+        promote : bool, default=False
+            Also make the new version the one served (:meth:`promote`).
 
         Returns
         -------
@@ -555,6 +568,8 @@ class SegmentStore:
                             positions=sample_positions,
                         )
                     )
+                    if promote:
+                        _insert_promotion(connection, info.version, note)
                     _pause("save_run")
                 written = result if isinstance(result, WriteBackResult) else None
                 n_assigned = written.rows_given if written is not None else int(result)
@@ -800,12 +815,7 @@ class SegmentStore:
         promoted: promote the new one when it should be served.
         """
         with self._write() as connection:
-            version = self._resolve_version(connection, version)
-            connection.execute(
-                tables.promotions_table.insert().values(
-                    version=version, promoted_at=datetime.now(UTC), note=_optional_str(note)
-                )
-            )
+            _insert_promotion(connection, self._resolve_version(connection, version), note)
 
     def versions(self) -> pd.DataFrame:
         """One row per saved version: number, time, size, fingerprint and environment."""
