@@ -1,5 +1,7 @@
 """choose_k: known K on blobs, no structure on noise, iris, the table, reproducibility, input."""
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,10 +10,11 @@ from sklearn import metrics as sklearn_metrics
 from sklearn.datasets import load_iris, make_blobs
 from sklearn.preprocessing import StandardScaler
 
+from centroids import KMeans
 from centroids.evaluate.choose_k import TABLE_COLUMNS, ChooseKResult, choose_k
 from centroids.evaluate.gap import tibshirani_k
 from centroids.evaluate.knee import find_knee
-from centroids.evaluate.metrics import silhouette_score
+from centroids.evaluate.metrics import silhouette_estimate, silhouette_score
 
 COLUMNS = [
     "inertia",
@@ -277,3 +280,26 @@ def test_bad_data_is_explained():
     bad[7, 0] = np.inf
     with pytest.raises(ValueError, match=r"infinity|NaN"):
         choose_k(bad, [2, 3])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_large_data_silhouette_against_cluster_samples_stays_close_to_the_exact_one(seed):
+    # Above SILHOUETTE_REFERENCE_ROWS each sampled row is compared with a sample of every
+    # cluster (its small clusters kept whole), not with all rows: generated blobs of
+    # uneven sizes and spreads, the estimate within 0.01 of the exact silhouette.
+    module = importlib.import_module("centroids.evaluate.choose_k")
+
+    rng = np.random.default_rng(seed)
+    sizes = [14_000, 9_000, 2_500, 400, 100]
+    X, _ = make_blobs(
+        sizes, n_features=4, centers=rng.uniform(-8, 8, (5, 4)),
+        cluster_std=rng.uniform(0.5, 2.0, 5), random_state=seed,
+    )  # fmt: skip
+    assert X.shape[0] > module.SILHOUETTE_REFERENCE_ROWS
+    labels = KMeans(4, random_state=seed).fit(X).labels_
+    estimate = module._estimated_silhouette(X, labels, 4_000, seed)
+    assert estimate == pytest.approx(silhouette_score(X, labels), abs=0.01)
+    # the same 4,000 rows against every row: the cluster samples add little error
+    against_all = float(silhouette_estimate(X, labels, 4_000, random_state=seed))
+    assert estimate != against_all
+    assert estimate == pytest.approx(against_all, abs=0.005)

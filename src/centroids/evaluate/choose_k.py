@@ -41,6 +41,7 @@ from .gap import (
 )
 from .knee import find_knee
 from .metrics import (
+    _exact_silhouettes,
     calinski_harabasz_score,
     davies_bouldin_score,
     silhouette_estimate,
@@ -66,6 +67,14 @@ EXACT_SILHOUETTE_MAX_ROWS = 10_000
 SILHOUETTE_SAMPLE_ROWS = 4_000
 #: Rows sampled for the silhouette of every reference set.
 REFERENCE_SILHOUETTE_SAMPLE_ROWS = 1_000
+#: Above this many rows a sampled row's mean distance to each cluster is taken over a
+#: uniform sample of the cluster's rows (about this many rows in all) rather than over
+#: all of them: its error is far below the silhouette differences the vote reads, and
+#: at 10^6 rows the estimate costs 1/50 of the distances (measured: 1.0-1.7 s per K at
+#: 200,000 x 8 against every row, the largest part of choose_k there).
+SILHOUETTE_REFERENCE_ROWS = 20_000
+#: Fewest rows kept of every cluster in that sample (all of a smaller cluster).
+SILHOUETTE_REFERENCE_MIN_PER_CLUSTER = 200
 #: The data's silhouette must beat the reference sets' by this much to count as structure.
 SILHOUETTE_EXCESS_MARGIN = 0.05
 
@@ -453,9 +462,51 @@ def _estimated_silhouette(X, labels, sample_rows, seed):
     n_labels = np.unique(labels).shape[0]
     if not 2 <= n_labels <= X.shape[0] - 1:
         return np.nan
-    if X.shape[0] <= sample_rows:
+    n = X.shape[0]
+    if n <= sample_rows:
         return silhouette_score(X, labels)
-    return float(silhouette_estimate(X, labels, sample_rows, random_state=seed))
+    if n <= SILHOUETTE_REFERENCE_ROWS:
+        return float(silhouette_estimate(X, labels, sample_rows, random_state=seed))
+    return _two_stage_silhouette(X, labels, sample_rows, seed)
+
+
+def _two_stage_silhouette(X, labels, sample_rows, seed):
+    """Mean silhouette of ``sample_rows`` random rows, each against a sample of every
+    cluster instead of all its rows.
+
+    The rows kept of cluster c are a uniform sample of c (its share of
+    ``SILHOUETTE_REFERENCE_ROWS``, at least ``SILHOUETTE_REFERENCE_MIN_PER_CLUSTER``) joined
+    with the sampled rows: the join is still exchangeable within c, so a sampled row's
+    mean distance to the other kept rows of any cluster is an unbiased estimate of its
+    mean distance to all of them. The silhouettes are then the exact kernel's, computed
+    on the kept rows.
+    """
+    n = X.shape[0]
+    rng = np.random.RandomState(seed)
+    queries = rng.permutation(n)[:sample_rows]
+    _, codes = np.unique(labels, return_inverse=True)
+    counts = np.bincount(codes)
+    shares = np.ceil(SILHOUETTE_REFERENCE_ROWS * counts / n).astype(np.int64)
+    take = np.minimum(counts, np.maximum(SILHOUETTE_REFERENCE_MIN_PER_CLUSTER, shares))
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    kept = np.zeros(n, dtype=bool)
+    for c, size in enumerate(take):
+        members = order[starts[c] : starts[c + 1]]
+        kept[members[rng.permutation(members.shape[0])[:size]]] = True
+    kept[queries] = True
+    rows = np.flatnonzero(kept)
+    positions = np.searchsorted(rows, queries)
+    values = _exact_silhouettes(
+        np.ascontiguousarray(X[rows]),
+        codes[rows],
+        counts.shape[0],
+        positions,
+        "euclidean",
+        {},
+        "choose_k",
+    )
+    return float(np.mean(values))
 
 
 def _label_measures(X, model, seed, sample_weight=None):
