@@ -29,6 +29,19 @@ class SparseCentersMixin:
     def _n_features_out(self):
         return self.cluster_centers_.shape[0]
 
+    def to_onnx(self, *, dtype=None, opset=None):
+        """The fitted model as an ONNX graph (see :func:`centroids.export.onnx.to_onnx`):
+        input ``X``, outputs ``label`` and ``distances`` (those of ``transform``)."""
+        from ..export.onnx import to_onnx
+
+        return to_onnx(self, dtype=dtype, opset=opset)
+
+    def save_onnx(self, path, *, dtype=None, opset=None):
+        """Write :meth:`to_onnx`'s graph to ``path``, whole or not at all."""
+        from ..export.onnx import save_onnx
+
+        return save_onnx(self, path, dtype=dtype, opset=opset)
+
 
 class EuclideanCentersMixin(SparseCentersMixin, TransformerMixin):
     """predict, transform, fit_transform and score from ``cluster_centers_``.
