@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_array, validate_data
 
 from .._kernels.dense import first_nonfinite
+from ..errors import BadDataError
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -107,6 +108,60 @@ def check_finite(X, feature_names, where):
     )
 
 
+#: The largest |x| accepted is ``sqrt(finfo.max / (n_samples * n_features)) /
+#: OVERFLOW_MARGIN``. Two values at the limit differ by at most twice it, so with a
+#: margin of 2 a squared distance, and the sum of those over all rows (the k-means++
+#: potential, the inertia), stays within the working dtype. A bound on one row alone
+#: (``n_features`` only) is not enough: the seeding's sum over the rows then overflows.
+OVERFLOW_MARGIN = 2.0
+
+
+def overflow_limit(dtype, n_samples, n_features):
+    """The largest magnitude a value of X may have in ``dtype`` for X of that shape."""
+    cells = max(int(n_samples), 1) * max(int(n_features), 1)
+    return float(np.sqrt(np.finfo(dtype).max / cells) / OVERFLOW_MARGIN)
+
+
+def check_overflow(X, feature_names, where):
+    """BadDataError naming the column and first row of a value whose square could overflow.
+
+    One reduction pass for the largest and one for the smallest value (over ``X.data``
+    for CSR), no copy; the slow search for the position runs only when a value is too
+    large. NaN (missing entries) is ignored here.
+    """
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return
+    limit = overflow_limit(X.dtype, *X.shape)
+    high = np.fmax.reduce(values, axis=None)
+    low = np.fmin.reduce(values, axis=None)
+    if not (high > limit or low < -limit):
+        return
+    with np.errstate(invalid="ignore"):
+        if sp.issparse(X):
+            position = int(np.flatnonzero(np.abs(X.data) > limit)[0])
+            row = int(np.searchsorted(X.indptr, position, side="right") - 1)
+            column = int(X.indices[position])
+            value = X.data[position]
+            n_bad = int(np.count_nonzero(np.abs(X.tocsc()[:, column].data) > limit))
+        else:
+            # Row-major order: the first row holding a value too large, then its column.
+            too_large = np.abs(X) > limit
+            row = int(np.flatnonzero(too_large.any(axis=1))[0])
+            column = int(np.flatnonzero(too_large[row])[0])
+            value = X[row, column]
+            n_bad = int(np.count_nonzero(too_large[:, column]))
+    raise BadDataError(
+        f"X passed to {where} holds {float(value):g} in {_column_label(column, feature_names)}, "
+        f"first at row {row}; {n_bad} value(s) in that column exceed {limit:.4g} in "
+        f"magnitude, the limit for {X.dtype} data of {X.shape[0]} row(s) and "
+        f"{X.shape[1]} feature(s) (sqrt(finfo.max / (rows * features)) / "
+        f"{OVERFLOW_MARGIN:g}), past which the sum of squared distances overflows. "
+        "Rescale the column (e.g. sklearn.preprocessing.StandardScaler)"
+        + (" or pass float64 data." if X.dtype == np.float32 else ".")
+    )
+
+
 def check_features(estimator, X, *, reset, where, name=None, allow_nan=False):
     """Validate X into a C-ordered float32/float64 array or a canonical CSR matrix.
 
@@ -148,8 +203,9 @@ def check_features(estimator, X, *, reset, where, name=None, allow_nan=False):
     if allow_nan and not sp.issparse(X):
         if np.isinf(X).any():
             check_finite(np.where(np.isnan(X), 0, X), names, where)
-        return X
-    check_finite(X, names, where)
+    else:
+        check_finite(X, names, where)
+    check_overflow(X, names, where)
     return X
 
 
