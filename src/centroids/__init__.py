@@ -10,7 +10,6 @@ import importlib.abc
 import importlib.util
 import sys
 
-from . import vq
 from .errors import (
     BadDataError,
     BadParameterError,
@@ -19,19 +18,19 @@ from .errors import (
     ConflictError,
     NotFoundError,
 )
-from .models import (
-    KMeans,
-    KMedoids,
-    KPrototypes,
-    MiniBatchKMeans,
-    SphericalKMeans,
-    kmeans_plusplus,
-)
 
 #: Names imported from their submodule on first use (PEP 562), so that ``import
-#: centroids`` for the estimators does not load pandas, SQLAlchemy, the plots or the
-#: report (measured 2026-11-23: 243 MB resident after the import instead of 268).
+#: centroids`` does not load numba, scikit-learn, pandas, SQLAlchemy, the plots or the
+#: report: commands that do not cluster (``centroids --help``, ``versions``, ``name``,
+#: ``drift``) then never import numba nor compile a kernel (issue 16). The estimators
+#: come with their first use, ``from centroids import KMeans`` included.
 _LAZY = {
+    "KMeans": "models",
+    "KMedoids": "models",
+    "KPrototypes": "models",
+    "MiniBatchKMeans": "models",
+    "SphericalKMeans": "models",
+    "kmeans_plusplus": "models",
     "DataError": "data",
     "Preparation": "data",
     "read_table": "data",
@@ -93,7 +92,13 @@ if not any(isinstance(finder, _MovedModuleFinder) for finder in sys.meta_path):
     sys.meta_path.append(_MovedModuleFinder())
 
 
+#: Submodules that are attributes of the package (``centroids.vq``), imported on first use.
+_LAZY_MODULES = {"vq"}
+
+
 def __getattr__(name):
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value

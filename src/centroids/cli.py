@@ -19,8 +19,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ._utils.format import fixed_decimals, readable_number
-from .data.prepare import MISSING_POLICIES
-from .segments.pipeline import DEFAULT_DB
+
+#: The segment store's default URL: ``centroids.segments.pipeline.DEFAULT_DB``, spelled out
+#: here (tests/test_cli_startup.py checks they agree) so that building the app imports
+#: neither pandas nor the engine: commands that do not cluster start fast (issue 16).
+DEFAULT_DB = "sqlite:///segments.db"
 
 app = typer.Typer(
     name="centroids",
@@ -290,6 +293,8 @@ def segment(
         _check_choice(scale, ("standard", "robust", "minmax", "none"), "--scale")
         _check_choice(impute, ("drop", "median"), "--impute")
         if missing is not None:
+            from .data.prepare import MISSING_POLICIES
+
             _check_choice(missing, MISSING_POLICIES, "--missing")
         with _progress_bar(not json_output, "segmenting") as progress:
             run = segment_data(
