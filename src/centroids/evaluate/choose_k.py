@@ -121,6 +121,20 @@ class ChooseKResult:
     gap_k: int | None = None
     references: pd.DataFrame | None = None
 
+    def to_dict(self):
+        """The result as plain types, ready for JSON (what ``centroids choose-k --json``
+        prints): ``k``, ``elbow``, ``reason``, ``has_structure``, ``verdict`` and
+        ``table``, one record per k (NaN where a measure was not computed); the models
+        are left out."""
+        return {
+            "k": self.k,
+            "elbow": self.elbow,
+            "reason": self.reason,
+            "has_structure": self.has_structure,
+            "verdict": self.verdict,
+            "table": self.table.reset_index().to_dict(orient="records"),
+        }
+
     def summary(self):
         """The table as plain text (``*`` marks the recommended k), then reason and verdict."""
         shown = self.table.copy()

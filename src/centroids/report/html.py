@@ -198,13 +198,7 @@ def render_report(
     notes = []
     if diagnosis is not None:
         findings = [
-            {
-                "severity": str(f.severity),
-                "title": f.title,
-                "observed": f.observed,
-                "why": f.why,
-                "action": f.action,
-            }
+            f.to_dict(("severity", "title", "observed", "why", "action"))
             for f in diagnosis.findings
         ]
         notes = list(diagnosis.notes)
