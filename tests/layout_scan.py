@@ -52,8 +52,11 @@ def package_of(path):
     return parts[0]
 
 
-def functions(path):
-    """``(qualified name, first line, number of lines)`` of each function in a file."""
+def functions(path, code_only=False):
+    """``(qualified name, first line, number of lines)`` of each function in a file.
+
+    ``code_only`` leaves the docstring's lines out of the count.
+    """
     tree = ast.parse(path.read_text(), filename=str(path))
     found = []
 
@@ -61,7 +64,11 @@ def functions(path):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 name = f"{prefix}{child.name}"
-                found.append((name, child.lineno, child.end_lineno - child.lineno + 1))
+                length = child.end_lineno - child.lineno + 1
+                if code_only and ast.get_docstring(child) is not None:
+                    doc = child.body[0]
+                    length -= doc.end_lineno - doc.lineno + 1
+                found.append((name, child.lineno, length))
                 visit(child, name + ".")
             elif isinstance(child, ast.ClassDef):
                 visit(child, f"{prefix}{child.name}.")
@@ -113,11 +120,11 @@ def imported_packages(path):
     return found
 
 
-def long_functions(limit=50):
+def long_functions(limit=50, code_only=False):
     """Functions longer than ``limit`` lines: ``(lines, "file:line name")``, longest first."""
     rows = []
     for path in source_files():
-        for name, line, length in functions(path):
+        for name, line, length in functions(path, code_only):
             if length > limit:
                 rows.append((length, f"{path.relative_to(SRC.parent)}:{line} {name}"))
     return sorted(rows, reverse=True)
@@ -160,6 +167,11 @@ def main(argv):
     rows = long_functions(limit)
     print(f"functions over {limit} lines: {len(rows)}")
     print(f"functions over 80 lines: {len(long_functions(80))}")
+    code = long_functions(limit, code_only=True)
+    print(f"functions over {limit} lines without their docstring: {len(code)}")
+    print(f"functions over 80 lines without their docstring: {len(long_functions(80, True))}")
+    for length, where in code[:10]:
+        print(f"  {length:4d}  {where} (without docstring)")
     for length, where in rows[:10]:
         print(f"  {length:4d}  {where}")
     print("largest classes:")
