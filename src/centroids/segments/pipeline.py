@@ -221,8 +221,7 @@ def segment_data(
     k = parse_k(k)
     missing = _check_options(impute, missing, mixed, out, report)
     target = parse_write_back(write_back) if write_back is not None else None
-    if target is not None and id_column is None:
-        raise ValueError("write-back needs id_column: the key that matches rows of the table")
+    _check_write_back(target, id_column)
     step = _StepClock(progress)
 
     step("read")
@@ -261,16 +260,18 @@ def segment_data(
     )
     step("write")
     assignments = assignments_table(frame, id_column, stored.scored, stored.names)
-    used = segmentation.labels_ >= 0
-    segments = _segments_table(
-        segmentation, stored.version.segment_ids, stored.names, frame.loc[used]
+    segments, labels_path, report_path = _write_outputs(
+        segmentation,
+        frame,
+        assignments,
+        stored,
+        choice,
+        diagnosis,
+        out,
+        report,
+        source,
+        random_state,
     )
-    labels_path = write_table(assignments, out) if out is not None else None
-    report_path = None
-    if report is not None:
-        report_path = _write_run_report(
-            report, segmentation, frame, choice, diagnosis, stored, source, random_state
-        )
     step(None)
     return SegmentRun(
         segmentation=segmentation,
@@ -610,6 +611,28 @@ def assignments_table(frame, id_column, scored, names):
             "distance": scored["distance"].to_numpy(),
         }
     )
+
+
+def _check_write_back(target, id_column):
+    if target is not None and id_column is None:
+        raise ValueError("write-back needs id_column: the key that matches rows of the table")
+
+
+def _write_outputs(
+    segmentation, frame, assignments, stored, choice, diagnosis, out, report, source, random_state
+):
+    """The table of segments, and the labels file and the report when asked for."""
+    used = segmentation.labels_ >= 0
+    segments = _segments_table(
+        segmentation, stored.version.segment_ids, stored.names, frame.loc[used]
+    )
+    labels_path = write_table(assignments, out) if out is not None else None
+    report_path = None
+    if report is not None:
+        report_path = _write_run_report(
+            report, segmentation, frame, choice, diagnosis, stored, source, random_state
+        )
+    return segments, labels_path, report_path
 
 
 def _write_run_report(path, segmentation, frame, choice, diagnosis, stored, source, random_state):
