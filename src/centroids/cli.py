@@ -340,10 +340,7 @@ def _run_payload(run):
         "segments": run.segments.to_dict(orient="records"),
         "born": list(run.version.born),
         "retired": list(run.version.retired),
-        "findings": [
-            {"code": f.code, "severity": str(f.severity), "title": f.title}
-            for f in run.diagnosis.findings
-        ],
+        "findings": [f.to_dict(("code", "severity", "title")) for f in run.diagnosis.findings],
         "labels": str(run.labels_path) if run.labels_path else None,
         "report": str(run.report_path) if run.report_path else None,
         "write_back": None
@@ -575,16 +572,7 @@ def choose_k_command(
             with replaced_atomically(plot) as tmp:
                 figure.savefig(tmp, dpi=110)
         if json_output:
-            _print_json(
-                {
-                    "k": result.k,
-                    "elbow": result.elbow,
-                    "reason": result.reason,
-                    "has_structure": result.has_structure,
-                    "verdict": result.verdict,
-                    "table": result.table.reset_index().to_dict(orient="records"),
-                }
-            )
+            _print_json(result.to_dict())
         else:
             _console().print(result.summary(), markup=False)
             if plot is not None:
@@ -620,26 +608,7 @@ def diagnose(
         features = frame.drop(columns=[id_column]) if id_column else frame
         result = run_diagnosis(features, n_clusters=k, random_state=seed)
         if json_output:
-            _print_json(
-                {
-                    "ok": result.ok,
-                    "rows": result.n_samples,
-                    "features": result.n_features,
-                    "clusters": result.n_clusters,
-                    "findings": [
-                        {
-                            "code": f.code,
-                            "severity": str(f.severity),
-                            "title": f.title,
-                            "observed": f.observed,
-                            "why": f.why,
-                            "action": f.action,
-                        }
-                        for f in result.findings
-                    ],
-                    "notes": list(result.notes),
-                }
-            )
+            _print_json(result.to_dict())
         else:
             _console().print(str(result), markup=False)
 
@@ -669,6 +638,18 @@ def versions(db: DbOption = DEFAULT_DB, json_output: JsonOption = False):
             _console().print(_frame_table(frame[shown or list(frame.columns)], title="Versions"))
 
 
+#: What ``centroids drift --json`` prints of :meth:`Drift.to_dict`.
+_DRIFT_JSON_KEYS = (
+    "from_version",
+    "to_version",
+    "records_compared",
+    "records_changed",
+    "born",
+    "retired",
+    "sizes",
+)
+
+
 @app.command()
 def drift(
     version_a: Annotated[int, typer.Argument(help="The earlier version.", show_default=False)],
@@ -687,17 +668,8 @@ def drift(
     with _user_errors(), SegmentStore(db) as store:
         result = store.drift(version_a, version_b)
         if json_output:
-            _print_json(
-                {
-                    "from_version": result.from_version,
-                    "to_version": result.to_version,
-                    "records_compared": result.records_compared,
-                    "records_changed": result.records_changed,
-                    "born": list(result.born),
-                    "retired": list(result.retired),
-                    "sizes": result.sizes.reset_index().to_dict(orient="records"),
-                }
-            )
+            everything = result.to_dict()
+            _print_json({key: everything[key] for key in _DRIFT_JSON_KEYS})
         else:
             _console().print(result.to_text(), markup=False)
 

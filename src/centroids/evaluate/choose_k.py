@@ -137,6 +137,20 @@ class ChooseKResult:
     gap_k: int | None = None
     references: pd.DataFrame | None = None
 
+    def to_dict(self):
+        """The result as plain types, ready for JSON (what ``centroids choose-k --json``
+        prints): ``k``, ``elbow``, ``reason``, ``has_structure``, ``verdict`` and
+        ``table``, one record per k (NaN where a measure was not computed); the models
+        are left out."""
+        return {
+            "k": self.k,
+            "elbow": self.elbow,
+            "reason": self.reason,
+            "has_structure": self.has_structure,
+            "verdict": self.verdict,
+            "table": self.table.reset_index().to_dict(orient="records"),
+        }
+
     def summary(self):
         """The table as plain text (``*`` marks the recommended k), then reason and verdict."""
         shown = self.table.copy()
@@ -273,15 +287,52 @@ def choose_k(
     X = check_dense_features(X, "choose_k")
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], np.float64)
-    n_samples = X.shape[0]
-    k_values = check_k_values(k_range, n_samples)
+    k_values = check_k_values(k_range, X.shape[0])
+    kmeans_params, n_threads = _check_options(
+        k_values, n_references, reference, n_stability, keep_models, kmeans_params, n_jobs, verbose
+    )
+    n_stability = int(n_stability)
+    work = _ChooseKWork(
+        X,
+        k_values,
+        n_references=n_references,
+        reference=reference,
+        n_stability=n_stability,
+        kmeans_params=kmeans_params,
+        sample_weight=sample_weight,
+        random_state=random_state,
+        progress=_with_verbose(progress, verbose),
+    )
+    data_fits, reference_fits, agreements = work.run(n_threads)
+    table, references, gap_k, models = work.tables(data_fits, reference_fits, agreements)
+    decision = _decide(table, references, gap_k)
+    if keep_models == "recommended":
+        models = {decision.k: models[decision.k]} if decision.k in models else {}
+    return ChooseKResult(
+        table=table,
+        k=decision.k,
+        elbow=decision.votes.get("elbow"),
+        reason=decision.reason,
+        has_structure=decision.has_structure,
+        verdict=decision.verdict,
+        models=models,
+        votes=decision.votes,
+        gap_k=gap_k,
+        references=references,
+    )
+
+
+def _check_options(
+    k_values, n_references, reference, n_stability, keep_models, kmeans_params, n_jobs, verbose
+):
+    """Checks :func:`choose_k`'s options; returns the KMeans parameters and the threads."""
     if k_values.max() < 2:
         raise ValueError(
             "k_range holds only k=1: there is nothing to choose. Give numbers of clusters "
             "of at least 2, e.g. range(2, 11) (k=1 is compared by the gap statistic anyway)."
         )
     check_reference_options(n_references, reference)
-    n_stability = _check_positive_int(n_stability, "n_stability", 0)
+    _check_positive_int(n_stability, "n_stability", 0)
     if keep_models not in ("all", "recommended"):
         raise ValueError(f"keep_models must be 'all' or 'recommended'; got {keep_models!r}.")
     kmeans_params = dict(kmeans_params or {})
@@ -300,152 +351,179 @@ def choose_k(
             "KMeans parameters such as n_init, max_iter, tol, algorithm or refine."
         ) from None
     probe._validate_params()
-    # Uniform reference data have no cluster to miss, and the halves only need to agree
-    # with each other: the swap refinement (which costs most on exactly such data) is
-    # left to the fits of X itself unless the caller names it.
-    side_params = {"refine": False, **kmeans_params}
     if n_jobs is None:
         n_threads = numba.get_num_threads()
     else:
         n_threads = _check_positive_int(n_jobs, "n_jobs", 1)
     if not isinstance(verbose, bool | Integral):
         raise TypeError(f"verbose must be a bool; got {verbose!r}.")
+    return kmeans_params, n_threads
 
-    gap_k_values = np.union1d([1], k_values)
-    fitted_k = k_values[k_values >= 2]
-    # A half must hold at least k rows; larger k get no stability figure (NaN).
-    stability_k = fitted_k[fitted_k <= n_samples // 2] if n_stability else fitted_k[:0]
-    total = len(fitted_k) + n_references * len(gap_k_values) + 2 * n_stability * len(stability_k)
-    counter = _ProgressCounter(_with_verbose(progress, verbose), total)
 
-    rng = check_random_state(random_state)
-    fit_seeds = rng.randint(_SEED_BOUND, size=len(fitted_k))
-    metric_seeds = rng.randint(_SEED_BOUND, size=len(fitted_k))
-    reference_seed = rng.randint(_SEED_BOUND)
-    reference_fit_seeds = rng.randint(_SEED_BOUND, size=(n_references, len(gap_k_values)))
-    stability_seed = rng.randint(_SEED_BOUND)
+class _ChooseKWork:
+    """The fits of :func:`choose_k`: what to fit, with which seed, and the tables after.
 
-    # Every unit of work below is seeded on its own, so the result does not depend on
-    # the order the units run in or on the number of threads.
-    split_rng = check_random_state(stability_seed)
-    split_plans = {
-        int(k): [
-            (split_rng.permutation(n_samples), split_rng.randint(_SEED_BOUND, size=2))
-            for _ in range(n_stability)
-        ]
-        for k in stability_k
-    }
-    reference_rows = min(n_samples, GAP_REFERENCE_MAX_ROWS)
-    reference_shift = float(np.log(n_samples / reference_rows))
-    sampler = ReferenceSampler(X, n_references, reference, reference_seed, reference_rows)
+    Every unit of work (a fit of the data at one k, a reference set clustered at every
+    k, one split of the stability measure) is seeded on its own, from seeds drawn here
+    in a fixed order, so the result does not depend on the order the units run in or
+    on the number of threads.
+    """
 
-    def fit_data(j):
-        # The data: one fit per k; its labels serve every measure.
-        k = int(fitted_k[j])
-        model = KMeans(n_clusters=k, random_state=int(fit_seeds[j]), **kmeans_params)
-        model.fit(X, sample_weight=sample_weight)
-        measures = _label_measures(X, model, int(metric_seeds[j]), sample_weight)
-        counter(f"k={k}: fitted, inertia {model.inertia_:.6g}")
+    def __init__(
+        self,
+        X,
+        k_values,
+        *,
+        n_references,
+        reference,
+        n_stability,
+        kmeans_params,
+        sample_weight,
+        random_state,
+        progress,
+    ):
+        n_samples = X.shape[0]
+        self.X, self.k_values, self.sample_weight = X, k_values, sample_weight
+        self.n_references, self.n_stability = n_references, n_stability
+        self.kmeans_params = kmeans_params
+        # Uniform reference data have no cluster to miss, and the halves only need to
+        # agree with each other: the swap refinement (which costs most on exactly such
+        # data) is left to the fits of X itself unless the caller names it.
+        self.side_params = {"refine": False, **kmeans_params}
+        self.gap_k_values = np.union1d([1], k_values)
+        self.fitted_k = k_values[k_values >= 2]
+        # A half must hold at least k rows; larger k get no stability figure (NaN).
+        fitted_k = self.fitted_k
+        self.stability_k = fitted_k[fitted_k <= n_samples // 2] if n_stability else fitted_k[:0]
+        total = (
+            len(fitted_k)
+            + n_references * len(self.gap_k_values)
+            + 2 * n_stability * len(self.stability_k)
+        )
+        self.counter = _ProgressCounter(progress, total)
+
+        rng = check_random_state(random_state)
+        self.fit_seeds = rng.randint(_SEED_BOUND, size=len(fitted_k))
+        self.metric_seeds = rng.randint(_SEED_BOUND, size=len(fitted_k))
+        reference_seed = rng.randint(_SEED_BOUND)
+        self.reference_fit_seeds = rng.randint(
+            _SEED_BOUND, size=(n_references, len(self.gap_k_values))
+        )
+        split_rng = check_random_state(rng.randint(_SEED_BOUND))
+        self.split_plans = {
+            int(k): [
+                (split_rng.permutation(n_samples), split_rng.randint(_SEED_BOUND, size=2))
+                for _ in range(n_stability)
+            ]
+            for k in self.stability_k
+        }
+        reference_rows = min(n_samples, GAP_REFERENCE_MAX_ROWS)
+        self.reference_shift = float(np.log(n_samples / reference_rows))
+        self.sampler = ReferenceSampler(X, n_references, reference, reference_seed, reference_rows)
+
+    def fit_data(self, j):
+        """The data: one fit per k; its labels serve every measure."""
+        k = int(self.fitted_k[j])
+        model = KMeans(n_clusters=k, random_state=int(self.fit_seeds[j]), **self.kmeans_params)
+        model.fit(self.X, sample_weight=self.sample_weight)
+        measures = _label_measures(self.X, model, int(self.metric_seeds[j]), self.sample_weight)
+        self.counter(f"k={k}: fitted, inertia {model.inertia_:.6g}")
         return k, model, measures
 
-    def fit_reference(b):
-        # A reference set: drawn once, clustered at every k.
-        Z = sampler.draw(b)
-        log_w_b = np.empty(len(gap_k_values))
-        silhouette_b = np.full(len(gap_k_values), np.nan)
-        for j, k in enumerate(gap_k_values):
+    def fit_reference(self, b):
+        """A reference set: drawn once, clustered at every k."""
+        Z = self.sampler.draw(b)
+        log_w_b = np.empty(len(self.gap_k_values))
+        silhouette_b = np.full(len(self.gap_k_values), np.nan)
+        for j, k in enumerate(self.gap_k_values):
             k = int(k)
             if k == 1:
-                log_w_b[j] = safe_log(total_dispersion(Z)) + reference_shift
+                log_w_b[j] = safe_log(total_dispersion(Z)) + self.reference_shift
             else:
-                seed = int(reference_fit_seeds[b, j])
-                model = KMeans(n_clusters=k, random_state=seed, **side_params).fit(Z)
-                log_w_b[j] = safe_log(model.inertia_) + reference_shift
+                seed = int(self.reference_fit_seeds[b, j])
+                model = KMeans(n_clusters=k, random_state=seed, **self.side_params).fit(Z)
+                log_w_b[j] = safe_log(model.inertia_) + self.reference_shift
                 silhouette_b[j] = _estimated_silhouette(
                     Z, model.labels_, REFERENCE_SILHOUETTE_SAMPLE_ROWS, seed
                 )
-            counter(f"reference set {b + 1}/{n_references}, k={k}")
+            self.counter(f"reference set {b + 1}/{self.n_references}, k={k}")
         return log_w_b, silhouette_b
 
-    def split_agreement(k, repeat):
-        # Stability: fits on the two halves of a random split, compared on every row.
-        order, seeds = split_plans[k][repeat]
+    def split_agreement(self, k, repeat):
+        """Stability: fits on the two halves of a random split, compared on every row."""
+        X, n_samples = self.X, self.X.shape[0]
+        order, seeds = self.split_plans[k][repeat]
         predictions = []
         halves = (order[: n_samples // 2], order[n_samples // 2 :])
         for half, seed in zip(halves, seeds, strict=True):
-            half_model = KMeans(n_clusters=k, random_state=int(seed), **side_params)
+            half_model = KMeans(n_clusters=k, random_state=int(seed), **self.side_params)
             rows = np.sort(half)
-            weights = None if sample_weight is None else sample_weight[rows]
+            weights = None if self.sample_weight is None else self.sample_weight[rows]
             predictions.append(half_model.fit(X[rows], sample_weight=weights).predict(X))
-            counter(f"k={k}: stability split {repeat + 1}/{n_stability}")
+            self.counter(f"k={k}: stability split {repeat + 1}/{self.n_stability}")
         return adjusted_rand_score(*predictions)
 
-    with blas_limited_to_one_thread(), ThreadPoolExecutor(max_workers=n_threads) as pool:
-        # The longest units (a reference set is one fit per k) start first.
-        reference_units = [pool.submit(fit_reference, b) for b in range(n_references)]
-        data_units = [pool.submit(fit_data, j) for j in range(len(fitted_k))]
-        split_units = {
-            (int(k), repeat): pool.submit(split_agreement, int(k), repeat)
-            for k in stability_k
-            for repeat in range(n_stability)
-        }
-        data_fits = [unit.result() for unit in data_units]
-        reference_fits = [unit.result() for unit in reference_units]
-        agreements = {key: unit.result() for key, unit in split_units.items()}
+    def run(self, n_threads):
+        """Runs every unit on ``n_threads`` threads: data fits, reference fits, agreements."""
+        with blas_limited_to_one_thread(), ThreadPoolExecutor(max_workers=n_threads) as pool:
+            # The longest units (a reference set is one fit per k) start first.
+            reference_units = [pool.submit(self.fit_reference, b) for b in range(self.n_references)]
+            data_units = [pool.submit(self.fit_data, j) for j in range(len(self.fitted_k))]
+            split_units = {
+                (int(k), repeat): pool.submit(self.split_agreement, int(k), repeat)
+                for k in self.stability_k
+                for repeat in range(self.n_stability)
+            }
+            data_fits = [unit.result() for unit in data_units]
+            reference_fits = [unit.result() for unit in reference_units]
+            agreements = {key: unit.result() for key, unit in split_units.items()}
+        return data_fits, reference_fits, agreements
 
-    rows = {int(k): dict.fromkeys(TABLE_COLUMNS, np.nan) for k in k_values}
-    models = {}
-    if sample_weight is None:
-        w_1 = total_dispersion(X)
-    else:
+    def total_dispersion(self):
+        """``W_1``: the (weighted) total dispersion of the data."""
+        X, sample_weight = self.X, self.sample_weight
+        if sample_weight is None:
+            return total_dispersion(X)
         deviations = X - np.average(X, axis=0, weights=sample_weight)
-        w_1 = float(sample_weight @ np.einsum("ij,ij->i", deviations, deviations))
-    log_w = {1: safe_log(w_1)}
-    if 1 in rows:
-        rows[1]["inertia"] = w_1
-    for k, model, measures in data_fits:
-        models[k] = model
-        log_w[k] = safe_log(model.inertia_)
-        rows[k].update(measures)
-    reference_log_w = np.array([fit[0] for fit in reference_fits])
-    reference_silhouette = np.array([fit[1] for fit in reference_fits])
-    data_log_w = np.array([log_w.get(int(k), np.nan) for k in gap_k_values])
-    gap, gap_se = gap_from_log_dispersions(data_log_w, reference_log_w)
-    gap_k = tibshirani_k(gap_k_values, gap, gap_se)
-    for j, k in enumerate(gap_k_values):
-        if int(k) in rows:
-            rows[int(k)]["gap"] = gap[j]
-            rows[int(k)]["gap_se"] = gap_se[j]
-    for k in stability_k:
-        rows[int(k)]["stability"] = float(
-            np.mean([agreements[int(k), repeat] for repeat in range(n_stability)])
-        )
+        return float(sample_weight @ np.einsum("ij,ij->i", deviations, deviations))
 
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(TABLE_COLUMNS))
-    table.index.name = "k"
-    references = pd.DataFrame(
-        {
-            "log_w": data_log_w,
-            "reference_log_w": reference_log_w.mean(axis=0),
-            "reference_silhouette": _column_means(reference_silhouette),
-        },
-        index=pd.Index(gap_k_values, name="k"),
-    )
-    decision = _decide(table, references, gap_k)
-    if keep_models == "recommended":
-        models = {decision.k: models[decision.k]} if decision.k in models else {}
-    return ChooseKResult(
-        table=table,
-        k=decision.k,
-        elbow=decision.votes.get("elbow"),
-        reason=decision.reason,
-        has_structure=decision.has_structure,
-        verdict=decision.verdict,
-        models=models,
-        votes=decision.votes,
-        gap_k=gap_k,
-        references=references,
-    )
+    def tables(self, data_fits, reference_fits, agreements):
+        """The table by k, the references by k, the gap rule's k and the models by k."""
+        gap_k_values = self.gap_k_values
+        rows = {int(k): dict.fromkeys(TABLE_COLUMNS, np.nan) for k in self.k_values}
+        models = {}
+        w_1 = self.total_dispersion()
+        log_w = {1: safe_log(w_1)}
+        if 1 in rows:
+            rows[1]["inertia"] = w_1
+        for k, model, measures in data_fits:
+            models[k] = model
+            log_w[k] = safe_log(model.inertia_)
+            rows[k].update(measures)
+        reference_log_w = np.array([fit[0] for fit in reference_fits])
+        reference_silhouette = np.array([fit[1] for fit in reference_fits])
+        data_log_w = np.array([log_w.get(int(k), np.nan) for k in gap_k_values])
+        gap, gap_se = gap_from_log_dispersions(data_log_w, reference_log_w)
+        gap_k = tibshirani_k(gap_k_values, gap, gap_se)
+        for j, k in enumerate(gap_k_values):
+            if int(k) in rows:
+                rows[int(k)]["gap"] = gap[j]
+                rows[int(k)]["gap_se"] = gap_se[j]
+        for k in self.stability_k:
+            rows[int(k)]["stability"] = float(
+                np.mean([agreements[int(k), repeat] for repeat in range(self.n_stability)])
+            )
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=list(TABLE_COLUMNS))
+        table.index.name = "k"
+        references = pd.DataFrame(
+            {
+                "log_w": data_log_w,
+                "reference_log_w": reference_log_w.mean(axis=0),
+                "reference_silhouette": _column_means(reference_silhouette),
+            },
+            index=pd.Index(gap_k_values, name="k"),
+        )
+        return table, references, gap_k, models
 
 
 def _column_means(values):

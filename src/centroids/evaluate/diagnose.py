@@ -204,6 +204,25 @@ class Finding:
     action: str
     details: dict = field(default_factory=dict)
 
+    #: The text fields of :meth:`to_dict`, in its order.
+    TEXT_FIELDS = ("code", "severity", "title", "observed", "why", "action")
+
+    def to_dict(self, fields=TEXT_FIELDS):
+        """The finding as plain types, ready for JSON: ``fields`` by name, in that order.
+
+        The severity is its name (``'warning'``); ``details`` (figures of any type) is
+        left out unless named in ``fields``.
+
+        Examples
+        --------
+        >>> Finding("k", Severity.INFO, "t", "o", "w", "a").to_dict(("code", "severity"))
+        {'code': 'k', 'severity': 'info'}
+        """
+        return {
+            name: str(self.severity) if name == "severity" else getattr(self, name)
+            for name in fields
+        }
+
     def __str__(self):
         wrap = textwrap.TextWrapper(width=88, initial_indent="    ", subsequent_indent="    ")
         lines = [f"[{str(self.severity).upper()}] {self.title} ({self.code})"]
@@ -240,6 +259,19 @@ class Diagnosis:
     labels: np.ndarray | None = None
     model: object = None
     notes: tuple = ()
+
+    def to_dict(self):
+        """The diagnosis as plain types, ready for JSON (what ``centroids diagnose --json``
+        prints): ``ok``, ``rows``, ``features``, ``clusters``, ``findings`` (each
+        :meth:`Finding.to_dict`) and ``notes``; the labels and the model are left out."""
+        return {
+            "ok": self.ok,
+            "rows": self.n_samples,
+            "features": self.n_features,
+            "clusters": self.n_clusters,
+            "findings": [finding.to_dict() for finding in self.findings],
+            "notes": list(self.notes),
+        }
 
     @property
     def ok(self):

@@ -113,6 +113,52 @@ def render_report(
     display = [f"{sid} · {name}" for sid, name in zip(segment_ids, names, strict=True)]
     label_names = dict(enumerate(display))
     original = _profile_frame(segmentation, data.loc[used])
+    figures = _report_figures(
+        segmentation, choice, Z, labels_whole, labels_used, original, label_names, random_state
+    )
+    columns, rows = _segment_table(segmentation, segment_ids, names, original, labels_used)
+    cards = _summary_cards(segmentation, data, k, version)
+    findings, notes = _diagnosis_rows(diagnosis)
+    features = ", ".join(map(str, segmentation.feature_names_))
+    template = resources.files("centroids.report").joinpath("report.html.j2").read_text()
+    return (
+        _environment()
+        .from_string(template)
+        .render(
+            title=title or "Segmentation report",
+            subtitle=(f"{source} · " if source else "") + f"features: {features}",
+            cards=[{"label": label, "value": value} for label, value in cards],
+            choice_reason=getattr(choice, "reason", None),
+            verdict=getattr(choice, "verdict", None),
+            segment_columns=columns,
+            segment_rows=rows,
+            figures=figures,
+            findings=findings,
+            diagnosis_notes=notes,
+            drift=_drift_section(drift) if drift is not None else None,
+            version=__version__,
+            created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            footer=(
+                f"Model fitted {segmentation.created_at_}; data fingerprint "
+                f"{str(segmentation.fingerprint_)[:12]}."
+            ),
+        )
+    )
+
+
+def write_report(path, segmentation, data, **options):
+    """Write :func:`render_report`'s HTML to ``path``, whole or not at all; returns the path."""
+    text = render_report(segmentation, data, **options)
+    with replaced_atomically(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def _report_figures(
+    segmentation, choice, Z, labels_whole, labels_used, original, label_names, random_state
+):
+    """The report's figures, embedded: K selection (with ``choice``), the PCA scatter,
+    the profiles, the sizes, and the silhouette (with two segments or more)."""
     figures = []
     if choice is not None:
         figures.append(
@@ -178,7 +224,11 @@ def render_report(
                 ),
             )
         )
-    columns, rows = _segment_table(segmentation, segment_ids, names, original, labels_used)
+    return figures
+
+
+def _summary_cards(segmentation, data, k, version):
+    """The summary cards of the report: ``(label, value)`` pairs."""
     metrics = getattr(segmentation, "metrics_", {}) or {}
     cards = [
         ("Rows", f"{int(metrics.get('n_rows', len(data))):,}"),
@@ -194,53 +244,17 @@ def render_report(
         cards.append(("Rows with missing values", f"{holes:,} (--missing {metrics['missing']})"))
     if version is not None:
         cards.append(("Version", str(version.version)))
-    findings = []
-    notes = []
-    if diagnosis is not None:
-        findings = [
-            {
-                "severity": str(f.severity),
-                "title": f.title,
-                "observed": f.observed,
-                "why": f.why,
-                "action": f.action,
-            }
-            for f in diagnosis.findings
-        ]
-        notes = list(diagnosis.notes)
-    features = ", ".join(map(str, segmentation.feature_names_))
-    template = resources.files("centroids.report").joinpath("report.html.j2").read_text()
-    return (
-        _environment()
-        .from_string(template)
-        .render(
-            title=title or "Segmentation report",
-            subtitle=(f"{source} · " if source else "") + f"features: {features}",
-            cards=[{"label": label, "value": value} for label, value in cards],
-            choice_reason=getattr(choice, "reason", None),
-            verdict=getattr(choice, "verdict", None),
-            segment_columns=columns,
-            segment_rows=rows,
-            figures=figures,
-            findings=findings,
-            diagnosis_notes=notes,
-            drift=_drift_section(drift) if drift is not None else None,
-            version=__version__,
-            created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            footer=(
-                f"Model fitted {segmentation.created_at_}; data fingerprint "
-                f"{str(segmentation.fingerprint_)[:12]}."
-            ),
-        )
-    )
+    return cards
 
 
-def write_report(path, segmentation, data, **options):
-    """Write :func:`render_report`'s HTML to ``path``, whole or not at all; returns the path."""
-    text = render_report(segmentation, data, **options)
-    with replaced_atomically(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
+def _diagnosis_rows(diagnosis):
+    """The findings (as the template shows them) and the notes of ``diagnosis``."""
+    if diagnosis is None:
+        return [], []
+    findings = [
+        f.to_dict(("severity", "title", "observed", "why", "action")) for f in diagnosis.findings
+    ]
+    return findings, list(diagnosis.notes)
 
 
 def _environment():

@@ -4,7 +4,10 @@
 way. Each step is a library function of its own (:func:`centroids.data.read.read_table`,
 :class:`centroids.segments.segmentation.Segmentation`, :func:`centroids.evaluate.choose_k.choose_k`,
 :func:`centroids.evaluate.diagnose.diagnose`, :class:`centroids.store.SegmentStore`,
-:func:`centroids.report.html.write_report`); this module only strings them together.
+:func:`centroids.report.html.write_report`); this module strings them together, one
+function per step (:func:`read_rows`, :func:`prepare_rows`, :func:`pick_k`,
+:func:`fit_segmentation`, :func:`diagnose_segments`, :func:`store_segments`,
+:func:`assignments_table`), each callable on its own.
 """
 
 import dataclasses
@@ -157,6 +160,10 @@ def segment_data(
 ):
     """Segment a table: choose K, fit, diagnose, name, store a version, write the outputs.
 
+    Each step is a function of this module that a Python user can call on its own:
+    :func:`read_rows`, :func:`prepare_rows`, :func:`pick_k`, :func:`fit_segmentation`,
+    :func:`diagnose_segments`, :func:`store_segments`, :func:`assignments_table`.
+
     Parameters
     ----------
     data : DataFrame, str or path
@@ -211,36 +218,134 @@ def segment_data(
     -------
     SegmentRun
     """
-    from ..evaluate.choose_k import choose_k
-    from ..evaluate.diagnose import diagnose
-    from ..store import SegmentStore
-    from .segmentation import Segmentation, mixed_preparation
-
     k = parse_k(k)
+    missing = _check_options(impute, missing, mixed, out, report)
+    target = parse_write_back(write_back) if write_back is not None else None
+    _check_write_back(target, id_column)
+    step = _StepClock(progress)
+
+    step("read")
+    frame, columns, source = read_rows(
+        data, table=table, columns=columns, id_column=id_column, source=source
+    )
+    step("prepare")
+    preparation, Z = prepare_rows(
+        frame, columns=columns, id_column=id_column, scale=scale, missing=missing, mixed=mixed
+    )
+    step("choose K")
+    k, choice, initial_centers = pick_k(Z, k, random_state=random_state, mixed=mixed)
+    step("fit")
+    segmentation = fit_segmentation(
+        frame,
+        k,
+        columns=columns,
+        id_column=id_column,
+        scale=scale,
+        missing=missing,
+        mixed=mixed,
+        initial_centers=initial_centers,
+        random_state=random_state,
+    )
+    step("diagnose")
+    diagnosis = diagnose_segments(Z, segmentation, scale=scale, random_state=random_state)
+    step("store")
+    stored = store_segments(
+        segmentation,
+        frame,
+        db=db,
+        id_column=id_column,
+        write_back=target,
+        note=f"centroids segment {source}",
+        promote=promote,
+    )
+    step("write")
+    assignments = assignments_table(frame, id_column, stored.scored, stored.names)
+    segments, labels_path, report_path = _write_outputs(
+        segmentation,
+        frame,
+        assignments,
+        stored,
+        choice,
+        diagnosis,
+        out,
+        report,
+        source,
+        random_state,
+    )
+    step(None)
+    return SegmentRun(
+        segmentation=segmentation,
+        choice=choice,
+        diagnosis=diagnosis,
+        version=stored.version,
+        drift=stored.drift,
+        assignments=assignments,
+        segments=segments,
+        store_url=stored.store_url,
+        write_back=stored.write_back,
+        labels_path=labels_path,
+        report_path=report_path,
+        n_rows=len(frame),
+        n_dropped=int(segmentation.metrics_.get("n_dropped", 0) or 0),
+        missing=missing,
+        n_rows_with_holes=int(preparation.n_rows_with_holes_),
+        timings=step.timings,
+    )
+
+
+#: The steps of :func:`segment_data`, in the order ``progress`` is told of them.
+STEPS = ("read", "prepare", "choose K", "fit", "diagnose", "store", "write")
+
+
+class _StepClock:
+    """Times the steps of :func:`segment_data` and tells ``progress`` of each one."""
+
+    def __init__(self, progress):
+        self.progress = progress
+        self.timings = {}
+        self._current = None
+        self._started = time.perf_counter()
+
+    def __call__(self, name):
+        now = time.perf_counter()
+        if self._current is not None:
+            self.timings[self._current] = now - self._started
+        self._current, self._started = name, now
+        if self.progress is not None and name is not None:
+            self.progress(STEPS.index(name), len(STEPS), name)
+
+
+def _check_options(impute, missing, mixed, out, report):
+    """The missing-value policy of a run, once its options are known to fit together."""
     if impute not in ("drop", "median"):
         raise ValueError(f"impute must be 'drop' or 'median', got {impute!r}")
-    impute = missing or {"median": "impute"}.get(impute, impute)
-    if model_missing_option(impute) != "error" and mixed and impute != "drop":
-        raise ValueError(f"--missing {impute} clusters with K-Means; --mixed needs drop or impute")
-    target = parse_write_back(write_back) if write_back is not None else None
+    missing = missing or {"median": "impute"}.get(impute, impute)
+    if model_missing_option(missing) != "error" and mixed and missing != "drop":
+        raise ValueError(f"--missing {missing} clusters with K-Means; --mixed needs drop or impute")
     for path, kinds, what in ((out, (".csv", ".parquet"), "out"), (report, (".html",), "report")):
         if path is not None and Path(path).suffix.lower() not in kinds:
             raise ValueError(f"{what} must be a {' or '.join(kinds)} file, got {str(path)!r}")
-    if target is not None and id_column is None:
-        raise ValueError("write-back needs id_column: the key that matches rows of the table")
-    steps = ["read", "prepare", "choose K", "fit", "diagnose", "store", "write"]
-    timings = {}
-    current = [None, time.perf_counter()]
+    return missing
 
-    def step(name):
-        now = time.perf_counter()
-        if current[0] is not None:
-            timings[current[0]] = now - current[1]
-        current[:] = [name, now]
-        if progress is not None and name is not None:
-            progress(steps.index(name), len(steps), name)
 
-    step("read")
+def read_rows(data, *, table=None, columns=None, id_column=None, source=None):
+    """The first step: the rows, their feature columns, and how to name them.
+
+    Parameters
+    ----------
+    data : DataFrame, str or path
+        The rows, or where to read them (CSV, Parquet, or a database URL with ``table``).
+    table, columns, id_column, source
+        As in :func:`segment_data`.
+
+    Returns
+    -------
+    frame : DataFrame
+    columns : list of str
+        The feature columns (every column but the id when ``columns`` is None).
+    source : str
+        ``source``, or the path / table the rows came from.
+    """
     if isinstance(data, pd.DataFrame):
         frame = data
         source = source or "data frame"
@@ -249,10 +354,35 @@ def segment_data(
         source = source or (f"{data}#{table}" if table else str(data))
     if columns is None:
         columns = [c for c in frame.columns if c != id_column]
-    n_rows = len(frame)
+    return frame, columns, source
 
-    step("prepare")
-    preparation = Preparation(columns=columns, id_column=id_column, scale=scale, missing=impute)
+
+def prepare_rows(frame, *, columns, id_column=None, scale="standard", missing="drop", mixed=False):
+    """The rows in model space, as choosing K and the diagnosis see them.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    columns, id_column, scale, missing, mixed
+        As in :func:`segment_data` (``missing`` a policy of
+        :data:`centroids.data.prepare.MISSING_POLICIES`).
+
+    Returns
+    -------
+    preparation : Preparation
+        Fitted on ``frame``; with ``mixed``, the weighted one-hot embedding of
+        K-Prototypes.
+    Z : ndarray of shape (n_complete_rows, n_model_features)
+        The prepared rows without a missing value.
+
+    Raises
+    ------
+    DataError
+        With ``mixed`` and no categorical column, or when no row is complete.
+    """
+    from .segmentation import mixed_preparation
+
+    preparation = Preparation(columns=columns, id_column=id_column, scale=scale, missing=missing)
     Z = complete_model_rows(preparation.fit_transform(frame))
     if mixed:
         if "categorical" not in preparation.feature_types_.values():
@@ -262,15 +392,41 @@ def segment_data(
                 "(K-Means), or include a categorical column in --columns"
             )
         preparation, Z, _ = mixed_preparation(
-            frame, columns=columns, id_column=id_column, scale=scale, missing=impute
+            frame, columns=columns, id_column=id_column, scale=scale, missing=missing
         )
     if Z.shape[0] == 0:
         raise DataError(
             "Every row has a missing value in a numeric column; impute them "
             "(impute='median' / --impute median) or fill them in"
         )
+    return preparation, Z
 
-    step("choose K")
+
+def pick_k(Z, k, *, random_state=0, mixed=False):
+    """The number of segments: ``k`` itself, or chosen on ``Z`` for 'auto' or a range.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_rows, n_model_features)
+        Prepared rows (:func:`prepare_rows`).
+    k : 'auto', int or range
+        As :func:`parse_k` gives it. 'auto' tries :data:`AUTO_K_RANGE`, its upper end
+        capped at one cluster per :data:`ROWS_PER_CLUSTER` rows.
+    random_state : int, default=0
+    mixed : bool, default=False
+        K-Prototypes follows: the K-Means centers of the choice do not start it.
+
+    Returns
+    -------
+    k : int
+    choice : ChooseKResult or None
+        None when ``k`` was one number. When the choice finds no structure, K is the
+        one the silhouette prefers (people still ask for segments).
+    initial_centers : ndarray or None
+        The chosen model's centers, to start the fit from.
+    """
+    from ..evaluate.choose_k import choose_k
+
     choice = None
     initial_centers = None
     if not isinstance(k, int):
@@ -289,22 +445,65 @@ def segment_data(
                 initial_centers = np.asarray(model.cluster_centers_, dtype=np.float64)
     if k > Z.shape[0]:
         raise DataError(f"k={k} segments need at least {k} rows with values; there are {len(Z)}")
+    return k, choice, initial_centers
 
-    step("fit")
-    segmentation = Segmentation(
+
+def fit_segmentation(
+    frame,
+    k,
+    *,
+    columns,
+    id_column=None,
+    scale="standard",
+    missing="drop",
+    mixed=False,
+    initial_centers=None,
+    random_state=0,
+):
+    """The :class:`Segmentation` of ``frame`` into ``k`` segments (K-Prototypes if ``mixed``).
+
+    ``initial_centers`` (from :func:`pick_k`) start a single run; without them the fit
+    seeds with k-means++ and ``n_init='auto'``. The other parameters are those of
+    :func:`segment_data`.
+    """
+    from .segmentation import Segmentation
+
+    return Segmentation(
         k,
         scale=scale,
         columns=columns,
         id_column=id_column,
-        missing=impute,
+        missing=missing,
         random_state=random_state,
         init="k-means++" if initial_centers is None else initial_centers,
         n_init="auto" if initial_centers is None else 1,
         model="kprototypes" if mixed else "kmeans",
     ).fit(frame)
 
-    step("diagnose")
-    used = segmentation.labels_ >= 0
+
+def diagnose_segments(Z, segmentation, *, scale="standard", random_state=0):
+    """The diagnosis of a fitted segmentation, on its prepared rows ``Z``.
+
+    :func:`centroids.evaluate.diagnose.diagnose`'s findings, less the advice to scale
+    when the columns were scaled (one-hot columns are 0/1 by design), with a note on
+    how K-Prototypes segments were examined.
+
+    Parameters
+    ----------
+    Z : ndarray
+        The rows the segmentation fitted, prepared (:func:`prepare_rows`).
+    segmentation : Segmentation
+        Fitted (:func:`fit_segmentation`).
+    scale : str, default='standard'
+        The scaling of the run.
+    random_state : int, default=0
+
+    Returns
+    -------
+    Diagnosis
+    """
+    from ..evaluate.diagnose import diagnose
+
     # Z is these rows already prepared: the segmentation fitted the same preparation (the
     # choice of K and the initial centers rest on that too).
     diagnosis = diagnose(
@@ -313,98 +512,145 @@ def segment_data(
         feature_names=segmentation.preparation_.model_feature_names_,
         random_state=random_state,
     )
-
+    notes = []
     if scale != "none":
         # The command scaled the numeric columns itself and one-hot columns are 0/1 by
         # design, so a spread ratio between them is not advice the user can act on.
         kept = tuple(f for f in diagnosis.findings if f.code != "unscaled-features")
         if len(kept) != len(diagnosis.findings):
-            diagnosis = dataclasses.replace(
-                diagnosis,
-                findings=kept,
-                notes=(
-                    *diagnosis.notes,
-                    f"Numeric columns were scaled ({scale}) before clustering; the spread of "
-                    "one-hot columns is left as it is by design.",
-                ),
+            diagnosis = dataclasses.replace(diagnosis, findings=kept)
+            notes.append(
+                f"Numeric columns were scaled ({scale}) before clustering; the spread of "
+                "one-hot columns is left as it is by design."
             )
-    if mixed:
-        diagnosis = dataclasses.replace(
-            diagnosis,
-            notes=(
-                *diagnosis.notes,
-                "The segments come from K-Prototypes (gamma "
-                f"{segmentation.gamma_:.3g}); they were examined in the weighted one-hot "
-                "space where squared distances are k-prototypes costs, and the stability "
-                "check refitted K-Means there.",
-            ),
+    if segmentation.model == "kprototypes":
+        notes.append(
+            "The segments come from K-Prototypes (gamma "
+            f"{segmentation.gamma_:.3g}); they were examined in the weighted one-hot "
+            "space where squared distances are k-prototypes costs, and the stability "
+            "check refitted K-Means there."
         )
+    if notes:
+        diagnosis = dataclasses.replace(diagnosis, notes=(*diagnosis.notes, *notes))
+    return diagnosis
 
-    step("store")
+
+@dataclass
+class StoredRun:
+    """What :func:`store_segments` saved and read back.
+
+    Attributes
+    ----------
+    version : VersionInfo
+    write_back : WriteBackResult or None
+    drift : Drift or None
+        Against the version before, when there was one.
+    scored : DataFrame
+        ``segment_id`` and ``distance`` of every row of the frame, by the new version.
+    names : Series
+        Segment names by id (retired segments left out).
+    store_url : str
+        The database, password hidden.
+    """
+
+    version: object
+    write_back: object
+    drift: object
+    scored: pd.DataFrame
+    names: pd.Series
+    store_url: str
+
+
+def store_segments(
+    segmentation, frame, *, db=DEFAULT_DB, id_column=None, write_back=None, note=None, promote=False
+):
+    """Saves a fitted segmentation as a new version of the store at ``db``.
+
+    One transaction holds the version, its assignments (keyed by ``id_column``, or the
+    frame's index) and the write-back (a ``(table, key, column)`` of
+    :func:`parse_write_back`), or nothing; ``promote`` serves the new version.
+
+    Returns
+    -------
+    StoredRun
+    """
+    from ..store import SegmentStore
+
     with SegmentStore(db) as store:
         previous = store.latest_version
-        # One transaction: the version, its assignments and the write-back, or nothing.
         saved = store.save_run(
             segmentation,
             frame,
             keys=frame[id_column] if id_column is not None else frame.index,
-            write_back=target,
-            note=f"centroids segment {source}",
+            write_back=write_back,
+            note=note,
             promote=promote,
         )
-        version, written = saved.version, saved.write_back
-        drift = store.drift(previous, version.version) if previous is not None else None
-        scored = store.predict_with_distance(frame, version.version)
-        names = store.segments(include_retired=False)["name"]
-        store_url = store.url.render_as_string(hide_password=True)
+        version = saved.version
+        return StoredRun(
+            version=version,
+            write_back=saved.write_back,
+            drift=store.drift(previous, version.version) if previous is not None else None,
+            scored=store.predict_with_distance(frame, version.version),
+            names=store.segments(include_retired=False)["name"],
+            store_url=store.url.render_as_string(hide_password=True),
+        )
 
-    step("write")
-    assignments = pd.DataFrame(
+
+def assignments_table(frame, id_column, scored, names):
+    """One row per input row: its key (or ``row``), segment id, segment name, distance.
+
+    ``scored`` and ``names`` are those of a :class:`StoredRun`.
+    """
+    keys = frame[id_column].to_numpy() if id_column else np.arange(len(frame))
+    return pd.DataFrame(
         {
-            (id_column or "row"): (frame[id_column].to_numpy() if id_column else np.arange(n_rows)),
+            (id_column or "row"): keys,
             "segment_id": scored["segment_id"].array,
             "segment_name": scored["segment_id"].map(names).to_numpy(),
             "distance": scored["distance"].to_numpy(),
         }
     )
-    segments = _segments_table(segmentation, version.segment_ids, names, frame.loc[used])
+
+
+def _check_write_back(target, id_column):
+    if target is not None and id_column is None:
+        raise ValueError("write-back needs id_column: the key that matches rows of the table")
+
+
+def _write_outputs(
+    segmentation, frame, assignments, stored, choice, diagnosis, out, report, source, random_state
+):
+    """The table of segments, and the labels file and the report when asked for."""
+    used = segmentation.labels_ >= 0
+    segments = _segments_table(
+        segmentation, stored.version.segment_ids, stored.names, frame.loc[used]
+    )
     labels_path = write_table(assignments, out) if out is not None else None
     report_path = None
     if report is not None:
-        from ..report.html import write_report
-
-        report_path = Path(
-            write_report(
-                report,
-                segmentation,
-                frame,
-                choice=choice,
-                diagnosis=diagnosis,
-                version=version,
-                drift=drift,
-                segment_names=[names.get(i, "") for i in version.segment_ids],
-                source=source,
-                random_state=random_state,
-            )
+        report_path = _write_run_report(
+            report, segmentation, frame, choice, diagnosis, stored, source, random_state
         )
-    step(None)
-    return SegmentRun(
-        segmentation=segmentation,
-        choice=choice,
-        diagnosis=diagnosis,
-        version=version,
-        drift=drift,
-        assignments=assignments,
-        segments=segments,
-        store_url=store_url,
-        write_back=written,
-        labels_path=labels_path,
-        report_path=report_path,
-        n_rows=n_rows,
-        n_dropped=int(segmentation.metrics_.get("n_dropped", 0) or 0),
-        missing=impute,
-        n_rows_with_holes=int(preparation.n_rows_with_holes_),
-        timings=timings,
+    return segments, labels_path, report_path
+
+
+def _write_run_report(path, segmentation, frame, choice, diagnosis, stored, source, random_state):
+    from ..report.html import write_report
+
+    return Path(
+        write_report(
+            path,
+            segmentation,
+            frame,
+            choice=choice,
+            diagnosis=diagnosis,
+            version=stored.version,
+            drift=stored.drift,
+            segment_names=[stored.names.get(i, "") for i in stored.version.segment_ids],
+            source=source,
+            random_state=random_state,
+        )
     )
 
 

@@ -245,6 +245,109 @@ class BodyLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+class _Service:
+    """What the routes share: the store, the model cache, the jobs, the metrics, the limits.
+
+    One object per app, made by :func:`create_app` and handed to each group of routes.
+    """
+
+    def __init__(self, store, *, token, max_body_bytes, max_rows, max_upload_bytes, check_seconds):
+        self.store = store
+        self.token = token
+        self.max_body_bytes = max_body_bytes
+        self.max_rows = max_rows
+        self.max_upload_bytes = max_upload_bytes
+        self.cache = ModelCache(store, check_seconds=check_seconds)
+        self.metrics = Metrics()
+        self.jobs = JobRunner(
+            store.url.render_as_string(hide_password=False),
+            on_success=self._after_retrain,
+            on_finish=lambda j: self.metrics.jobs.labels(j.status).inc(),
+        )
+
+    def _after_retrain(self, job, version):
+        if job.params.get("promote"):
+            self.store.promote(version, note=f"retrain job {job.job_id}")
+        self.cache.invalidate()
+
+    def require_token(self, request: Request) -> None:
+        """The dependency of every write: a bearer token equal to the service's."""
+        header = request.headers.get("authorization")
+        if not header:
+            raise UnauthorizedError(
+                "this endpoint changes the store: send 'Authorization: Bearer <token>'"
+            )
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise UnauthorizedError("the Authorization header must be 'Bearer <token>'")
+        if self.token is None:
+            raise ForbiddenError(
+                "writes are disabled: start the service with the token in "
+                f"{settings.SERVE_TOKEN_VARIABLE} or in a file named by "
+                f"{settings.SERVE_TOKEN_FILE_VARIABLE}"
+            )
+        if not hmac.compare_digest(given.strip().encode("utf-8"), self.token.encode("utf-8")):
+            raise ForbiddenError("the bearer token is not the one this service accepts")
+
+    async def read_body(self, request: Request, limit: int | None = None) -> bytes:
+        """The request's body, refused (413) past ``limit`` bytes (default: the body limit)."""
+        limit = self.max_body_bytes if limit is None else limit
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLargeError(
+                    f"the request body is larger than the {limit:,} bytes this endpoint "
+                    "takes; send smaller batches"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def read_json(self, request: Request):
+        """The request's body parsed as JSON (400 if it is not)."""
+        body = await self.read_body(request)
+        try:
+            return _loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise BadRequestError(f"the request body is not JSON: {error}") from None
+
+    async def model_for(self, version: int | None):
+        """The scoring model of ``version`` (None: the served one), from the cache."""
+        if version is None:
+            if self.cache.due():
+                served = await run_in_threadpool(self.cache.served)
+            else:
+                served = self.cache.served()
+            self.metrics.served_version.set(served.version)
+            return served
+        if version < 1:
+            raise BadParameterError(f"version must be 1 or more, got {version}")
+        return await run_in_threadpool(self.cache.version, version)
+
+    async def score(self, request: Request, model, columns, n_rows):
+        """Scores the rows (inline when small, in a thread otherwise) and counts them."""
+        check_row_count(n_rows, self.max_rows)
+        if n_rows * len(model.feature_names) <= settings.SERVE_INLINE_MAX_CELLS:
+            scored = model.score(columns, n_rows)
+        else:
+            scored = await run_in_threadpool(model.score, columns, n_rows)
+        request.state.rows = n_rows
+        request.state.model_version = scored.version
+        self.metrics.rows.labels(str(scored.version)).inc(n_rows)
+        return scored
+
+    def resolve(self, version: int | None) -> int:
+        """The version number a route reads: ``version``, or the served one for None."""
+        if version is None:
+            served = self.store.served_version
+            if served is None:
+                raise NotReadyError("the store holds no version yet")
+            return served
+        if version < 1:
+            raise BadParameterError(f"version must be 1 or more, got {version}")
+        return version
+
+
 def create_app(
     store,
     *,
@@ -275,23 +378,19 @@ def create_app(
 
     if not isinstance(store, SegmentStore):
         store = SegmentStore(store)
-    store_url = store.url.render_as_string(hide_password=False)
-    cache = ModelCache(store, check_seconds=check_seconds)
-    metrics = Metrics()
-
-    def after_retrain(job, version):
-        if job.params.get("promote"):
-            store.promote(version, note=f"retrain job {job.job_id}")
-        cache.invalidate()
-
-    jobs = JobRunner(
-        store_url, on_success=after_retrain, on_finish=lambda j: metrics.jobs.labels(j.status).inc()
+    service = _Service(
+        store,
+        token=token,
+        max_body_bytes=max_body_bytes,
+        max_rows=max_rows,
+        max_upload_bytes=max_upload_bytes,
+        check_seconds=check_seconds,
     )
 
     @asynccontextmanager
     async def lifespan(app):
         yield
-        jobs.close()
+        service.jobs.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -304,9 +403,9 @@ def create_app(
         ),
     )
     app.state.store = store
-    app.state.cache = cache
-    app.state.jobs = jobs
-    app.state.metrics = metrics
+    app.state.cache = service.cache
+    app.state.jobs = service.jobs
+    app.state.metrics = service.metrics
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, upload_limit=max_upload_bytes)
     if cors_origins:
@@ -318,81 +417,36 @@ def create_app(
             allow_methods=["GET", "POST", "PATCH"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    app.add_middleware(ObserveMiddleware, metrics=service.metrics)
+    # The order of registration is the order of the OpenAPI document.
+    _add_inference_protocol_routes(app, service, __version__)
+    _add_mlflow_routes(app, service)
+    _add_segment_routes(app, service)
+    _add_write_routes(app, service)
+    _add_operator_routes(app, service)
+    return app
 
-    # -- helpers --------------------------------------------------------------------------
 
-    def require_token(request: Request) -> None:
-        header = request.headers.get("authorization")
-        if not header:
-            raise UnauthorizedError(
-                "this endpoint changes the store: send 'Authorization: Bearer <token>'"
-            )
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            raise UnauthorizedError("the Authorization header must be 'Bearer <token>'")
-        if token is None:
-            raise ForbiddenError(
-                "writes are disabled: start the service with the token in "
-                f"{settings.SERVE_TOKEN_VARIABLE} or in a file named by "
-                f"{settings.SERVE_TOKEN_FILE_VARIABLE}"
-            )
-        if not hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8")):
-            raise ForbiddenError("the bearer token is not the one this service accepts")
+def _model_metadata(model, versions):
+    """The Open Inference Protocol's model metadata of ``model`` under ``versions``."""
+    return {
+        "name": MODEL_NAME,
+        "versions": [str(v) for v in versions],
+        "platform": "centroids",
+        "inputs": model.inputs(),
+        "outputs": [{"name": n, "datatype": t, "shape": [-1]} for n, t in OUTPUTS],
+        "parameters": {
+            "version": str(model.version),
+            "n_segments": len(model.segment_ids),
+            "segment_ids": model.segment_ids.tolist(),
+            "missing": model.preparation.missing,
+        },
+    }
 
-    async def read_body(request: Request, limit: int = max_body_bytes) -> bytes:
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLargeError(
-                    f"the request body is larger than the {limit:,} bytes this endpoint "
-                    "takes; send smaller batches"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
 
-    async def read_json(request: Request):
-        body = await read_body(request)
-        try:
-            return _loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BadRequestError(f"the request body is not JSON: {error}") from None
-
-    async def model_for(version: int | None):
-        if version is None:
-            if cache.due():
-                served = await run_in_threadpool(cache.served)
-            else:
-                served = cache.served()
-            metrics.served_version.set(served.version)
-            return served
-        if version < 1:
-            raise BadParameterError(f"version must be 1 or more, got {version}")
-        return await run_in_threadpool(cache.version, version)
-
-    async def score(request: Request, model, columns, n_rows):
-        check_row_count(n_rows, max_rows)
-        if n_rows * len(model.feature_names) <= settings.SERVE_INLINE_MAX_CELLS:
-            scored = model.score(columns, n_rows)
-        else:
-            scored = await run_in_threadpool(model.score, columns, n_rows)
-        request.state.rows = n_rows
-        request.state.model_version = scored.version
-        metrics.rows.labels(str(scored.version)).inc(n_rows)
-        return scored
-
-    def resolve(version: int | None) -> int:
-        if version is None:
-            served = store.served_version
-            if served is None:
-                raise NotReadyError("the store holds no version yet")
-            return served
-        if version < 1:
-            raise BadParameterError(f"version must be 1 or more, got {version}")
-        return version
-
-    # -- Open Inference Protocol V2 -------------------------------------------------------
+def _add_inference_protocol_routes(app: FastAPI, service: _Service, server_version: str):
+    """Open Inference Protocol V2: health, metadata and ``infer``, served or by version."""
+    model_for = service.model_for
 
     @app.get("/v2/health/live", tags=["inference protocol"])
     async def live():
@@ -407,34 +461,19 @@ def create_app(
 
     @app.get("/v2", tags=["inference protocol"])
     async def server_metadata():
-        return {"name": "centroids", "version": __version__, "extensions": []}
-
-    def model_metadata(model, versions):
-        return {
-            "name": MODEL_NAME,
-            "versions": [str(v) for v in versions],
-            "platform": "centroids",
-            "inputs": model.inputs(),
-            "outputs": [{"name": n, "datatype": t, "shape": [-1]} for n, t in OUTPUTS],
-            "parameters": {
-                "version": str(model.version),
-                "n_segments": len(model.segment_ids),
-                "segment_ids": model.segment_ids.tolist(),
-                "missing": model.preparation.missing,
-            },
-        }
+        return {"name": "centroids", "version": server_version, "extensions": []}
 
     @app.get("/v2/models/segments", tags=["inference protocol"])
     async def metadata():
         """Inputs (the raw feature columns, with datatypes), outputs and versions."""
         model = await model_for(None)
-        versions = await run_in_threadpool(lambda: store.versions()["version"].tolist())
-        return model_metadata(model, versions)
+        versions = await run_in_threadpool(lambda: service.store.versions()["version"].tolist())
+        return _model_metadata(model, versions)
 
     @app.get("/v2/models/segments/versions/{version}", tags=["inference protocol"])
     async def version_metadata(version: PathId):
         model = await model_for(version)
-        return model_metadata(model, [version])
+        return _model_metadata(model, [version])
 
     @app.get("/v2/models/segments/ready", tags=["inference protocol"])
     async def model_ready():
@@ -447,11 +486,11 @@ def create_app(
         return {"name": MODEL_NAME, "ready": True, "model_version": str(model.version)}
 
     async def infer(request: Request, version: int | None):
-        body = await read_json(request)
+        body = await service.read_json(request)
         model = await model_for(version)
-        columns, n_rows = columns_from_oip(body, model, max_rows)
+        columns, n_rows = columns_from_oip(body, model, service.max_rows)
         outputs = requested_outputs(body)
-        scored = await score(request, model, columns, n_rows)
+        scored = await service.score(request, model, columns, n_rows)
         return _json(oip_response(scored, outputs, body.get("id")))
 
     @app.post(
@@ -473,12 +512,14 @@ def create_app(
         """Segments of the rows by a given version."""
         return await infer(request, version)
 
-    # -- MLflow / SageMaker -----------------------------------------------------------------
+
+def _add_mlflow_routes(app: FastAPI, service: _Service):
+    """MLflow / SageMaker scoring: ``/ping`` and ``/invocations`` (JSON or CSV)."""
 
     @app.get("/ping", tags=["mlflow / sagemaker"])
     async def ping():
         """Health check of SageMaker and MLflow: 200 once the model can be served."""
-        model = await model_for(None)
+        model = await service.model_for(None)
         return {"status": "ok", "model_version": str(model.version)}
 
     @app.post(
@@ -492,20 +533,21 @@ def create_app(
         Answers ``{"predictions": [...]}``, or CSV when the request asks for text/csv."""
         content_type = request.headers.get("content-type", "application/json").split(";")[0]
         content_type = content_type.strip().lower()
-        model = await model_for(None)
+        model = await service.model_for(None)
         if content_type in ("text/csv", "application/csv"):
-            body = await read_body(request)
+            body = await service.read_body(request)
             try:
-                columns, n_rows = columns_from_csv(body, model, max_rows)
+                columns, n_rows = columns_from_csv(body, model, service.max_rows)
             except UnicodeDecodeError:
                 raise BadRequestError("the CSV body is not UTF-8 text") from None
         elif content_type in ("application/json", ""):
-            columns, n_rows = columns_from_mlflow(await read_json(request), model, max_rows)
+            raw = await service.read_json(request)
+            columns, n_rows = columns_from_mlflow(raw, model, service.max_rows)
         else:
             raise UnsupportedMediaTypeError(
                 f"/invocations reads application/json or text/csv, not {content_type!r}"
             )
-        scored = await score(request, model, columns, n_rows)
+        scored = await service.score(request, model, columns, n_rows)
         accept = request.headers.get("accept", "")
         headers = {"X-Model-Version": str(scored.version)}
         if "text/csv" in accept:
@@ -514,7 +556,26 @@ def create_app(
         response.headers.update(headers)
         return response
 
-    # -- reading the segments ------------------------------------------------------------
+
+def _centers_body(store, version: int, space: str) -> dict:
+    """The body of ``/v1/versions/{version}/centers``: centers by segment id."""
+    frame = store.centers(version, original_units=space == "original")
+    if space == "model":
+        frame.columns = store.load(version).preparation_.model_feature_names_
+    return {
+        "version": version,
+        "space": space,
+        "columns": [str(c) for c in frame.columns],
+        "centers": [
+            {"segment_id": int(i), "values": {str(k): v for k, v in row.items()}}
+            for i, row in frame.iterrows()
+        ],
+    }
+
+
+def _add_segment_routes(app: FastAPI, service: _Service):
+    """Reading the segments: versions, segments, centers, the map, drift."""
+    store, resolve = service.store, service.resolve
 
     @app.get("/v1/versions", tags=["segments"])
     def list_versions():
@@ -552,20 +613,7 @@ def create_app(
         """Centers by segment id, in original units (default) or in model space."""
         if space not in ("original", "model"):
             raise BadParameterError(f"space must be 'original' or 'model', got {space!r}")
-        frame = store.centers(resolve(version), original_units=space == "original")
-        if space == "model":
-            frame.columns = store.load(resolve(version)).preparation_.model_feature_names_
-        return _finite(
-            {
-                "version": resolve(version),
-                "space": space,
-                "columns": [str(c) for c in frame.columns],
-                "centers": [
-                    {"segment_id": int(i), "values": {str(k): v for k, v in row.items()}}
-                    for i, row in frame.iterrows()
-                ],
-            }
-        )
+        return _finite(_centers_body(store, resolve(version), space))
 
     @app.get("/v1/versions/{version}/map", tags=["segments"])
     def version_map(version: PathId):
@@ -584,9 +632,83 @@ def create_app(
                 raise BadParameterError(f"versions are 1 or more, got {value}")
         return _finite(drift_view(store.drift(from_version, to_version)))
 
-    # -- writes ---------------------------------------------------------------------------
 
-    @app.patch("/v1/segments/{segment_id}", tags=["writes"], dependencies=[Depends(require_token)])
+#: The OpenAPI request body of ``POST /v1/jobs/retrain``: a table (JSON) or a file.
+_RETRAIN_BODY = {
+    "content": {
+        "application/json": {"schema": RetrainBody.model_json_schema()},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "id_column": {"type": "string"},
+                    "k": {"type": "string"},
+                    "promote": {"type": "boolean"},
+                },
+            }
+        },
+    }
+}
+
+#: The fields a retrain form may carry beside ``file``.
+_RETRAIN_FORM_FIELDS = {"id_column", "k", "columns", "promote", "scale"}
+
+
+async def _retrain_params_from_form(request: Request, service: _Service):
+    """The parameters and the saved upload of a retrain request sent as a multipart form."""
+    # Read within the limit, then handed to Starlette's form parser (which reads
+    # the body it holds instead of the consumed stream).
+    request._body = await service.read_body(request, service.max_upload_bytes)
+    form = await request.form()
+    file = form.get("file")
+    if file is None or isinstance(file, str):
+        raise BadRequestError("the form needs a file in the field 'file'")
+    filename = Path(file.filename or "upload.csv").name
+    if Path(filename).suffix.lower() not in (".csv", ".tsv", ".parquet", ".gz"):
+        raise BadRequestError(
+            f"the uploaded file {filename!r} must be a .csv, .tsv or .parquet file"
+        )
+    fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+    unknown = sorted(set(fields) - _RETRAIN_FORM_FIELDS)
+    if unknown:
+        raise BadRequestError(f"unknown form field(s) {unknown}")
+    params = {
+        "upload": True,
+        "filename": filename,
+        "id_column": fields.get("id_column") or None,
+        "k": fields.get("k") or "auto",
+        "scale": fields.get("scale") or "standard",
+        "columns": [c.strip() for c in fields["columns"].split(",") if c.strip()]
+        if fields.get("columns")
+        else None,
+        "promote": fields.get("promote", "").lower() in ("1", "true", "yes"),
+    }
+    content = await file.read()
+    upload = await run_in_threadpool(service.jobs.save_upload, content, filename)
+    return params, upload
+
+
+async def _retrain_params_from_json(request: Request, service: _Service) -> dict:
+    """The parameters of a retrain request sent as JSON (a table of the database)."""
+    raw = await service.read_json(request)
+    try:
+        parsed = RetrainBody.model_validate(raw)
+    except Exception as error:
+        raise BadRequestError(f"invalid retrain request: {error}") from None
+    params = parsed.model_dump()
+    if not isinstance(params["k"], str):
+        params["k"] = str(params["k"])
+    return params
+
+
+def _add_write_routes(app: FastAPI, service: _Service):
+    """Writes, behind the bearer token: rename, promote, retrain; the jobs' status."""
+    store, cache, jobs = service.store, service.cache, service.jobs
+    token_needed = [Depends(service.require_token)]
+
+    @app.patch("/v1/segments/{segment_id}", tags=["writes"], dependencies=token_needed)
     def rename(segment_id: PathId, body: RenameBody):
         """Rename a segment (its name is kept across versions)."""
         store.rename(segment_id, body.name, body.description)
@@ -596,11 +718,7 @@ def create_app(
             {"segment_id": segment_id, "name": row["name"], "description": row["description"]}
         )
 
-    @app.post(
-        "/v1/versions/{version}/promote",
-        tags=["writes"],
-        dependencies=[Depends(require_token)],
-    )
+    @app.post("/v1/versions/{version}/promote", tags=["writes"], dependencies=token_needed)
     def promote(version: PathId, body: PromoteBody | None = None):
         """Serve this version to requests that name none."""
         if version < 1:
@@ -613,26 +731,8 @@ def create_app(
         "/v1/jobs/retrain",
         tags=["writes"],
         status_code=202,
-        dependencies=[Depends(require_token)],
-        openapi_extra={
-            "requestBody": {
-                "content": {
-                    "application/json": {"schema": RetrainBody.model_json_schema()},
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {
-                                "file": {"type": "string", "format": "binary"},
-                                "id_column": {"type": "string"},
-                                "k": {"type": "string"},
-                                "promote": {"type": "boolean"},
-                            },
-                        }
-                    },
-                }
-            }
-        },
+        dependencies=token_needed,
+        openapi_extra={"requestBody": _RETRAIN_BODY},
     )
     async def retrain(request: Request):
         """Start a retrain job from a table of the store's database (JSON body) or from an
@@ -641,44 +741,9 @@ def create_app(
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         upload = None
         if content_type == "multipart/form-data":
-            # Read within the limit, then handed to Starlette's form parser (which reads
-            # the body it holds instead of the consumed stream).
-            request._body = await read_body(request, max_upload_bytes)
-            form = await request.form()
-            file = form.get("file")
-            if file is None or isinstance(file, str):
-                raise BadRequestError("the form needs a file in the field 'file'")
-            filename = Path(file.filename or "upload.csv").name
-            if Path(filename).suffix.lower() not in (".csv", ".tsv", ".parquet", ".gz"):
-                raise BadRequestError(
-                    f"the uploaded file {filename!r} must be a .csv, .tsv or .parquet file"
-                )
-            fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-            unknown = sorted(set(fields) - {"id_column", "k", "columns", "promote", "scale"})
-            if unknown:
-                raise BadRequestError(f"unknown form field(s) {unknown}")
-            params = {
-                "upload": True,
-                "filename": filename,
-                "id_column": fields.get("id_column") or None,
-                "k": fields.get("k") or "auto",
-                "scale": fields.get("scale") or "standard",
-                "columns": [c.strip() for c in fields["columns"].split(",") if c.strip()]
-                if fields.get("columns")
-                else None,
-                "promote": fields.get("promote", "").lower() in ("1", "true", "yes"),
-            }
-            content = await file.read()
-            upload = await run_in_threadpool(jobs.save_upload, content, filename)
+            params, upload = await _retrain_params_from_form(request, service)
         elif content_type in ("application/json", ""):
-            raw = await read_json(request)
-            try:
-                parsed = RetrainBody.model_validate(raw)
-            except Exception as error:
-                raise BadRequestError(f"invalid retrain request: {error}") from None
-            params = parsed.model_dump()
-            if not isinstance(params["k"], str):
-                params["k"] = str(params["k"])
+            params = await _retrain_params_from_json(request, service)
         else:
             raise UnsupportedMediaTypeError(
                 "/v1/jobs/retrain reads application/json (a table) or multipart/form-data "
@@ -699,15 +764,17 @@ def create_app(
         """A retrain job's status: queued, running, succeeded (with the version) or failed."""
         return jobs.get(job_id).to_dict()
 
-    # -- operator and explorer -------------------------------------------------------------
+
+def _add_operator_routes(app: FastAPI, service: _Service):
+    """The operator's ``/metrics`` (Prometheus) and the explorer page at ``/``."""
 
     @app.get("/metrics", tags=["operator"], include_in_schema=True)
     def prometheus_metrics():
         """Prometheus metrics: requests, latency, errors, rows scored, model version."""
-        served = cache._served
+        served = service.cache._served
         if served is not None:
-            metrics.served_version.set(served.version)
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+            service.metrics.served_version.set(served.version)
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", response_class=HTMLResponse, tags=["explorer"])
     def explorer():
@@ -715,5 +782,3 @@ def create_app(
         from .views import explorer_page
 
         return HTMLResponse(explorer_page())
-
-    return app

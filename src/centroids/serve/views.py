@@ -107,27 +107,8 @@ def map_view(store, version: int) -> dict:
 
 
 def drift_view(drift) -> dict:
-    """A JSON form of :class:`centroids.store.drift.Drift`."""
-    sizes = drift.sizes.reset_index().to_dict(orient="records")
-    shifts = drift.center_shifts.reset_index().to_dict(orient="records")
-    transitions = drift.transitions
-    return {
-        "from_version": drift.from_version,
-        "to_version": drift.to_version,
-        "records_compared": drift.records_compared,
-        "records_changed": drift.records_changed,
-        "changed_share": drift.changed_share,
-        "born": list(drift.born),
-        "retired": list(drift.retired),
-        "names": {str(k): v for k, v in drift.names.items()},
-        "sizes": sizes,
-        "center_shifts": shifts,
-        "transitions": {
-            "from_segments": [int(i) for i in transitions.index],
-            "to_segments": [int(i) for i in transitions.columns],
-            "counts": transitions.to_numpy().astype(int).tolist(),
-        },
-    }
+    """A JSON form of :class:`centroids.store.drift.Drift` (its :meth:`~Drift.to_dict`)."""
+    return drift.to_dict()
 
 
 @cache

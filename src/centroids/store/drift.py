@@ -57,6 +57,31 @@ class Drift:
     retired: tuple[int, ...]
     names: dict = field(default_factory=dict)
 
+    def to_dict(self):
+        """The drift as plain types, ready for JSON (the service's ``/v1/drift``).
+
+        ``sizes`` and ``center_shifts`` are lists of records (with ``segment_id``), the
+        transitions a matrix of counts with the segment ids of its rows and columns.
+        """
+        transitions = self.transitions
+        return {
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "records_compared": self.records_compared,
+            "records_changed": self.records_changed,
+            "changed_share": self.changed_share,
+            "born": list(self.born),
+            "retired": list(self.retired),
+            "names": {str(k): v for k, v in self.names.items()},
+            "sizes": self.sizes.reset_index().to_dict(orient="records"),
+            "center_shifts": self.center_shifts.reset_index().to_dict(orient="records"),
+            "transitions": {
+                "from_segments": [int(i) for i in transitions.index],
+                "to_segments": [int(i) for i in transitions.columns],
+                "counts": transitions.to_numpy().astype(int).tolist(),
+            },
+        }
+
     @property
     def changed_share(self) -> float:
         """Share of the compared records that changed segment (NaN when none compared)."""
