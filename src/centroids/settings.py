@@ -109,6 +109,16 @@ CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS = 1 << 20
 #: finds all 100 clusters but takes about 2.5× the plain fit (measured 2026-11-23).
 REFINE_AUTO_MAX_WORK = 1 << 24
 
+#: ``n_init="auto"`` with a built-in seeding runs independent restarts (each its own
+#: k-means++ draw from the one random_state stream, the lowest inertia kept) while their
+#: summed work (rows × features × k per run; non-zeros × k for sparse X) stays within
+#: ``SMALL_FIT_RESTART_BUDGET``, at most ``SMALL_FIT_MAX_RESTARTS`` and at least one:
+#: on small fits one run costs milliseconds and a single draw often stops in a local
+#: optimum (the six-point and elbow examples of issue 16), while from 10,000 × 8, k = 8
+#: (6.6e5 a run) on a fit keeps its single run and its time.
+SMALL_FIT_RESTART_BUDGET = 1 << 20
+SMALL_FIT_MAX_RESTARTS = 20
+
 #: ``algorithm="auto"`` (:func:`centroids.engine.choose_algorithm`), dense data:
 #: Hamerly from ``AUTO_HAMERLY_MIN_CLUSTERS`` clusters on, Lloyd below, and Lloyd for
 #: at most ``AUTO_LLOYD_MAX_FEATURES`` features. Sparse data: Elkan from

@@ -17,6 +17,8 @@ from ..settings import (
     AUTO_LLOYD_MAX_CLUSTERS,
     AUTO_LLOYD_MAX_FEATURES,
     AUTO_SPARSE_ELKAN_MIN_CLUSTERS,
+    SMALL_FIT_MAX_RESTARTS,
+    SMALL_FIT_RESTART_BUDGET,
 )
 from .bounded import elkan, hamerly, yinyang
 from .data import CSRData, engine_data
@@ -29,6 +31,7 @@ __all__ = [
     "ALGORITHMS",
     "ITERATIONS",
     "blas_limited_to_one_thread",
+    "auto_restarts",
     "choose_algorithm",
     "fit_kmeans",
 ]
@@ -60,6 +63,19 @@ def choose_algorithm(data, n_clusters):
     if data.n_features <= AUTO_LLOYD_MAX_FEATURES:
         return "lloyd"
     return "hamerly" if n_clusters >= AUTO_HAMERLY_MIN_CLUSTERS else "lloyd"
+
+
+def auto_restarts(X, n_clusters):
+    """Runs ``n_init='auto'`` makes with a built-in seeding on the validated ``X``.
+
+    As many independent restarts as fit in ``SMALL_FIT_RESTART_BUDGET`` (the summed
+    rows × features × k, non-zeros × k for CSR X), capped at ``SMALL_FIT_MAX_RESTARTS``,
+    and at least one: a small fit buys its best known optimum with a few milliseconds,
+    a large fit keeps its single run (see :mod:`centroids.settings`).
+    """
+    row_work = X.nnz if hasattr(X, "nnz") else X.shape[0] * X.shape[1]
+    per_run = max(int(row_work) * int(n_clusters), 1)
+    return max(1, min(SMALL_FIT_MAX_RESTARTS, SMALL_FIT_RESTART_BUDGET // per_run))
 
 
 _THREADPOOLS = None

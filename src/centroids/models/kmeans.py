@@ -28,6 +28,7 @@ from ..engine import (
     fit_kmeans,
     kmeans_plusplus_centers,
 )
+from ..engine.driver import auto_restarts
 from ..engine.dask import fit_dask, is_dask_collection
 from ..engine.missing import MISSING_OPTIONS, check_holes, fit_with_holes, has_holes
 from ._backend import BACKEND_CONSTRAINTS, fit_backend, fit_kmeans_on_torch
@@ -64,9 +65,15 @@ class KMeans(
         ``init(X, n_clusters, random_state=random_state)`` and returns the centers.
         An array gives the initial centers themselves.
     n_init : 'auto' or int, default='auto'
-        Number of runs from different seeds; the run with the lowest inertia wins.
-        'auto' means 1 run with 'k-means++', 'k-means||', 'afk-mc2' or an array, 10
-        with 'random' or a callable.
+        Number of runs from different seeds (successive draws from ``random_state``);
+        the run with the lowest inertia wins. An int runs exactly that many. 'auto'
+        with a built-in seeding ('k-means++', 'k-means||', 'afk-mc2', 'random') runs
+        as many restarts as a fixed work budget allows on small fits (rows × features
+        × clusters summed over the runs up to
+        ``centroids.settings.SMALL_FIT_RESTART_BUDGET``, about 1e6, at most
+        ``SMALL_FIT_MAX_RESTARTS`` = 20), so small problems reach their best known
+        optimum from a default run, and 1 run on larger fits (10 with 'random'
+        whatever the size). With a callable 'auto' means 10 runs, with an array 1.
     max_iter : int, default=300
         Maximum number of iterations of one run.
     tol : float, default=1e-4
@@ -264,6 +271,8 @@ class KMeans(
                 f"n_clusters={self.n_clusters}; lower n_clusters or give more rows weight."
             )
         init, n_init = self._resolved_init(n_features, X.dtype)
+        if self.n_init == "auto" and isinstance(init, str):
+            n_init = max(n_init, auto_restarts(X, self.n_clusters))
         fit = partial(fit_with_holes, self.missing) if holes else fit_kmeans
         result = fit(
             X,
