@@ -28,6 +28,7 @@ RANKS = {
     "models": 3,
     "vq": 3,
     "stream": 3,
+    "export": 3,  # fitted models written as ONNX: beside the estimators (their to_onnx)
     "evaluate": 4,
     "segments": 5,
     "store": 5,
