@@ -170,7 +170,8 @@ def check_features(estimator, X, *, reset, where, name=None, allow_nan=False):
     sets (``reset=True``) or checks (``reset=False``) ``n_features_in_`` and
     ``feature_names_in_``; with ``estimator=None`` (functions), ``name`` says who asks.
     ``allow_nan`` lets NaN through as missing entries of dense X (infinity is still an
-    error; see :mod:`centroids.engine.missing`).
+    error; see :mod:`centroids.engine.missing`). A value whose square could overflow
+    the sums of squared distances raises BadDataError (:func:`check_overflow`).
     """
     name = name or type(estimator).__name__
     reject_non_numeric_columns(X, name)
