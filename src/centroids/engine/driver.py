@@ -30,8 +30,8 @@ from .seeding import initial_centers
 __all__ = [
     "ALGORITHMS",
     "ITERATIONS",
-    "blas_limited_to_one_thread",
     "auto_restarts",
+    "blas_limited_to_one_thread",
     "choose_algorithm",
     "fit_kmeans",
 ]

@@ -28,8 +28,8 @@ from ..engine import (
     fit_kmeans,
     kmeans_plusplus_centers,
 )
-from ..engine.driver import auto_restarts
 from ..engine.dask import fit_dask, is_dask_collection
+from ..engine.driver import auto_restarts
 from ..engine.missing import MISSING_OPTIONS, check_holes, fit_with_holes, has_holes
 from ._backend import BACKEND_CONSTRAINTS, fit_backend, fit_kmeans_on_torch
 from ._centers import EuclideanCentersMixin
