@@ -24,6 +24,7 @@ from .models import (
     KMedoids,
     KPrototypes,
     MiniBatchKMeans,
+    SizeConstrainedKMeans,
     SphericalKMeans,
     kmeans_plusplus,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "Preparation",
     "SegmentStore",
     "Segmentation",
+    "SizeConstrainedKMeans",
     "SphericalKMeans",
     "StoreError",
     "__version__",

@@ -8,9 +8,9 @@ Exact method for large n and small k, never an n x k matrix:
    exactly the margin that lets its surplus rows leave for their next-best cluster; an
    underfull one raises its price until its deficit arrives. Each step keeps every row at
    an argmin of ``d_ij - p_j``, so the assignment stays optimal for its sizes.
-3. Exact finish on the k-node cluster graph: the edge ``j -> l`` costs
+3. Exact finish on the k-node cluster graph: the edge ``j -> dst`` costs
    ``min_{i in j} (d_il - d_ij)``; all-pairs shortest paths (Floyd-Warshall, k^3) give the
-   cheapest way to move one row's worth of size from ``j`` to ``l``. Paths that reduce the
+   cheapest way to move one row's worth of size from ``j`` to ``dst``. Paths that reduce the
    bound violation, then paths of negative cost between a cluster above ``size_min`` and one
    below ``size_max``, are applied one unit at a time (successive shortest paths keep the
    graph free of negative cycles). When none is left the assignment is optimal: that is the
@@ -75,14 +75,14 @@ def constrained_assign(X, centers, size_min, size_max, labels, max_sweeps, tol):
                     second = np.inf
                     sl = -1
                     sd = 0.0
-                    for l in range(k):
-                        if l == j:
+                    for dst in range(k):
+                        if dst == j:
                             continue
-                        d = _sq_dist(X, i, centers, l)
-                        r = d - prices[l]
+                        d = _sq_dist(X, i, centers, dst)
+                        r = d - prices[dst]
                         if r < second:
                             second = r
-                            sl = l
+                            sl = dst
                             sd = d
                     buf_val[m] = second - own
                     buf_row[m] = i
@@ -135,17 +135,17 @@ def constrained_assign(X, centers, size_min, size_max, labels, max_sweeps, tol):
         edge_row[:, :] = -1
         for i in range(n):
             a = labels[i]
-            for l in range(k):
-                if l == a:
+            for dst in range(k):
+                if dst == a:
                     continue
-                c = _sq_dist(X, i, centers, l) - dcur[i]
-                if c < edge[a, l]:
-                    edge[a, l] = c
-                    edge_row[a, l] = i
+                c = _sq_dist(X, i, centers, dst) - dcur[i]
+                if c < edge[a, dst]:
+                    edge[a, dst] = c
+                    edge_row[a, dst] = i
         for j in range(k):
-            for l in range(k):
-                dist[j, l] = edge[j, l]
-                nxt[j, l] = l
+            for dst in range(k):
+                dist[j, dst] = edge[j, dst]
+                nxt[j, dst] = dst
             dist[j, j] = 0.0
             nxt[j, j] = j
         for m in range(k):
@@ -153,11 +153,11 @@ def constrained_assign(X, centers, size_min, size_max, labels, max_sweeps, tol):
                 djm = dist[j, m]
                 if djm == np.inf:
                     continue
-                for l in range(k):
-                    v = djm + dist[m, l]
-                    if v < dist[j, l]:
-                        dist[j, l] = v
-                        nxt[j, l] = nxt[j, m]
+                for dst in range(k):
+                    v = djm + dist[m, dst]
+                    if v < dist[j, dst]:
+                        dist[j, dst] = v
+                        nxt[j, dst] = nxt[j, m]
         best_gain = 0
         best_cost = np.inf
         bj = -1
@@ -166,18 +166,18 @@ def constrained_assign(X, centers, size_min, size_max, labels, max_sweeps, tol):
             if sizes[j] <= size_min:
                 continue
             out_gain = 1 if sizes[j] > size_max else 0
-            for l in range(k):
-                if l == j or dist[j, l] == np.inf or sizes[l] >= size_max:
+            for dst in range(k):
+                if dst == j or dist[j, dst] == np.inf or sizes[dst] >= size_max:
                     continue
-                gain = out_gain + (1 if sizes[l] < size_min else 0)
-                c = dist[j, l]
+                gain = out_gain + (1 if sizes[dst] < size_min else 0)
+                c = dist[j, dst]
                 if gain == 0 and c >= -tol:
                     continue
                 if gain > best_gain or (gain == best_gain and c < best_cost):
                     best_gain = gain
                     best_cost = c
                     bj = j
-                    bl = l
+                    bl = dst
         if bj < 0:
             break
         # apply the path bj -> ... -> bl, one row per edge (rows chosen before any move)

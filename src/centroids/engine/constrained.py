@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from ..errors import BadParameterError
 from .._kernels.constrained import constrained_assign
+from ..errors import BadParameterError
 
 #: Bulk price sweeps before the exact unit-path finish.
 MAX_PRICE_SWEEPS = 50
