@@ -1,5 +1,6 @@
 """scikit-learn compatible estimators over the centroids engine."""
 
+from .constrained import SizeConstrainedKMeans
 from .kmeans import KMeans, kmeans_plusplus
 from .kmedoids import KMedoids
 from .kprototypes import KPrototypes
@@ -11,6 +12,7 @@ __all__ = [
     "KMedoids",
     "KPrototypes",
     "MiniBatchKMeans",
+    "SizeConstrainedKMeans",
     "SphericalKMeans",
     "kmeans_plusplus",
 ]

@@ -1,0 +1,185 @@
+"""K-Means whose clusters keep their sizes between bounds (territories, balanced batches)."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from .._utils.validation import check_features
+from ..engine import blas_limited_to_one_thread, engine_data, kmeans_plusplus_centers
+from ..engine.constrained import assign_with_size_bounds, resolve_size_bounds
+
+
+class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseEstimator):
+    """K-Means with ``size_min <= |cluster| <= size_max`` for every cluster.
+
+    Each iteration assigns the rows to the current centers by the exact optimal
+    assignment under the size bounds (a transportation problem solved on the k-node
+    cluster graph, see :func:`centroids.engine.constrained.assign_with_size_bounds`), then
+    moves every center to the mean of its rows. It stops when the labels stop changing or
+    the centers move less than ``tol``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    size_min : int or None, default=None
+        Fewest rows in a cluster; None means 0.
+    size_max : int or None, default=None
+        Most rows in a cluster; None means no bound.
+    n_init : int, default=3
+        Seedings tried (k-means++); the run of lowest inertia is kept.
+    max_iter : int, default=100
+        Most assign-and-update iterations per run.
+    tol : float, default=1e-4
+        Stop when the squared center shift is below ``tol`` times the mean feature variance.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the k-means++ draws.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,), each cluster's size within the bounds
+    inertia_ : float
+    n_iter_ : int
+
+    Notes
+    -----
+    ``predict(X)`` gives each row its nearest center, as :class:`KMeans` does.
+    ``predict(X, constrained=True)`` applies the bounds scaled to the batch:
+    ``floor(size_min * m / n)`` and ``ceil(size_max * m / n)`` for ``m`` rows after a fit
+    on ``n``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from centroids import SizeConstrainedKMeans
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> model = SizeConstrainedKMeans(4, size_min=20, size_max=30, random_state=0).fit(X)
+    >>> sizes = np.bincount(model.labels_)
+    >>> bool(sizes.min() >= 20 and sizes.max() <= 30)
+    True
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "size_min": [Interval(Integral, 0, None, closed="left"), None],
+        "size_max": [Interval(Integral, 1, None, closed="left"), None],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        size_min=None,
+        size_max=None,
+        n_init=3,
+        max_iter=100,
+        tol=1e-4,
+        random_state=None,
+    ):
+        self.n_clusters = n_clusters
+        self.size_min = size_min
+        self.size_max = size_max
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Fit the centers under the size bounds. Returns self."""
+        self._validate_params()
+        X = check_features(self, X, reset=True, where="fit")
+        n = X.shape[0]
+        if n < self.n_clusters:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
+        resolve_size_bounds(n, self.n_clusters, self.size_min, self.size_max, where="fit")
+        rs = check_random_state(self.random_state)
+        weights = np.ones(n, dtype=X.dtype)
+        threshold = self.tol * float(np.mean(np.var(X, axis=0)))
+        best = None
+        for _ in range(self.n_init):
+            with blas_limited_to_one_thread():
+                centers, _ = kmeans_plusplus_centers(engine_data(X), self.n_clusters, weights, rs)
+            centers = np.asarray(centers, dtype=X.dtype)
+            labels = None
+            for it in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
+                new_labels, inertia = assign_with_size_bounds(
+                    X, centers, self.size_min, self.size_max
+                )
+                if labels is not None and np.array_equal(new_labels, labels):
+                    break
+                labels = new_labels
+                new_centers = _means(X, labels, self.n_clusters, centers)
+                shift = float(np.sum((new_centers - centers) ** 2))
+                centers = new_centers
+                if shift <= threshold:
+                    labels, inertia = assign_with_size_bounds(
+                        X, centers, self.size_min, self.size_max
+                    )
+                    break
+            if best is None or inertia < best[2]:
+                best = (centers, labels, inertia, it)
+        self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_ = best
+        self.inertia_ = float(self.inertia_)
+        self._n_fit_rows = n
+        self._n_features_out = self.n_clusters
+        return self
+
+    def fit_predict(self, X, y=None):
+        """Fit and return ``labels_``."""
+        return self.fit(X).labels_
+
+    def predict(self, X, constrained=False):
+        """Nearest center of each row; with ``constrained=True`` the bounds scaled to the batch."""
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False, where="predict")
+        if not constrained:
+            return np.argmin(self._sq_distances(X), axis=1)
+        m = X.shape[0]
+        lo = None if self.size_min is None else int(np.floor(self.size_min * m / self._n_fit_rows))
+        hi = None if self.size_max is None else int(np.ceil(self.size_max * m / self._n_fit_rows))
+        labels, _ = assign_with_size_bounds(X, self.cluster_centers_, lo, hi)
+        return labels
+
+    def transform(self, X):
+        """Euclidean distance of each row to each center."""
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False, where="transform")
+        return np.sqrt(self._sq_distances(X))
+
+    def fit_transform(self, X, y=None):
+        """Fit, then the distances of X's rows to the centers."""
+        return self.fit(X).transform(X)
+
+    def score(self, X, y=None):
+        """Minus the inertia of X's rows at their nearest center."""
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False, where="score")
+        return -float(np.sum(np.min(self._sq_distances(X), axis=1)))
+
+    def _sq_distances(self, X):
+        C = self.cluster_centers_
+        d = (X * X).sum(1)[:, None] - 2 * X @ C.T + (C * C).sum(1)[None, :]
+        return np.maximum(d, 0)
+
+
+def _means(X, labels, k, old):
+    """Mean of each cluster's rows (the old center for an empty cluster)."""
+    sums = np.zeros((k, X.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, X)
+    counts = np.bincount(labels, minlength=k)
+    out = old.astype(np.float64).copy()
+    nz = counts > 0
+    out[nz] = sums[nz] / counts[nz, None]
+    return out.astype(X.dtype)
