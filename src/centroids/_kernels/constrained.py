@@ -20,15 +20,7 @@ Exact method for large n and small k, never an n x k matrix:
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, nogil=True)
-def _sq_dist(X, i, centers, j):
-    """||x_i - c_j||^2 accumulated in float64."""
-    s = 0.0
-    for f in range(X.shape[1]):
-        t = np.float64(X[i, f]) - np.float64(centers[j, f])
-        s += t * t
-    return s
+from .dense import row_sq_dist as _sq_dist
 
 
 @njit(cache=True, nogil=True)
