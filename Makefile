@@ -50,6 +50,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/missing.py
 	$(BIN)/python benchmarks/dask_bench.py
+	$(BIN)/python benchmarks/grid.py --markdown benchmarks/grid.md --json benchmarks/grid.json
 
 # The documentation site (user guide + API reference from the docstrings) into site/;
 # `$(BIN)/mkdocs serve` shows it while editing. The dev install has the builder.
