@@ -53,6 +53,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/choose_k_speed.py
 	$(BIN)/python benchmarks/onnx_speed.py
 	$(BIN)/python benchmarks/small_fits.py --large
+	$(BIN)/python benchmarks/grid.py --markdown benchmarks/grid.md --json benchmarks/grid.json
 
 # The documentation site (user guide + API reference from the docstrings) into site/;
 # `$(BIN)/mkdocs serve` shows it while editing. The dev install has the builder.
