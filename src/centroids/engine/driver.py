@@ -6,6 +6,7 @@ Prior validation of X, sample_weight and init is assumed here (the estimators in
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 from sklearn.exceptions import ConvergenceWarning
@@ -79,13 +80,19 @@ def auto_restarts(X, n_clusters):
 
 
 _THREADPOOLS = None
+_MODULES_SEEN = -1
 
 
 def blas_limited_to_one_thread():
-    """Context in which BLAS runs on one thread, so it never nests inside numba's pool."""
-    global _THREADPOOLS
-    if _THREADPOOLS is None:
+    """Context in which BLAS runs on one thread, so it never nests inside numba's pool.
+
+    The scan of loaded thread pools is kept while no module has been imported since; an
+    import may load another BLAS (faiss, torch bring their own), so it scans again.
+    """
+    global _THREADPOOLS, _MODULES_SEEN
+    if _THREADPOOLS is None or len(sys.modules) != _MODULES_SEEN:
         _THREADPOOLS = ThreadpoolController()
+        _MODULES_SEEN = len(sys.modules)
     return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
