@@ -184,25 +184,11 @@ def make_data(draw: Draw):
 
 
 def inertia(X, centers) -> float:
-    """Sum of squared distances to the nearest center, in float64, the same for every peer."""
-    C = np.asarray(centers, dtype=np.float64)
-    c_sq = np.einsum("ij,ij->i", C, C)
-    n = X.shape[0]
-    step = max(1, int(2e7 // max(1, C.shape[0])))
-    total = 0.0
-    for start in range(0, n, step):
-        block = X[start : start + step]
-        if sp.issparse(block):
-            block = block.astype(np.float64)
-            x_sq = np.asarray(block.multiply(block).sum(axis=1)).ravel()
-            products = np.asarray(block @ C.T)
-        else:
-            block = np.asarray(block, dtype=np.float64)
-            x_sq = np.einsum("ij,ij->i", block, block)
-            products = block @ C.T
-        distances = x_sq[:, None] - 2.0 * products + c_sq[None, :]
-        total += float(np.maximum(distances.min(axis=1), 0.0).sum())
-    return total
+    """Sum of squared distances to the nearest center, in float64, the same for every
+    peer: the suite's measure (:func:`suite.float64_inertia`)."""
+    from suite import float64_inertia
+
+    return float64_inertia(X, centers)
 
 
 def _have_faiss():
