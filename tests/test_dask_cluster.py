@@ -108,9 +108,40 @@ def test_worker_killed_mid_fit_gives_the_same_centers(data, reference, four_work
 
 def test_client_restart_mid_fit_gives_the_same_centers(data, reference, two_workers, monkeypatch):
     """``client.restart`` drops every persisted partition; the pass is run again from the
-    source data and the fit ends with the same centers."""
+    source data and the fit ends with the same centers.
+
+    Each attempt runs on blocks of names not used before: the client keeps a key's
+    cancelled state while any Future of it is alive or its release is still queued on
+    the client's event loop, and a retry under the same task names fails again at once
+    whenever that race goes the wrong way (as it did, four times in a row, on a loaded
+    machine)."""
     calls = _interrupt_second_pass(monkeypatch, lambda: two_workers.restart())
+    attempts = []
+    original_run = dask_engine._run_pass
+
+    def run_pass(rows, build):
+        attempts.append(rows.X.name)
+        return original_run(rows, build)
+
+    monkeypatch.setattr(dask_engine, "_run_pass", run_pass)
     model = fit_on(two_workers, data, 7_000)
     assert calls["n"] >= 2
+    retried = [i for i in range(1, len(attempts)) if attempts[i] != attempts[i - 1]]
+    assert retried, "the restart should have cost the pass its persisted data"
+    first_retry = retried[0]
+    assert attempts[first_retry] not in attempts[:first_retry]
     assert np.array_equal(model.cluster_centers_, reference[0])
     assert model.inertia_ == reference[1]
+
+
+def test_a_retry_persists_the_same_rows_under_new_names():
+    rows_source = blob_rows(n=3_000, d=3, k=4, seed=1)
+    with dask.config.set(scheduler="sync"):
+        model = KMeans(n_clusters=4, random_state=0)
+        rows = dask_engine.DaskRows(model, da.from_array(rows_source, chunks=1_000), None, "fit")
+        first = rows.X.name
+        rows.persist(fresh_keys=True)
+        second = rows.X.name
+        rows.persist(fresh_keys=True)
+        assert len({first, second, rows.X.name}) == 3
+        assert np.array_equal(rows.X.compute(), rows_source)

@@ -238,16 +238,27 @@ class DaskRows:
         self.starts = np.concatenate([[0], np.cumsum(chunks)[:-1]]).astype(np.int64)
         self.first_blocks = self.starts // DASK_BLOCK_ROWS
         self.n_blocks = -(-self.n_rows // DASK_BLOCK_ROWS)
+        self.generation = 0
         self.persist()
 
-    def persist(self):
+    def persist(self, fresh_keys=False):
+        """Persist the rows (and weights). ``fresh_keys`` gives the persisted blocks, and
+        so every task of the passes built on them, names never used before: after the
+        cluster lost data, a Future of an earlier attempt that is still referenced (by a
+        traceback, say) keeps its key's cancelled state in the client, and a task of the
+        same name would fail again at once. The values, and so the fit, do not change."""
         import dask
 
-        if self.lazy_weights is None:
-            (self.X,) = dask.persist(self.lazy_X)
+        X, weights = self.lazy_X, self.lazy_weights
+        if fresh_keys:
+            self.generation += 1
+            X = _renamed(X, self.generation)
+            weights = None if weights is None else _renamed(weights, self.generation)
+        if weights is None:
+            (self.X,) = dask.persist(X)
             self.weights = None
         else:
-            self.X, self.weights = dask.persist(self.lazy_X, self.lazy_weights)
+            self.X, self.weights = dask.persist(X, weights)
 
     def release(self):
         self.X = self.weights = None
@@ -261,6 +272,18 @@ class DaskRows:
         return list(
             zip(x_parts, w_parts, self.first_blocks.tolist(), self.starts.tolist(), strict=True)
         )
+
+
+def _same_block(block):
+    return block
+
+
+def _renamed(array, generation):
+    """``array`` under block names of its own for this ``generation`` (same values)."""
+    import uuid
+
+    name = f"centroids-rows-{generation}-{uuid.uuid4().hex}"
+    return array.map_blocks(_same_block, dtype=array.dtype, name=name)
 
 
 def _weights_of(weights, X):
@@ -391,17 +414,19 @@ def _retrying(rows, attempt_once, restore=None):
         try:
             return attempt_once()
         except _DataLost as lost:
-            error = lost.__cause__ or lost
+            # No exception object outlives its except block: its traceback holds the
+            # attempt's futures, and with them their cancelled state in the client.
             if attempt == DASK_PASS_RETRIES:
+                error = lost.__cause__ or lost
                 raise DaskFitError(
                     f"The Dask cluster lost the data of a k-means pass {attempt + 1} times "
                     f"({type(error).__name__}: {error}); no result was produced. Check the "
                     "workers' memory and logs and fit again: the same random_state gives "
                     "the same centers."
                 ) from error
-            if restore is not None:
-                restore()
-            rows.persist()
+        if restore is not None:
+            restore()
+        rows.persist(fresh_keys=True)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
