@@ -340,12 +340,21 @@ def add_row_to_block(X, i, sample_weight, labels, sums, weights):
 
 @njit(**JIT_OPTIONS)
 def add_blocks_in_order(block_sums, block_weights, sums, weights):
-    """sums = Σ_b block_sums[b], weights = Σ_b block_weights[b], b in increasing order."""
-    sums[:] = block_sums[0]
-    weights[:] = block_weights[0]
-    for b in range(1, block_sums.shape[0]):
-        sums += block_sums[b]
-        weights += block_weights[b]
+    """sums = Σ_b block_sums[b], weights = Σ_b block_weights[b], b in increasing order.
+
+    Written as loops over scalars: numba takes seconds to type the same sums written
+    as array expressions (``sums += block_sums[b]``), on every cold start."""
+    n_blocks, k, d = block_sums.shape
+    for c in range(k):
+        total = block_weights[0, c]
+        for b in range(1, n_blocks):
+            total += block_weights[b, c]
+        weights[c] = total
+        for j in range(d):
+            value = block_sums[0, c, j]
+            for b in range(1, n_blocks):
+                value += block_sums[b, c, j]
+            sums[c, j] = value
 
 
 # Fused assignment and cluster sums (one pass over X per Lloyd iteration). The rows
