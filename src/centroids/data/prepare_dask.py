@@ -113,35 +113,24 @@ def _bracket_pass(part, numeric, missing, which, brackets):
 def _order_statistics(frame, numeric, missing, which, wanted, extra):
     """Exact order statistics over the partitions.
 
-    ``wanted`` maps (column, rank) to the (lo, hi) range holding every value of the
-    column; ``extra`` maps a column to (value, count) copies counted as if present (the
-    imputed medians). Returns {(column, rank): value}.
+    ``wanted`` maps (column, rank) to (lo, hi, n): a range holding every value of the
+    column and how many values (of the data) it holds; ``extra`` maps a column to
+    (value, count) copies counted as if present (the imputed medians). Each pass either
+    gathers a bracket of at most :data:`GATHER_LIMIT` values and sorts them, or cuts it
+    into :data:`HISTOGRAM_BINS` bins and keeps the bin holding the rank. Returns
+    {(column, rank): value}.
     """
     import dask
 
     found = {}
-    open_ = {key: (lo, np.nextafter(hi, np.inf)) for key, (lo, hi) in wanted.items()}
+    open_ = {key: (lo, np.nextafter(hi, np.inf), n) for key, (lo, hi, n) in wanted.items()}
     parts = frame.to_delayed()
     task = dask.delayed(_bracket_pass, pure=True)
     while open_:
-        brackets, counts = {}, {}
-        for key, (lo, hi) in open_.items():
-            brackets[key] = (lo, hi, None)
-        # how many values each bracket holds decides whether to gather or to refine
-        sizes = dask.compute(
-            [task(p, numeric, missing, which, {k: (lo, hi, np.array([lo, hi])) for k, (lo, hi, _) in brackets.items()}) for p in parts]
-        )[0]
-        for key in open_:
-            below = sum(s[key][0] for s in sizes)
-            inside = sum(int(s[key][1][0]) for s in sizes)
-            counts[key] = (below, inside)
-        gather = {k: open_[k] + (None,) for k in open_ if counts[k][1] <= GATHER_LIMIT}
-        refine = {
-            k: (lo, hi, np.unique(np.linspace(lo, hi, HISTOGRAM_BINS + 1)))
-            for k, (lo, hi) in open_.items()
-            if k not in gather
+        request = {
+            key: (lo, hi, None if n <= GATHER_LIMIT else _edges(lo, hi))
+            for key, (lo, hi, n) in open_.items()
         }
-        request = {**gather, **refine}
         results = dask.compute([task(p, numeric, missing, which, request) for p in parts])[0]
         for key, (lo, hi, edges) in request.items():
             name, rank = key
@@ -150,15 +139,17 @@ def _order_statistics(frame, numeric, missing, which, wanted, extra):
             if value is not None and value < lo:
                 below += copies
             local = rank - below
+            added = value is not None and lo <= value < hi
             if edges is None:
                 inside = np.concatenate([r[key][1] for r in results])
-                if value is not None and lo <= value < hi:
+                if added:
                     inside = np.concatenate([inside, np.full(copies, value)])
                 found[key] = float(np.sort(inside)[local])
                 del open_[key]
                 continue
             histogram = sum(r[key][1] for r in results)
-            if value is not None and lo <= value < hi:
+            data_counts = histogram.copy()
+            if added:
                 histogram[np.searchsorted(edges, value, side="right") - 1] += copies
             j = int(np.searchsorted(np.cumsum(histogram), local, side="right"))
             new_lo, new_hi = float(edges[j]), float(edges[j + 1])
@@ -166,8 +157,12 @@ def _order_statistics(frame, numeric, missing, which, wanted, extra):
                 found[key] = new_lo  # a bracket of one representable value
                 del open_[key]
             else:
-                open_[key] = (new_lo, new_hi)
+                open_[key] = (new_lo, new_hi, int(data_counts[j]))
     return found
+
+
+def _edges(lo, hi):
+    return np.unique(np.linspace(lo, hi, HISTOGRAM_BINS + 1))
 
 
 def _percentile_ranks(n, q):
@@ -264,12 +259,13 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
     for name, s in numeric_stats.items():
         n = s["n_observed"]
         for rank in {(n - 1) // 2, n // 2}:
-            wanted[(name, rank)] = s["observed"]
+            wanted[(name, rank)] = (*s["observed"], n)
     observed_ranks = _order_statistics(frame, numeric, missing, "observed", wanted, {})
     medians = {}
     for name, s in numeric_stats.items():
         n = s["n_observed"]
-        medians[name] = float(np.mean([observed_ranks[(name, (n - 1) // 2)], observed_ranks[(name, n // 2)]]))
+        middle = [observed_ranks[(name, (n - 1) // 2)], observed_ranks[(name, n // 2)]]
+        medians[name] = float(np.mean(middle))
     # the kept values: under impute every row, holes as the median
     extra = {}
     for name, s in numeric_stats.items():
@@ -285,7 +281,8 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
         n = s["kept_n"]
         for q in (0.25, 0.5, 0.75):
             low, high, _ = _percentile_ranks(n, q)
-            wanted[(name, low)] = wanted[(name, high)] = s["kept_range"]
+            n_data = n - extra.get(name, (None, 0))[1]
+            wanted[(name, low)] = wanted[(name, high)] = (*s["kept_range"], n_data)
     kept_ranks = _order_statistics(frame, numeric, missing, "kept", wanted, extra)
     means = {name: s["kept_sum"] / s["kept_n"] for name, s in numeric_stats.items()}
     squares = dask.compute(
@@ -306,18 +303,25 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
                 low, high, fraction = _percentile_ranks(n, q)
                 pair = np.array([kept_ranks[(name, low)], kept_ranks[(name, high)]])
                 quantiles[q] = float(np.quantile(pair, fraction))
-            kept_median = float(
-                np.mean([kept_ranks[(name, (n - 1) // 2)], kept_ranks[(name, n // 2)]])
-            ) if ((name, (n - 1) // 2) in kept_ranks and (name, n // 2) in kept_ranks) else quantiles[0.5]
+            # np.median of the kept values: the mean of the middle two (ranks of q=0.5)
+            middle = [kept_ranks[(name, (n - 1) // 2)], kept_ranks[(name, n // 2)]]
+            kept_median = float(np.mean(middle))
             specs.append(
                 _numeric_spec(
-                    name, scale, s, medians[name], means[name], np.sqrt(square_sum / n),
-                    quantiles, kept_median,
+                    name,
+                    scale,
+                    s,
+                    medians[name],
+                    means[name],
+                    np.sqrt(square_sum / n),
+                    quantiles,
+                    kept_median,
                 )
             )
             missing_counts[name] = s["n_missing"]
         else:
-            spec, n_missing = _categorical_spec(name, [p["categorical"][name] for p in first], n_kept, preparation)
+            partials = [p["categorical"][name] for p in first]
+            spec, n_missing = _categorical_spec(name, partials, n_kept, preparation)
             specs.append(spec)
             missing_counts[name] = n_missing
     preparation.feature_names_ = features

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import settings
 from .._utils.files import write_table
 from ..engine.dask import INSTALL_HINT, require_dask
-from .. import settings
 
 
 class SchedulerUnreachable(ValueError):
@@ -221,9 +221,7 @@ def assign_partitions(
     totals = None
     if profile is not None:
         pieces = [r["profile"] for r in results]
-        totals = tuple(
-            pd.concat([p[j] for p in pieces]).groupby(level=0).sum() for j in range(3)
-        )
+        totals = tuple(pd.concat([p[j] for p in pieces]).groupby(level=0).sum() for j in range(3))
     written = write_back is not None
     summary = PartitionAssignment(
         version=version,

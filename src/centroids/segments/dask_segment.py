@@ -117,7 +117,9 @@ def segment_dask(
         step("choose K")
         k, choice, initial_centers = pick_k(Z_sample, k, random_state=random_state)
         if k > n_fit:
-            raise ValueError(f"k={k} segments need at least {k} rows with values; there are {n_fit}")
+            raise ValueError(
+                f"k={k} segments need at least {k} rows with values; there are {n_fit}"
+            )
 
         step("fit")
         init = "k-means++" if initial_centers is None else initial_centers
