@@ -13,11 +13,13 @@ from typer.testing import CliRunner
 
 pytest.importorskip("distributed")
 
-from centroids import settings  # noqa: E402
-from centroids.cli import EXIT_BAD_INPUT, app  # noqa: E402
-from centroids.data import prepare_dask  # noqa: E402
-from centroids.data.prepare import Preparation  # noqa: E402
-from centroids.store import SegmentStore  # noqa: E402
+import itertools
+
+from centroids import settings
+from centroids.cli import EXIT_BAD_INPUT, app
+from centroids.data import prepare_dask
+from centroids.data.prepare import Preparation
+from centroids.store import SegmentStore
 
 runner = CliRunner()
 
@@ -50,7 +52,7 @@ def blob_table(n, random_state):
 def write_partitions(frame, directory, n_parts):
     directory.mkdir()
     bounds = np.linspace(0, len(frame), n_parts + 1).astype(int)
-    for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for i, (start, stop) in enumerate(itertools.pairwise(bounds)):
         frame.iloc[start:stop].to_parquet(directory / f"part.{i}.parquet", index=False)
     return directory
 
