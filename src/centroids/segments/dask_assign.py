@@ -170,7 +170,10 @@ def read_parquet_directory(path):
     require_dask()
     import dask.dataframe as dd
 
-    path = Path(path)
+    if "://" in str(path) and not str(path).startswith("file://"):
+        # a remote store (s3://, gs://, hdfs://): the workers read it, fsspec checks it
+        return dd.read_parquet(str(path))
+    path = Path(str(path).removeprefix("file://"))
     if not path.exists():
         raise FileNotFoundError(f"--dask input {str(path)!r} does not exist")
     if not path.is_dir():
