@@ -1,5 +1,7 @@
 """Segments of a directory of Parquet files, assigned and written back partition by partition
-on Dask (``centroids predict DIR --dask SCHEDULER``).
+on Dask (``centroids predict DIR --dask SCHEDULER``, and the last step of
+``centroids segment DIR --dask SCHEDULER``, which also records every assignment in the
+store's history: :func:`assign_partitions` with ``record=True``).
 
 Each partition is one task: it opens the store, scores its rows with the stored version
 (the same version for every partition, resolved once on the client), and, when asked,
