@@ -200,6 +200,14 @@ def test_segment_on_a_cluster_writes_back_once_and_predict_round_trips(tmp_path,
     assert len(merged) == len(frame)
     assert (merged["segment_id"] == merged["segment_id_segment"]).all()
 
+    # a retrain on the same rows is version 2 with the same, continued segment ids
+    retrain = invoke(*args[:-5], "--json")
+    assert retrain.exit_code == 0, retrain.output
+    second = json.loads(retrain.stdout)
+    assert second["version"] == 2 and second["born"] == [] and second["retired"] == []
+    assert sorted(s["segment_id"] for s in second["segments"]) == [1, 2, 3, 4]
+    assert read_sql(db, "select count(*) as n from centroids_assignments")["n"][0] == 2 * len(frame)
+
 
 def test_dask_input_errors_name_the_problem(tmp_path, monkeypatch):
     frame = blob_table(200, random_state=3)
@@ -218,6 +226,10 @@ def test_dask_input_errors_name_the_problem(tmp_path, monkeypatch):
     parquet = write_partitions(frame, tmp_path / "parquet", 2)
     no_id = invoke("segment", parquet, "--dask", "local", "--k", "2", "--db", db)
     assert no_id.exit_code == EXIT_BAD_INPUT and "--id-column" in no_id.output
+
+    for option, words in ((["--missing", "kpod"], "--missing kpod"), (["--mixed"], "--mixed")):
+        refused = invoke("segment", parquet, "--dask", "local", *base, *option)
+        assert refused.exit_code == EXIT_BAD_INPUT and words in refused.output
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
