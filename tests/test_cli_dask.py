@@ -219,6 +219,9 @@ def test_dask_input_errors_name_the_problem(tmp_path, monkeypatch):
     assert csv.exit_code == EXIT_BAD_INPUT
     assert "directory of Parquet files" in csv.output and ".csv" in csv.output
 
+    url = invoke("segment", f"{db}#customers", "--dask", "local", *base)
+    assert url.exit_code == EXIT_BAD_INPUT and "database URL" in url.output
+
     (tmp_path / "empty").mkdir()
     empty = invoke("segment", tmp_path / "empty", "--dask", "local", *base)
     assert empty.exit_code == EXIT_BAD_INPUT and "holds none" in empty.output

@@ -166,15 +166,25 @@ def assign_parquet_partitions(
     return result
 
 
+#: URL schemes of the object stores and file systems fsspec reads Parquet from.
+_REMOTE_SCHEMES = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "hdfs", "http", "https")
+
+
 def read_parquet_directory(path):
     """``dask.dataframe.read_parquet`` of a directory of Parquet files, or a ValueError
     saying what ``path`` is instead."""
     require_dask()
     import dask.dataframe as dd
 
-    if "://" in str(path) and not str(path).startswith("file://"):
+    scheme = str(path).split("://", 1)[0].lower() if "://" in str(path) else None
+    if scheme in _REMOTE_SCHEMES:
         # a remote store (s3://, gs://, hdfs://): the workers read it, fsspec checks it
         return dd.read_parquet(str(path))
+    if scheme not in (None, "file"):
+        raise ValueError(
+            f"--dask needs DATA to be a directory of Parquet files; {str(path)!r} looks like "
+            "a database URL. Export the table to Parquet files, or drop --dask"
+        )
     path = Path(str(path).removeprefix("file://"))
     if not path.exists():
         raise FileNotFoundError(f"--dask input {str(path)!r} does not exist")
