@@ -275,6 +275,15 @@ def segment(
             "version), promoted in the transaction that saves it.",
         ),
     ] = False,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Segment DATA, a directory of Parquet files, on Dask: 'local' or a "
+            "scheduler address (tcp://host:8786). Needs --id-column; --out is then a "
+            "directory; assignments are written a transaction per partition.",
+        ),
+    ] = None,
 ):
     """Find segments in DATA, store them as a new version with stable ids, write outputs.
 
@@ -286,6 +295,8 @@ def segment(
     Example:
 
         centroids segment customers.csv --id-column customer_id --report report.html
+
+        centroids segment customers/ --dask tcp://scheduler:8786 --id-column customer_id
     """
     from .segments.pipeline import segment_data
 
@@ -296,10 +307,18 @@ def segment(
             from .data.prepare import MISSING_POLICIES
 
             _check_choice(missing, MISSING_POLICIES, "--missing")
-        with _progress_bar(not json_output, "segmenting") as progress:
-            run = segment_data(
+        if dask_scheduler is not None and table is not None:
+            raise _BadInput("--dask reads a directory of Parquet files; --table does not apply")
+        segment_function = segment_data
+        options = {"table": table}
+        if dask_scheduler is not None:
+            from .segments.dask_segment import segment_dask as segment_function
+
+            options = {"scheduler": dask_scheduler}
+        with _optional_extra(), _progress_bar(not json_output, "segmenting") as progress:
+            run = segment_function(
                 data,
-                table=table,
+                **options,
                 id_column=id_column,
                 columns=_columns(columns),
                 k=k,
@@ -321,8 +340,18 @@ def segment(
             _print_run(run)
 
 
+@contextmanager
+def _optional_extra():
+    """A missing optional extra (``centroids[dask]``) is a user error: say what to install."""
+    try:
+        yield
+    except ImportError as error:
+        raise _BadInput(str(error)) from None
+
+
 def _run_payload(run):
     metrics = run.segmentation.metrics_
+    partitions = run.partitions
     return {
         "version": run.version.version,
         "store": run.store_url,
@@ -346,6 +375,16 @@ def _run_payload(run):
         "write_back": None
         if run.write_back is None
         else {"table": run.write_back.table, "rows_changed": run.write_back.rows_changed},
+        **(
+            {}
+            if partitions is None
+            else {
+                "partitions": partitions.n_partitions,
+                "rows_assigned": partitions.n_rows - partitions.n_unplaced,
+                "rows_unplaced": partitions.n_unplaced,
+                "keys_not_found": partitions.keys_not_found,
+            }
+        ),
     }
 
 
@@ -385,6 +424,11 @@ def _print_run(run):
     else:
         console.print("Diagnostics: no warning")
     console.print(f"Store: {run.store_url} (version {run.version.version})")
+    if run.partitions is not None:
+        console.print(
+            f"Assignments: {run.partitions.n_rows - run.partitions.n_unplaced:,} rows in "
+            f"{run.partitions.n_partitions} partitions, a transaction each"
+        )
     if run.write_back is not None:
         console.print(
             f"Write-back: {run.write_back.rows_changed:,} rows of {run.write_back.table} updated"
@@ -486,15 +530,16 @@ def _predict_on_dask(data, scheduler, version, id_column, db, out, write_back, j
             raise _BadInput("--write-back needs --dask (and DATA a directory of Parquet files)")
         if id_column is None:
             raise _BadInput("--dask needs --id-column: the key of every scored row")
-        result = assign_parquet_partitions(
-            data,
-            scheduler=scheduler,
-            db=db,
-            id_column=id_column,
-            version=None if version == "latest" else _version_number(version),
-            write_back=None if write_back is None else parse_write_back(write_back),
-            out=out,
-        )
+        with _optional_extra():
+            result = assign_parquet_partitions(
+                data,
+                scheduler=scheduler,
+                db=db,
+                id_column=id_column,
+                version=None if version == "latest" else _version_number(version),
+                write_back=None if write_back is None else parse_write_back(write_back),
+                out=out,
+            )
         payload = {
             "version": result.version,
             "partitions": result.n_partitions,

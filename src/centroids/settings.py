@@ -203,6 +203,13 @@ DASK_PASS_RETRIES = 3
 #: most of the spread between the optima that single draws reach at large k.
 DASK_RECLUSTER_STARTS = 3
 
+#: Seconds ``--dask ADDRESS`` waits for the scheduler before saying it is unreachable.
+DASK_CONNECT_TIMEOUT = 10
+
+#: Rows of the seeded sample ``centroids segment --dask`` gathers to the client to choose
+#: K, diagnose the segments and draw the report's plots (the fit runs on all rows).
+DASK_SAMPLE_ROWS = 20_000
+
 # -- the torch backend (centroids.engine.torch_backend) ----------------------------------
 
 #: ``backend="auto"`` runs a fit (or a prediction) on torch's CUDA device when torch is

@@ -69,6 +69,9 @@ class SegmentRun:
         Rows with at least one missing numeric value.
     timings : dict
         Seconds spent in each step.
+    partitions : PartitionAssignment or None
+        With ``--dask``: what the partition tasks assigned and wrote
+        (:mod:`centroids.segments.dask_segment`); ``assignments`` is then None.
     """
 
     segmentation: object
@@ -87,6 +90,7 @@ class SegmentRun:
     missing: str = "drop"
     n_rows_with_holes: int = 0
     timings: dict = field(default_factory=dict)
+    partitions: object = None
 
 
 def parse_k(spec):

@@ -1,0 +1,260 @@
+"""``centroids segment DIR --dask SCHEDULER``: the steps of
+:func:`centroids.segments.pipeline.segment_data` on a directory of Parquet files, without
+gathering the rows on the client.
+
+- read: ``dask.dataframe.read_parquet``;
+- prepare: :func:`centroids.data.prepare_dask.fit_preparation_dask` (the in-memory
+  statistics, from aggregates) and a ``map_partitions`` transform;
+- choose K, diagnose, the report's plots: on a seeded sample of at most
+  :data:`centroids.settings.DASK_SAMPLE_ROWS` rows gathered to the client;
+- fit: :class:`centroids.KMeans` on the Dask DataFrame of prepared rows (k-means||,
+  exact Lloyd passes on the workers);
+- store: the version saved as in memory (same fields, aligned stable segment ids), then
+  every row's assignment recorded (and written back) by
+  :func:`centroids.segments.dask_assign.assign_partitions`, a transaction per partition,
+  idempotent when a partition runs again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import settings
+from ..data.prepare import complete_model_rows
+from .dask_assign import assign_partitions, dask_scheduler, read_parquet_directory
+from .pipeline import (
+    SegmentRun,
+    StoredRun,
+    _check_options,
+    _StepClock,
+    _write_run_report,
+    diagnose_segments,
+    parse_k,
+    parse_write_back,
+    pick_k,
+)
+
+
+def segment_dask(
+    data,
+    *,
+    scheduler,
+    id_column,
+    columns=None,
+    k="auto",
+    scale="standard",
+    impute="drop",
+    missing=None,
+    db="sqlite:///segments.db",
+    write_back=None,
+    out=None,
+    report=None,
+    random_state=0,
+    progress=None,
+    mixed=False,
+    promote=False,
+    source=None,
+):
+    """Segment a directory of Parquet files on Dask; the parameters are those of
+    :func:`~centroids.segments.pipeline.segment_data` plus ``scheduler`` ('local' or a
+    scheduler address). ``id_column`` is required (it keys every assignment); ``out`` is a
+    directory (one labels file per partition).
+
+    Returns
+    -------
+    SegmentRun
+        ``assignments`` is None (the rows stay on the cluster: see ``partitions``, the
+        :class:`~centroids.segments.dask_assign.PartitionAssignment`); the metrics of
+        ``segmentation`` (silhouette, Davies-Bouldin, Calinski-Harabasz) and the
+        diagnosis are those of the sample, the counts, sizes and inertia of all rows.
+    """
+    from ..models import KMeans
+    from ..store import SegmentStore
+    from .naming import suggest_segment_names
+    from .segmentation import Segmentation, _centers_holder, _fingerprint
+
+    if mixed:
+        raise ValueError(
+            "--mixed (K-Prototypes) is not available with --dask; drop --mixed (K-Means "
+            "with one-hot categories runs on Dask)"
+        )
+    if id_column is None:
+        raise ValueError("--dask needs --id-column: the key of every assigned row")
+    k = parse_k(k)
+    missing = _check_options(impute, missing, mixed, None, report)
+    if missing not in ("drop", "impute"):
+        raise ValueError(
+            f"--missing {missing} is not available with --dask (k-POD and masked fits need "
+            "every hole at once); use drop or impute"
+        )
+    target = parse_write_back(write_back) if write_back is not None else None
+    source = source or str(data)
+    step = _StepClock(progress)
+
+    step("read")
+    frame = read_parquet_directory(data)
+    if id_column not in frame.columns:
+        raise ValueError(
+            f"id column {id_column!r} is not in {data}; its columns are {list(frame.columns)}"
+        )
+    with dask_scheduler(scheduler):
+        from ..data.prepare_dask import fit_preparation_dask, transform_dask
+
+        step("prepare")
+        preparation = fit_preparation_dask(
+            frame, columns=columns, id_column=id_column, scale=scale, missing=missing
+        )
+        columns = list(preparation.feature_names_)
+        prepared = transform_dask(preparation, frame)
+        if missing == "drop":
+            prepared = prepared.dropna()
+        n_rows = preparation.n_rows_
+        n_fit = n_rows - preparation.n_dropped_
+        sample = _sample_rows(frame, n_rows, random_state)
+        Z_sample = complete_model_rows(preparation.transform(sample))
+
+        step("choose K")
+        k, choice, initial_centers = pick_k(Z_sample, k, random_state=random_state)
+        if k > n_fit:
+            raise ValueError(
+                f"k={k} segments need at least {k} rows with values; there are {n_fit}"
+            )
+
+        step("fit")
+        init = "k-means++" if initial_centers is None else initial_centers
+        n_init = "auto" if initial_centers is None else 1
+        model = KMeans(n_clusters=k, init=init, n_init=n_init, random_state=random_state)
+        model.fit(prepared)
+        import dask.array as da
+
+        sizes = da.bincount(model.labels_, minlength=k).compute()
+        centers = np.asarray(model.cluster_centers_, dtype=np.float64)
+        holder = _centers_holder(centers, None, policy=missing)
+        holder.inertia_ = float(model.inertia_)
+        holder.n_iter_ = int(model.n_iter_)
+        segmentation = Segmentation(
+            k,
+            scale=scale,
+            columns=columns,
+            id_column=id_column,
+            missing=missing,
+            random_state=random_state,
+            init=init,
+            n_init=n_init,
+        )
+        segmentation.kprototypes_ = None
+        segmentation.gamma_ = None
+        segmentation._set_fitted(
+            preparation, holder, Z_sample, holder.predict(Z_sample), model.inertia_
+        )
+        # counts of all rows; the scores above are the sample's
+        segmentation.sizes_ = np.asarray(sizes, dtype=np.int64)
+        segmentation.spread_ = float(np.sqrt(segmentation.inertia_ / n_fit))
+        segmentation.metrics_["n_used"] = int(n_fit)
+        segmentation.metrics_["scores_sample_rows"] = int(Z_sample.shape[0])
+        segmentation.fingerprint_ = _fingerprint(Z_sample, preparation)
+        segmentation.names_ = suggest_segment_names(segmentation)
+        segmentation.labels_ = None
+
+        step("diagnose")
+        diagnosis = diagnose_segments(
+            Z_sample, segmentation, scale=scale, random_state=random_state
+        )
+
+        step("store")
+        note = f"centroids segment {source} --dask"
+        with SegmentStore(db) as store:
+            previous = store.latest_version
+            saved = store.save_run(segmentation, sample, keys=sample[id_column], note=note)
+            version = saved.version
+        numeric = [c for c, kind in segmentation.feature_types_.items() if kind == "numeric"]
+        partitions, profile = assign_partitions(
+            frame,
+            db=db,
+            id_column=id_column,
+            version=version.version,
+            write_back=target,
+            out=out,
+            record=True,
+            profile=numeric,
+        )
+        with SegmentStore(db) as store:
+            if promote:
+                store.promote(version.version, note=note)
+            stored = StoredRun(
+                version=version,
+                write_back=None,
+                drift=store.drift(previous, version.version) if previous is not None else None,
+                scored=None,
+                names=store.segments(include_retired=False)["name"],
+                store_url=store.url.render_as_string(hide_password=True),
+            )
+
+    step("write")
+    segments = _segments_table(version.segment_ids, stored.names, profile, numeric)
+    report_path = None
+    if report is not None:
+        report_path = _write_run_report(
+            report, segmentation, sample, choice, diagnosis, stored, source, random_state
+        )
+    step(None)
+    return SegmentRun(
+        segmentation=segmentation,
+        choice=choice,
+        diagnosis=diagnosis,
+        version=version,
+        drift=stored.drift,
+        assignments=None,
+        segments=segments,
+        store_url=stored.store_url,
+        write_back=None if target is None else _WriteBackTotals(target[0], partitions),
+        labels_path=partitions.out,
+        report_path=report_path,
+        n_rows=int(n_rows),
+        n_dropped=int(preparation.n_dropped_),
+        missing=missing,
+        n_rows_with_holes=int(preparation.n_rows_with_holes_),
+        timings=step.timings,
+        partitions=partitions,
+    )
+
+
+class _WriteBackTotals:
+    """The write-back of all partitions, in the shape the command prints."""
+
+    def __init__(self, table, partitions):
+        self.table = table
+        self.rows_changed = partitions.rows_changed
+        self.keys_not_found = partitions.keys_not_found
+
+
+def _sample_rows(frame, n_rows, random_state):
+    """At most about DASK_SAMPLE_ROWS rows, drawn with ``random_state`` (the same rows for
+    the same partitioning), gathered to the client."""
+    fraction = min(1.0, settings.DASK_SAMPLE_ROWS / max(1, n_rows))
+    seed = random_state if isinstance(random_state, int) else 0
+    sample = frame if fraction >= 1.0 else frame.sample(frac=fraction, random_state=seed)
+    return sample.compute().reset_index(drop=True)
+
+
+def _segments_table(segment_ids, names, profile, numeric):
+    """segment_id, name, rows, share and the numeric means of every segment's members."""
+    ids = [int(i) for i in segment_ids]
+    rows = (
+        profile[0]["rows"].reindex(ids).fillna(0).astype(np.int64).to_numpy()
+        if profile is not None
+        else np.zeros(len(ids), dtype=np.int64)
+    )
+    table = pd.DataFrame(
+        {
+            "segment_id": ids,
+            "name": [names.get(i, "") for i in ids],
+            "rows": rows,
+            "share": rows / max(1, rows.sum()),
+        }
+    )
+    for column in numeric:
+        means = profile[1][column] / profile[2][column].replace(0, np.nan)
+        table[column] = means.reindex(ids).to_numpy(dtype=np.float64)
+    return table
