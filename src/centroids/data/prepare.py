@@ -574,19 +574,9 @@ class Preparation:
         mean = float(kept.sum() / len(kept))
         std = float(np.sqrt(np.sum((kept - mean) ** 2) / len(kept)))
         minimum, maximum = float(kept[0]), float(kept[-1])
-        if self.scale == "standard":
-            center, spread = mean, std
-        elif self.scale == "robust":
-            center, spread = float(np.median(kept)), q75 - q25
-        elif self.scale == "minmax":
-            center, spread = minimum, maximum - minimum
-        else:
-            center, spread = 0.0, 1.0
-        # A spread that is zero, or rounding noise next to the values, means a constant
-        # column: centre it only (scikit-learn's scalers use the same guard).
-        eps = 10 * np.finfo(np.float64).eps
-        if not spread > eps * max(abs(center), abs(maximum), abs(minimum), 1.0):
-            spread = 1.0
+        center, spread = center_and_spread(
+            self.scale, mean, std, lambda: float(np.median(kept)), q25, q75, minimum, maximum
+        )
         return NumericColumn(
             name=name,
             center=center,
@@ -902,3 +892,22 @@ class Preparation:
         defaults = Preparation().get_params()
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if v != defaults[k])
         return f"Preparation({shown})"
+
+
+def center_and_spread(scale, mean, std, median, q25, q75, minimum, maximum):
+    """(center, spread) of a numeric column under ``scale``; ``median`` is called only
+    for the robust scale. A spread that is zero, or rounding noise next to the values,
+    means a constant column: it is centred only (scikit-learn's scalers use the same
+    guard)."""
+    if scale == "standard":
+        center, spread = mean, std
+    elif scale == "robust":
+        center, spread = median(), q75 - q25
+    elif scale == "minmax":
+        center, spread = minimum, maximum - minimum
+    else:
+        center, spread = 0.0, 1.0
+    eps = 10 * np.finfo(np.float64).eps
+    if not spread > eps * max(abs(center), abs(maximum), abs(minimum), 1.0):
+        spread = 1.0
+    return center, spread

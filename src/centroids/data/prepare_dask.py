@@ -23,6 +23,7 @@ from .prepare import (
     _reject_infinite,
     _reject_numbers_stored_as_text,
     _sort_key,
+    center_and_spread,
 )
 
 #: A bracket of an order statistic holding at most this many values is gathered and sorted.
@@ -345,17 +346,9 @@ def _numeric_spec(name, scale, s, median, mean, std, quantiles, kept_median):
     minimum, maximum = (float(v) for v in s["kept_range"])
     q25, q75 = quantiles[0.25], quantiles[0.75]
     std = float(std)
-    if scale == "standard":
-        center, spread = mean, std
-    elif scale == "robust":
-        center, spread = kept_median, q75 - q25
-    elif scale == "minmax":
-        center, spread = minimum, maximum - minimum
-    else:
-        center, spread = 0.0, 1.0
-    eps = 10 * np.finfo(np.float64).eps
-    if not spread > eps * max(abs(center), abs(maximum), abs(minimum), 1.0):
-        spread = 1.0
+    center, spread = center_and_spread(
+        scale, mean, std, lambda: kept_median, q25, q75, minimum, maximum
+    )
     return NumericColumn(
         name=name,
         center=float(center),
