@@ -109,6 +109,16 @@ CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS = 1 << 20
 #: finds all 100 clusters but takes about 2.5× the plain fit (measured 2026-11-23).
 REFINE_AUTO_MAX_WORK = 1 << 24
 
+#: Random swap refinement (``centroids.engine.refine.random_swap``): stop after
+#: ``REFINE_SWAP_FAILURES_PER_CLUSTER × k`` rejected trials in a row (at least
+#: ``REFINE_SWAP_MIN_FAILURES``), at most ``REFINE_SWAP_TRIALS_PER_CLUSTER × k`` trials;
+#: a trial takes the ``REFINE_SWAP_NEIGHBOURS`` nearest centers of the moved center and
+#: of the target into its local k-means steps.
+REFINE_SWAP_FAILURES_PER_CLUSTER = 3
+REFINE_SWAP_MIN_FAILURES = 50
+REFINE_SWAP_TRIALS_PER_CLUSTER = 50
+REFINE_SWAP_NEIGHBOURS = 3
+
 #: ``n_init="auto"`` with a built-in seeding runs independent restarts (each its own
 #: k-means++ draw from the one random_state stream, the lowest inertia kept) while their
 #: summed work (rows × features × k per run; non-zeros × k for sparse X) stays within

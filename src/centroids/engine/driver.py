@@ -22,10 +22,10 @@ from ..settings import (
     SMALL_FIT_RESTART_BUDGET,
 )
 from .bounded import elkan, hamerly, yinyang
-from .data import CSRData, engine_data
+from .data import CSRData, DenseData, engine_data
 from .lloyd import absolute_tolerance, lloyd
+from .refine import random_swap, refine_is_on
 from .refine import refine as refine_run
-from .refine import refine_is_on
 from .seeding import initial_centers
 
 __all__ = [
@@ -117,7 +117,9 @@ def fit_kmeans(
     (k, d) array; ``random_state`` a ``numpy.random.RandomState``. The run with the
     lowest inertia wins. ``algorithm`` is a name of :data:`ALGORITHMS` ('auto': see
     :func:`choose_algorithm`); ``refine`` ('auto', True or False, see
-    :func:`centroids.engine.refine.refine_is_on`) runs swap refinement after each run.
+    :func:`centroids.engine.refine.refine_is_on`) runs swap refinement after each run:
+    random swap with local trials on dense X (:func:`centroids.engine.refine.random_swap`),
+    guided swaps on CSR X (:func:`centroids.engine.refine.refine`).
     Warns with ``ConvergenceWarning`` when fewer than ``n_clusters`` distinct clusters
     were found.
     """
@@ -137,7 +139,11 @@ def fit_kmeans(
             if verbose:
                 print("Initialization complete")
             run = iterate(data, sample_weight, centers, max_iter, tol, verbose)
-            if refining:
+            if refining and isinstance(data, DenseData):
+                run = random_swap(
+                    data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
+                )
+            elif refining:
                 run = refine_run(
                     data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
                 )

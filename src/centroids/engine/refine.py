@@ -28,7 +28,15 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import refine as refine_kernels
-from ..settings import GEMM_MIN_FEATURES, REFINE_AUTO_MAX_WORK
+from .._kernels import swap as swap_kernels
+from ..settings import (
+    GEMM_MIN_FEATURES,
+    REFINE_AUTO_MAX_WORK,
+    REFINE_SWAP_FAILURES_PER_CLUSTER,
+    REFINE_SWAP_MIN_FAILURES,
+    REFINE_SWAP_NEIGHBOURS,
+    REFINE_SWAP_TRIALS_PER_CLUSTER,
+)
 from .data import CSRData, engine_data, gemm_centers
 from .lloyd import KMeansRun
 
@@ -276,3 +284,122 @@ def refine(
         if final.inertia <= best.inertia:
             best = final
     return KMeansRun(best.centers, best.labels, best.inertia, run.n_iter + n_iter_spent)
+
+
+def random_swap(
+    data,
+    sample_weight,
+    run,
+    iterate,
+    random_state,
+    *,
+    max_iter=300,
+    tol=0.0,
+    max_failures=None,
+    max_trials=None,
+    n_neighbours=None,
+    trial_steps=2,
+    removal_draws=5,
+    target_draws=3,
+    work_budget=None,
+):
+    """Random swap (Fränti 2018) with trials evaluated locally, then Lloyd to convergence.
+
+    Each trial moves a random center onto a row of a cluster drawn in proportion to its
+    inertia, runs ``trial_steps`` k-means steps on the rows of the clusters it touches
+    (see :mod:`centroids._kernels.swap`) and is kept when the inertia drops. After the
+    trials, ``iterate`` runs from the swapped centers over all the data until it
+    converges, so the result is a fixed point of the iterations.
+
+    Parameters
+    ----------
+    data : DenseData
+        The engine's adapter over dense X.
+    sample_weight : ndarray of shape (n,)
+        Row weights, X's dtype.
+    run : KMeansRun
+        The converged run to refine.
+    iterate : callable
+        ``iterate(data, sample_weight, centers_init, max_iter, tol) -> KMeansRun``.
+    random_state : numpy.random.RandomState
+        Source of the trials' draws (taken all at once: the result does not depend on
+        the number of threads).
+    max_iter, tol
+        Of the final convergence run.
+    max_failures : int or None, default=None
+        Stop after this many rejected trials in a row; None: ``REFINE_SWAP_FAILURES_PER_CLUSTER
+        × n_clusters`` (at least ``REFINE_SWAP_MIN_FAILURES``).
+    max_trials : int or None, default=None
+        Most trials in all; None: ``REFINE_SWAP_TRIALS_PER_CLUSTER × n_clusters``.
+    n_neighbours : int or None, default=None
+        Neighbouring centers taken into a trial around the moved center and around the
+        target; None: ``REFINE_SWAP_NEIGHBOURS``.
+    trial_steps : int, default=2
+        k-means steps of a trial.
+    removal_draws : int, default=5
+        The center moved is the one of lowest utility (approximate removal cost)
+        among this many drawn uniformly.
+    target_draws : int, default=3
+        The target cluster is the one of largest inertia among this many drawn in
+        proportion to their inertia; the center moves onto a uniform row of it.
+    work_budget : float or None, default=None
+        Stop once the trials' work (rows × local centers × features × steps) exceeds
+        it; None: no limit.
+
+    Returns
+    -------
+    KMeansRun
+        Inertia ≤ ``run.inertia``; ``n_iter`` adds the final run's iterations to
+        ``run.n_iter``. The input run itself when no trial is possible or none was
+        accepted.
+    """
+    centers = run.centers
+    n_clusters = centers.shape[0]
+    if n_clusters < 2 or not run.inertia > 0 or data.n_rows <= n_clusters:
+        return run
+    if max_failures is None:
+        max_failures = max(REFINE_SWAP_MIN_FAILURES, REFINE_SWAP_FAILURES_PER_CLUSTER * n_clusters)
+    if max_trials is None:
+        max_trials = max(max_failures, REFINE_SWAP_TRIALS_PER_CLUSTER * n_clusters)
+    if n_neighbours is None:
+        n_neighbours = REFINE_SWAP_NEIGHBOURS
+    if n_neighbours < 1 or trial_steps < 1 or removal_draws < 1 or target_draws < 1:
+        raise ValueError(
+            "random_swap: n_neighbours, trial_steps, removal_draws and target_draws "
+            "must each be at least 1."
+        )
+    if work_budget is None:
+        work_budget = np.inf
+    draws = random_state.uniform(size=(max_trials, removal_draws + target_draws + 1))
+    gains = np.full(max_trials, np.nan)
+    X = data.X
+    swapped = np.array(centers, dtype=np.float64, order="C")
+    labels = np.array(run.labels, dtype=np.int32, copy=True)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    min_sq_dist = own_center_sq_dist(X, swapped, labels)
+    _, n_accepted, _, _ = swap_kernels.random_swap(
+        X,
+        weights,
+        swapped,
+        labels,
+        min_sq_dist,
+        draws,
+        int(removal_draws),
+        int(n_neighbours),
+        int(trial_steps),
+        int(max_failures),
+        float(work_budget),
+        gains,
+    )
+    if n_accepted == 0:
+        return run
+    final = iterate(data, sample_weight, swapped.astype(data.dtype), max_iter, tol)
+    if not final.inertia <= run.inertia:  # rounding only: the swaps lowered the inertia
+        return run
+    return KMeansRun(final.centers, final.labels, final.inertia, run.n_iter + final.n_iter)
+
+
+def own_center_sq_dist(X, centers, labels):
+    """Every row's squared distance to its own center, in float64 (O(n·d))."""
+    diff = np.asarray(X, dtype=np.float64) - centers[labels]
+    return np.einsum("ij,ij->i", diff, diff)

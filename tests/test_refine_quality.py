@@ -1,0 +1,126 @@
+"""Quality of the default refinement (random swap) on generated data of the hard kinds:
+many equal clusters on a grid, clusters of very different sizes, 2-d and 8-d."""
+
+import numba
+import numpy as np
+import pytest
+from sklearn.utils import check_random_state
+
+from centroids import KMeans
+from centroids.engine.data import engine_data
+from centroids.engine.lloyd import lloyd
+from centroids.engine.refine import random_swap, refine
+
+
+def centroid_index(found, true):
+    """CI (Fränti et al. 2014): the larger, over both directions, of the number of
+    centers of one set that are the nearest of none of the other set's centers."""
+
+    def orphans(a, b):
+        nearest = np.argmin(((a[:, None, :] - b[None]) ** 2).sum(axis=2), axis=1)
+        return len(b) - len(np.unique(nearest))
+
+    return max(orphans(found, true), orphans(true, found))
+
+
+def grid_clusters(side, per_cluster, n_features=2, spread=0.2, seed=0):
+    """side² equal Gaussian clusters on a unit grid (extra features: uniform offsets)."""
+    rng = np.random.default_rng(seed)
+    k = side * side
+    means = np.array([(i, j) for i in range(side) for j in range(side)], dtype=float)
+    if n_features > 2:
+        means = np.hstack([means, rng.uniform(0, side, size=(k, n_features - 2))])
+    labels = np.repeat(np.arange(k), per_cluster)
+    X = means[labels] + rng.normal(scale=spread, size=(k * per_cluster, n_features))
+    return X, means
+
+
+def uneven_clusters(k, n, n_features=2, seed=0):
+    """k Gaussian clusters with sizes over a 10:1 range and spreads over 2:1."""
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(0, 100, size=(k, n_features))
+    # Means kept apart by 8 spreads' worth, so every true cluster is one to find.
+    while True:
+        gaps = ((means[:, None] - means[None]) ** 2).sum(axis=2) + np.diag(np.full(k, np.inf))
+        close = np.flatnonzero(gaps.min(axis=1) < 12.0**2)
+        if close.size == 0:
+            break
+        means[close[0]] = rng.uniform(0, 100, size=n_features)
+    sizes = rng.uniform(1.0, 10.0, size=k)
+    labels = rng.choice(k, size=n, p=sizes / sizes.sum())
+    spreads = rng.uniform(1.0, 2.0, size=k)
+    X = means[labels] + rng.normal(size=(n, n_features)) * spreads[labels, None]
+    return X, np.array([X[labels == c].mean(axis=0) for c in range(k)])
+
+
+CASES = {
+    "grid 5x5, 2-d": lambda: grid_clusters(5, 200),
+    "grid 8x8, 2-d": lambda: grid_clusters(8, 60),
+    "grid 5x5, 8-d": lambda: grid_clusters(5, 120, n_features=8, spread=0.25),
+    "uneven 30, 2-d": lambda: uneven_clusters(30, 6000),
+    "uneven 20, 8-d": lambda: uneven_clusters(20, 4000, n_features=8),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_default_fit_finds_every_cluster(case):
+    X, true = CASES[case]()
+    k = len(true)
+    for seed in range(3):
+        model = KMeans(k, n_init=1, random_state=seed).fit(X)
+        assert centroid_index(model.cluster_centers_, true) == 0, (case, seed)
+        # The result is a Lloyd fixed point: labels are the nearest centers.
+        np.testing.assert_array_equal(model.labels_, model.predict(X))
+
+
+@pytest.mark.parametrize("case", ["grid 8x8, 2-d", "uneven 30, 2-d", "grid 5x5, 8-d"])
+def test_random_swap_is_at_least_as_good_as_the_guided_swaps(case):
+    X, true = CASES[case]()
+    k = len(true)
+    data = engine_data(X)
+    w = np.ones(len(X))
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        start = X[rng.choice(len(X), size=k, replace=False)]
+        run = lloyd(data, w, start, 300, 0.0)
+        old = refine(data, w, run, lloyd, check_random_state(seed))
+        new = random_swap(data, w, run, lloyd, check_random_state(seed))
+        assert new.inertia <= run.inertia
+        # Where both find every cluster they may stop in neighbouring optima that
+        # differ by a few boundary rows; never worse than that.
+        assert new.inertia <= old.inertia * (1 + 1e-3), (case, seed)
+        assert centroid_index(new.centers, true) == 0, (case, seed)
+
+
+def test_random_swap_is_deterministic_across_thread_counts():
+    X, true = grid_clusters(6, 150)
+    X = X.astype(np.float32)
+    data = engine_data(X)
+    w = np.ones(len(X), dtype=np.float32)
+    start = X[np.random.default_rng(3).choice(len(X), size=len(true), replace=False)]
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (numba.config.NUMBA_NUM_THREADS, 1):
+            numba.set_num_threads(threads)
+            run = lloyd(data, w, start, 300, 0.0)
+            results.append(random_swap(data, w, run, lloyd, check_random_state(11)))
+    finally:
+        numba.set_num_threads(before)
+    a, b = results
+    assert a.centers.dtype == np.float32
+    np.testing.assert_array_equal(a.centers, b.centers)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert a.inertia == b.inertia
+
+
+def test_random_swap_keeps_a_good_run_and_respects_weights():
+    X, true = grid_clusters(3, 100, spread=0.05)
+    data = engine_data(X)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, size=len(X))
+    run = lloyd(data, w, true, 300, 0.0)
+    kept = random_swap(data, w, run, lloyd, check_random_state(0))
+    assert kept.inertia <= run.inertia
+    assert centroid_index(kept.centers, true) == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        random_swap(data, w, run, lloyd, check_random_state(0), n_neighbours=0)
