@@ -106,7 +106,9 @@ CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS = 1 << 20
 #: k for sparse) is at most this (about 1.7e7): small fits, where it costs little and
 #: finds every cluster of the small SIPU sets, but not the larger fits whose time
 #: targets it would miss. birch2 (100k × 2, k = 100: 2e7) is just above: refining it
-#: finds all 100 clusters but takes about 2.5× the plain fit (measured 2026-11-23).
+#: finds all 100 clusters but takes about 2.5× the plain fit (measured 2026-11-23, the
+#: guided swaps; the random swap that now refines dense X costs 3-5× the 0.07 s plain
+#: fit there, measured 2026-12-07: a cost-based rule is still to be built).
 REFINE_AUTO_MAX_WORK = 1 << 24
 
 #: Random swap refinement (``centroids.engine.refine.random_swap``): stop after

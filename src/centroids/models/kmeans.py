@@ -102,15 +102,18 @@ class KMeans(
         features and clusters and from sparsity (see
         :func:`centroids.engine.choose_algorithm`).
     refine : {'auto', True, False}, default='auto'
-        After each run, try swap steps that move the least useful center to where
-        the cost is largest, keeping a step only when the inertia drops; this
-        escapes the local optima k-means++ leaves (two centers in one cluster, one
-        between two). 'auto' refines when one assignment pass is small (rows ×
-        features × clusters up to about 1.7e7) after the built-in seedings, where it
-        costs little, and leaves a start given as an array or a callable to plain
-        iterations; True always, False never. ``n_iter_`` then counts the
-        refinement's iterations too. backend='torch' does not refine ('auto' is off
-        there).
+        After each run, try swaps that move a center of little use to where the
+        cost is largest, keeping a swap only when the inertia drops; this escapes
+        the local optima k-means++ leaves (two centers in one cluster, one between
+        two). On dense X this is random swap (Fränti 2018): trial swaps, each
+        followed by two k-means steps over the rows of the clusters it touches,
+        until many trials in a row bring nothing, then Lloyd to convergence on all
+        rows; on sparse X, guided swaps of the least useful center. 'auto' refines
+        when one assignment pass is small (rows × features × clusters up to about
+        1.7e7) after the built-in seedings, where it costs little, and leaves a
+        start given as an array or a callable to plain iterations; True always,
+        False never. ``n_iter_`` then counts the refinement's iterations too.
+        backend='torch' does not refine ('auto' is off there).
     missing : {'error', 'kpod', 'masked'}, default='error'
         What a missing value (NaN) in dense X means. 'error': X must be finite (a
         ValueError names the first NaN). 'kpod': k-POD (Chi, Chi & Baraniuk, 2016),
