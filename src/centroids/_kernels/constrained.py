@@ -240,7 +240,6 @@ def successive_shortest_paths(
     scratch_keys = np.empty(TOP_MOVES + 1)
     scratch_top = np.empty(TOP_MOVES + 1, dtype=np.int64)
     scratch_rows = np.empty(m, dtype=np.int64)
-    rescans = 0
     excess = np.zeros(n_nodes, dtype=np.int64)
     dist = np.empty(n_nodes)
     pred = np.empty(n_nodes, dtype=np.int64)
@@ -287,7 +286,6 @@ def successive_shortest_paths(
                     scratch_top,
                     scratch_rows,
                 )
-                rescans += 1
                 dirty[a] = False
             for b in range(k):
                 q = (
