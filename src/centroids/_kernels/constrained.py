@@ -1,191 +1,402 @@
 """Assignment of rows to fixed centers under cluster-size bounds (a transportation problem).
 
-Exact method for large n and small k, never an n x k matrix:
+The problem: minimise ``sum_i d(i, a(i))`` over labelings ``a`` with
+``lo <= |{i : a(i) = j}| <= hi`` for every cluster ``j``, where ``d`` is the squared
+distance. As a min-cost flow it has one node per row, one per cluster and a sink ``T``;
+the lower bound is moved into each cluster's demand (``lo``) and the arc
+``j -> T`` carries the ``flow[j]`` in ``[0, hi - lo]`` rows above it.
 
-1. Start from the nearest center of every row. With prices ``p`` (zero at first) every row
-   sits at an argmin of ``d_ij - p_j``, so the assignment is optimal for its own sizes.
-2. Bulk price steps (Gauss-Seidel over clusters): an overfull cluster lowers its price by
-   exactly the margin that lets its surplus rows leave for their next-best cluster; an
-   underfull one raises its price until its deficit arrives. Each step keeps every row at
-   an argmin of ``d_ij - p_j``, so the assignment stays optimal for its sizes.
-3. Exact finish on the k-node cluster graph: the edge ``j -> dst`` costs
-   ``min_{i in j} (d_il - d_ij)``; all-pairs shortest paths (Floyd-Warshall, k^3) give the
-   cheapest way to move one row's worth of size from ``j`` to ``dst``. Paths that reduce the
-   bound violation, then paths of negative cost between a cluster above ``size_min`` and one
-   below ``size_max``, are applied one unit at a time (successive shortest paths keep the
-   graph free of negative cycles). When none is left the assignment is optimal: that is the
-   dual certificate.
+Duality gives the certificate the solver stops on. With cluster prices ``p`` (``p_T`` for
+the sink) the labeling is optimal when
+
+* every row sits at an argmin of its reduced cost ``d(i, j) - p_j`` (within ``tol``),
+* every cluster's size is ``lo + flow[j]`` (no excess, no deficit),
+* ``flow[j] > 0`` only where ``p_j <= p_T`` and ``flow[j] < hi - lo`` only where
+  ``p_j >= p_T``.
+
+The kernels here are the two halves of a primal-dual method that keeps the first and the
+last condition true and drives the imbalances to zero:
+
+* :func:`reduced_cost_pass` visits every row once (chunks of rows over numba's thread
+  pool): it keeps or moves each row to its argmin and reports the row's *margin*, how far
+  its second-best reduced cost is above its own. Rows of large margin cannot move when
+  prices change by less than that margin, so they are left out of the next half.
+* :func:`successive_shortest_paths` works on the candidate rows only, whose n_cand x k
+  costs it is given: Dijkstra on the (k + 1)-node graph of clusters and sink (the arc
+  ``a -> b`` costs the cheapest move of one of ``a``'s candidate rows to ``b``), a price
+  update by the distances, which keeps every reduced cost non-negative, and one row moved
+  along each arc of the path. Arc costs are cached per pair of clusters and recomputed
+  only for the clusters a move took a row from.
+
+The caller (:func:`centroids.engine.constrained.assign_with_size_bounds`) alternates the
+two until a full pass finds every row at its argmin with no imbalance left: that pass is
+the certificate, over all rows, not only the candidates.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .dense import row_sq_dist as _sq_dist
+from ..settings import CHUNK_ROWS, JIT_OPTIONS
+from ._compile import chunked_kernel
+from .dense import row_sq_dist
 
 
-@njit(cache=True, nogil=True)
-def constrained_assign(X, centers, size_min, size_max, labels, max_sweeps, tol):
-    """Optimal labels under ``size_min <= |cluster| <= size_max`` for fixed ``centers``.
-
-    X : (n, d) IN; centers : (k, d) IN; labels : (n,) int64 OUT.
-    Returns (objective, bulk sweeps, unit path moves). Feasibility is checked by the caller.
-    """
+@chunked_kernel
+def reduced_cost_pass(
+    X,  # IN (n, d) float32/float64
+    centers,  # IN (k, d), X's dtype
+    prices,  # IN (k,) float64: cluster prices relative to the sink's
+    tol,  # IN float: a row whose own reduced cost is within tol of the minimum stays
+    labels,  # IN/OUT (n,) int64: -1 = not yet assigned
+    margin,  # OUT (n,) float64: second-lowest reduced cost minus the row's own
+    own_sq_dist,  # OUT (n,) float64: squared distance to the (new) label
+    moved,  # OUT (n,) int8: 1 where an assigned row had to move to its argmin
+):
+    """Keep every row at an argmin of ``d(i, j) - prices[j]`` (lowest index on ties)."""
     n = X.shape[0]
     k = centers.shape[0]
-    prices = np.zeros(k)
-    dcur = np.empty(n)
-    sizes = np.zeros(k, dtype=np.int64)
-    for i in range(n):
-        best = np.inf
-        bj = 0
-        for j in range(k):
-            d = _sq_dist(X, i, centers, j)
-            if d < best:
-                best = d
-                bj = j
-        labels[i] = bj
-        dcur[i] = best
-        sizes[bj] += 1
-
-    # 2. bulk price steps
-    sweeps = 0
-    buf_val = np.empty(n)
-    buf_row = np.empty(n, dtype=np.int64)
-    buf_to = np.empty(n, dtype=np.int64)
-    buf_d = np.empty(n)
-    for _ in range(max_sweeps):
-        violated = False
-        for j in range(k):
-            if sizes[j] > size_max:
-                violated = True
-                t = sizes[j] - size_max
-                m = 0
-                for i in range(n):
-                    if labels[i] != j:
-                        continue
-                    own = dcur[i] - prices[j]
-                    second = np.inf
-                    sl = -1
-                    sd = 0.0
-                    for dst in range(k):
-                        if dst == j:
-                            continue
-                        d = _sq_dist(X, i, centers, dst)
-                        r = d - prices[dst]
-                        if r < second:
-                            second = r
-                            sl = dst
-                            sd = d
-                    buf_val[m] = second - own
-                    buf_row[m] = i
-                    buf_to[m] = sl
-                    buf_d[m] = sd
-                    m += 1
-                order = np.argsort(buf_val[:m], kind="mergesort")
-                prices[j] -= buf_val[order[t - 1]]
-                for q in range(t):
-                    o = order[q]
-                    i = buf_row[o]
-                    labels[i] = buf_to[o]
-                    dcur[i] = buf_d[o]
-                    sizes[buf_to[o]] += 1
-                sizes[j] -= t
-            elif sizes[j] < size_min:
-                violated = True
-                t = size_min - sizes[j]
-                m = 0
-                for i in range(n):
-                    a = labels[i]
-                    if a == j:
-                        continue
-                    d = _sq_dist(X, i, centers, j)
-                    buf_val[m] = (d - prices[j]) - (dcur[i] - prices[a])
-                    buf_row[m] = i
-                    buf_d[m] = d
-                    m += 1
-                order = np.argsort(buf_val[:m], kind="mergesort")
-                prices[j] += buf_val[order[t - 1]]
-                for q in range(t):
-                    o = order[q]
-                    i = buf_row[o]
-                    sizes[labels[i]] -= 1
-                    labels[i] = j
-                    dcur[i] = buf_d[o]
-                sizes[j] += t
-        if not violated:
-            break
-        sweeps += 1
-
-    # 3. exact finish on the cluster graph
-    edge = np.empty((k, k))
-    edge_row = np.empty((k, k), dtype=np.int64)
-    dist = np.empty((k, k))
-    nxt = np.empty((k, k), dtype=np.int64)
-    moves = 0
-    while True:
-        edge[:, :] = np.inf
-        edge_row[:, :] = -1
-        for i in range(n):
-            a = labels[i]
-            for dst in range(k):
-                if dst == a:
-                    continue
-                c = _sq_dist(X, i, centers, dst) - dcur[i]
-                if c < edge[a, dst]:
-                    edge[a, dst] = c
-                    edge_row[a, dst] = i
-        for j in range(k):
-            for dst in range(k):
-                dist[j, dst] = edge[j, dst]
-                nxt[j, dst] = dst
-            dist[j, j] = 0.0
-            nxt[j, j] = j
-        for m in range(k):
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    for c in prange(n_chunks):
+        for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
+            own = labels[i]
+            best = np.inf
+            second = np.inf
+            best_j = 0
+            best_d = 0.0
+            own_r = np.inf
+            own_d = 0.0
             for j in range(k):
-                djm = dist[j, m]
-                if djm == np.inf:
+                d = row_sq_dist(X, i, centers, j)
+                r = d - prices[j]
+                if j == own:
+                    own_r = r
+                    own_d = d
+                if r < best:
+                    second = best
+                    best = r
+                    best_j = j
+                    best_d = d
+                elif r < second:
+                    second = r
+            if own >= 0 and own_r <= best + tol:
+                margin[i] = (second - own_r) if own == best_j else (best - own_r)
+                own_sq_dist[i] = own_d
+                moved[i] = 0
+            else:
+                moved[i] = 1 if own >= 0 else 0
+                labels[i] = best_j
+                margin[i] = second - best
+                own_sq_dist[i] = best_d
+
+
+@chunked_kernel
+def gather_costs(X, centers, rows, out):
+    """``out[s, j] = ||X[rows[s]] - centers[j]||²`` in float64. rows IN, out OUT (m, k)."""
+    m = rows.shape[0]
+    k = centers.shape[0]
+    n_chunks = (m + CHUNK_ROWS - 1) // CHUNK_ROWS
+    for c in prange(n_chunks):
+        for s in range(c * CHUNK_ROWS, min(m, (c + 1) * CHUNK_ROWS)):
+            for j in range(k):
+                out[s, j] = row_sq_dist(X, rows[s], centers, j)
+
+
+#: Cheapest moves kept per pair of clusters between rescans of the source cluster.
+TOP_MOVES = 32
+
+
+@njit(**JIT_OPTIONS)
+def _rescan_cluster(
+    a, cost, head, nxt, top_key, top_row, top_start, top_count, floor, keys, rows_scratch, rows
+):
+    """The ``TOP_MOVES`` cheapest moves of cluster ``a``'s candidate rows to every other
+    cluster, sorted; ``floor[a, b]``: no row left out of the list costs less (inf when
+    none is left out). ``keys``, ``rows_scratch``: scratch of ``TOP_MOVES + 1``; ``rows``:
+    scratch of at least the cluster's size."""
+    k = cost.shape[1]
+    cap = top_key.shape[2]
+    size = 0
+    s = head[a]
+    while s >= 0:
+        rows[size] = s
+        size += 1
+        s = nxt[s]
+    for b in range(k):
+        top_start[a, b] = 0
+        top_count[a, b] = 0
+        floor[a, b] = np.inf
+        if b == a or size == 0:
+            continue
+        # insertion into a sorted list of cap + 1 (the last one is the floor)
+        c = 0
+        for q in range(size):
+            r = rows[q]
+            key = cost[r, b] - cost[r, a]
+            if c == cap + 1:
+                if key >= keys[cap]:
                     continue
-                for dst in range(k):
-                    v = djm + dist[m, dst]
-                    if v < dist[j, dst]:
-                        dist[j, dst] = v
-                        nxt[j, dst] = nxt[j, m]
-        best_gain = 0
-        best_cost = np.inf
-        bj = -1
-        bl = -1
+                c -= 1
+            t = c
+            while t > 0 and keys[t - 1] > key:
+                keys[t] = keys[t - 1]
+                rows_scratch[t] = rows_scratch[t - 1]
+                t -= 1
+            keys[t] = key
+            rows_scratch[t] = r
+            c += 1
+        for q in range(min(c, cap)):
+            top_key[a, b, q] = keys[q]
+            top_row[a, b, q] = rows_scratch[q]
+        top_count[a, b] = min(c, cap)
+        if c > cap:
+            floor[a, b] = keys[cap]
+
+
+@njit(**JIT_OPTIONS)
+def _cheapest_move(a, b, cand_labels, top_row, top_start, top_count):
+    """Slot of the cheapest move ``a -> b`` still valid in the pair's list, -1 if none."""
+    q = top_start[a, b]
+    end = top_count[a, b]
+    while q < end and cand_labels[top_row[a, b, q]] != a:
+        q += 1
+    top_start[a, b] = q
+    return q if q < end else -1
+
+
+@njit(**JIT_OPTIONS)
+def _offer_move(v, b, key, s, top_key, top_row, top_start, top_count, floor):
+    """Row ``s`` just moved into cluster ``v``: add its move ``v -> b`` to the pair's
+    sorted list when it costs less than ``floor[v, b]`` (a full list drops its last entry
+    and lowers the floor to that entry's key)."""
+    if key >= floor[v, b]:
+        return
+    q0 = top_start[v, b]
+    end = top_count[v, b]
+    cap = top_key.shape[2]
+    if end == cap and q0 > 0:
+        for q in range(q0, end):
+            top_key[v, b, q - q0] = top_key[v, b, q]
+            top_row[v, b, q - q0] = top_row[v, b, q]
+        end -= q0
+        q0 = 0
+        top_start[v, b] = 0
+    if end == cap:
+        if key >= top_key[v, b, end - 1]:
+            floor[v, b] = key
+            top_count[v, b] = end
+            return
+        end -= 1
+        floor[v, b] = top_key[v, b, end]
+    q = end
+    while q > q0 and top_key[v, b, q - 1] > key:
+        top_key[v, b, q] = top_key[v, b, q - 1]
+        top_row[v, b, q] = top_row[v, b, q - 1]
+        q -= 1
+    top_key[v, b, q] = key
+    top_row[v, b, q] = s
+    top_count[v, b] = end + 1
+
+
+@njit(**JIT_OPTIONS)
+def successive_shortest_paths(
+    cost,  # IN (m, k) float64: squared distances of the candidate rows
+    cand_labels,  # IN/OUT (m,) int64: the candidates' clusters
+    sizes,  # IN/OUT (k,) int64: sizes over ALL rows
+    flow,  # IN/OUT (k,) int64: rows above lo sent to the sink, in [0, hi - lo]
+    prices,  # IN/OUT (k + 1,) float64: cluster prices, the sink's last
+    lo,  # IN int
+    hi,  # IN int
+    sink_demand,  # IN int: n - k * lo
+    max_paths,  # IN int
+):
+    """Move candidate rows along shortest paths until no cluster has excess or deficit.
+
+    Keeps every candidate at an argmin of its reduced cost and the sink arcs' reduced
+    costs non-negative. Returns the number of paths applied, or ``-1 - paths`` when an
+    imbalance is left that the candidates cannot fix (the caller adds rows and calls
+    again; the state stays valid).
+    """
+    m, k = cost.shape
+    sink = k
+    n_nodes = k + 1
+    span = hi - lo
+    head = np.full(k, -1, dtype=np.int64)
+    nxt = np.full(m, -1, dtype=np.int64)
+    prv = np.full(m, -1, dtype=np.int64)
+    for s in range(m - 1, -1, -1):
+        a = cand_labels[s]
+        nxt[s] = head[a]
+        if head[a] >= 0:
+            prv[head[a]] = s
+        head[a] = s
+    edge = np.full((k, k), np.inf)
+    edge_row = np.full((k, k), -1, dtype=np.int64)
+    dirty = np.ones(k, dtype=np.bool_)
+    top_key = np.empty((k, k, TOP_MOVES))
+    top_row = np.empty((k, k, TOP_MOVES), dtype=np.int64)
+    top_start = np.zeros((k, k), dtype=np.int64)
+    top_count = np.zeros((k, k), dtype=np.int64)
+    floor = np.full((k, k), np.inf)
+    scratch_keys = np.empty(TOP_MOVES + 1)
+    scratch_top = np.empty(TOP_MOVES + 1, dtype=np.int64)
+    scratch_rows = np.empty(m, dtype=np.int64)
+    excess = np.zeros(n_nodes, dtype=np.int64)
+    dist = np.empty(n_nodes)
+    pred = np.empty(n_nodes, dtype=np.int64)
+    settled = np.empty(n_nodes, dtype=np.bool_)
+    path_rows = np.empty(n_nodes, dtype=np.int64)
+    path_from = np.empty(n_nodes, dtype=np.int64)
+    path_to = np.empty(n_nodes, dtype=np.int64)
+    paths = 0
+    while paths < max_paths:
+        total_flow = 0
+        balanced = True
         for j in range(k):
-            if sizes[j] <= size_min:
-                continue
-            out_gain = 1 if sizes[j] > size_max else 0
-            for dst in range(k):
-                if dst == j or dist[j, dst] == np.inf or sizes[dst] >= size_max:
-                    continue
-                gain = out_gain + (1 if sizes[dst] < size_min else 0)
-                c = dist[j, dst]
-                if gain == 0 and c >= -tol:
-                    continue
-                if gain > best_gain or (gain == best_gain and c < best_cost):
-                    best_gain = gain
-                    best_cost = c
-                    bj = j
-                    bl = dst
-        if bj < 0:
-            break
-        # apply the path bj -> ... -> bl, one row per edge (rows chosen before any move)
-        u = bj
-        while u != bl:
-            v = nxt[u, bl]
-            i = edge_row[u, v]
-            labels[i] = v
-            dcur[i] = _sq_dist(X, i, centers, v)
-            sizes[u] -= 1
-            sizes[v] += 1
-            u = v
-        moves += 1
-        if moves > 4 * n * k + 100:
-            break
-    total = 0.0
-    for i in range(n):
-        total += _sq_dist(X, i, centers, labels[i])
-    return total, sweeps, moves
+            excess[j] = sizes[j] - lo - flow[j]
+            total_flow += flow[j]
+            if excess[j] != 0:
+                balanced = False
+        excess[sink] = total_flow - sink_demand
+        if excess[sink] != 0:
+            balanced = False
+        if balanced:
+            return paths
+        for a in range(k):
+            if not dirty[a]:
+                for b in range(k):
+                    if (
+                        b != a
+                        and floor[a, b] < np.inf
+                        and _cheapest_move(a, b, cand_labels, top_row, top_start, top_count) < 0
+                    ):
+                        dirty[a] = True
+                        break
+            if dirty[a]:
+                _rescan_cluster(
+                    a,
+                    cost,
+                    head,
+                    nxt,
+                    top_key,
+                    top_row,
+                    top_start,
+                    top_count,
+                    floor,
+                    scratch_keys,
+                    scratch_top,
+                    scratch_rows,
+                )
+                dirty[a] = False
+            for b in range(k):
+                q = (
+                    -1
+                    if b == a
+                    else _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
+                )
+                if q < 0:
+                    edge[a, b] = np.inf
+                    edge_row[a, b] = -1
+                else:
+                    edge[a, b] = top_key[a, b, q]
+                    edge_row[a, b] = top_row[a, b, q]
+        # Dijkstra from every node with excess, on reduced costs (clipped at 0 against
+        # rounding), dense O(nodes²), ties to the lowest node.
+        for v in range(n_nodes):
+            dist[v] = 0.0 if excess[v] > 0 else np.inf
+            pred[v] = -1
+            settled[v] = False
+        target = -1
+        for _ in range(n_nodes):
+            u = -1
+            du = np.inf
+            for v in range(n_nodes):
+                if not settled[v] and dist[v] < du:
+                    du = dist[v]
+                    u = v
+            if u < 0:
+                break
+            settled[u] = True
+            if excess[u] < 0:
+                target = u
+                break
+            if u == sink:
+                for v in range(k):
+                    if flow[v] > 0 and not settled[v]:
+                        r = prices[sink] - prices[v]
+                        nd = du + (r if r > 0.0 else 0.0)
+                        if nd < dist[v]:
+                            dist[v] = nd
+                            pred[v] = u
+            else:
+                for v in range(k):
+                    if v == u or settled[v] or edge_row[u, v] < 0:
+                        continue
+                    r = edge[u, v] + prices[u] - prices[v]
+                    nd = du + (r if r > 0.0 else 0.0)
+                    if nd < dist[v]:
+                        dist[v] = nd
+                        pred[v] = u
+                if flow[u] < span and not settled[sink]:
+                    r = prices[u] - prices[sink]
+                    nd = du + (r if r > 0.0 else 0.0)
+                    if nd < dist[sink]:
+                        dist[sink] = nd
+                        pred[sink] = u
+        if target < 0:
+            return -1 - paths
+        reach = dist[target]
+        for v in range(n_nodes):
+            prices[v] += dist[v] if dist[v] < reach else reach
+        # the path's arcs, read before any row moves (each cluster is the tail of at most
+        # one arc, so the rows are distinct)
+        n_arcs = 0
+        v = target
+        while pred[v] >= 0:
+            u = pred[v]
+            path_from[n_arcs] = u
+            path_to[n_arcs] = v
+            path_rows[n_arcs] = edge_row[u, v] if (u != sink and v != sink) else -1
+            n_arcs += 1
+            v = u
+        for q in range(n_arcs):
+            u = path_from[q]
+            v = path_to[q]
+            if u == sink:
+                flow[v] -= 1
+            elif v == sink:
+                flow[u] += 1
+            else:
+                s = path_rows[q]
+                # unlink s from u
+                if prv[s] >= 0:
+                    nxt[prv[s]] = nxt[s]
+                else:
+                    head[u] = nxt[s]
+                if nxt[s] >= 0:
+                    prv[nxt[s]] = prv[s]
+                # link s into v
+                prv[s] = -1
+                nxt[s] = head[v]
+                if head[v] >= 0:
+                    prv[head[v]] = s
+                head[v] = s
+                cand_labels[s] = v
+                sizes[u] -= 1
+                sizes[v] += 1
+                if not dirty[v]:
+                    own = cost[s, v]
+                    for b in range(k):
+                        if b != v:
+                            _offer_move(
+                                v,
+                                b,
+                                cost[s, b] - own,
+                                s,
+                                top_key,
+                                top_row,
+                                top_start,
+                                top_count,
+                                floor,
+                            )
+        paths += 1
+    return -1 - paths

@@ -1,12 +1,20 @@
-"""Driver of the size-constrained assignment: checks the bounds, calls the kernel."""
+"""Driver of the size-constrained assignment: bounds, prices, candidate rows, certificate."""
 
 import numpy as np
 
-from .._kernels.constrained import constrained_assign
+from .._kernels.constrained import gather_costs, reduced_cost_pass, successive_shortest_paths
 from ..errors import BadParameterError
 
-#: Bulk price sweeps before the exact unit-path finish.
-MAX_PRICE_SWEEPS = 50
+#: Fewest candidate rows handed to the shortest-path phase (all rows below this).
+MIN_CANDIDATES = 4096
+#: Candidate rows per unit of imbalance left after a pass.
+CANDIDATES_PER_UNIT = 32
+#: Cold starts on more rows than this first solve every ``COLD_STRIDE``-th row and start
+#: from that problem's prices.
+COLD_SAMPLE_MIN = 40_000
+COLD_STRIDE = 8
+#: Passes over the data before giving up (each is a certificate check; a handful suffice).
+MAX_ROUNDS = 60
 
 
 def resolve_size_bounds(n_samples, n_clusters, size_min, size_max, where="size bounds"):
@@ -36,26 +44,106 @@ def resolve_size_bounds(n_samples, n_clusters, size_min, size_max, where="size b
     return lo, hi
 
 
-def assign_with_size_bounds(X, centers, size_min=None, size_max=None, tol=None):
+def default_tolerance(X):
+    """``1e-9`` (float64) or ``1e-5`` (float32) times the squared-distance scale of ``X``."""
+    if X.shape[0] == 0:
+        return 1e-9
+    scale = float(np.max(np.abs(X))) ** 2 * X.shape[1] + 1.0
+    return scale * (1e-5 if X.dtype == np.float32 else 1e-9)
+
+
+def assign_with_size_bounds(
+    X, centers, size_min=None, size_max=None, tol=None, prices=None, return_prices=False
+):
     """Optimal labels of ``X`` for fixed ``centers`` under the size bounds.
 
     Minimises ``sum_i ||x_i - c_{a(i)}||^2`` subject to
-    ``size_min <= |{i : a(i) = j}| <= size_max`` for every cluster ``j``. Exact: the result
-    leaves no move path of negative cost (within ``tol``, by default ``1e-9`` times the
-    largest squared distance scale for float64 data and ``1e-5`` for float32).
+    ``size_min <= |{i : a(i) = j}| <= size_max`` for every cluster ``j``. Exact: it stops
+    on a dual certificate checked over every row, cluster prices under which each row is
+    at its cheapest cluster (within ``tol``, by default :func:`default_tolerance`), the
+    sizes are within the bounds and a cluster's price is positive only at ``size_min``
+    and negative only at ``size_max``. The objective is then within ``n * tol`` of the
+    optimum.
+
+    ``prices`` (from an earlier call with ``return_prices=True``, e.g. the previous Lloyd
+    iteration) start the search near the answer; without them a large problem first
+    solves a stride sample of its rows for a start.
 
     Returns
     -------
     labels : ndarray of shape (n_samples,), int64
     objective : float
+    prices : ndarray of shape (n_clusters,), float64, only with ``return_prices``
     """
     X = np.ascontiguousarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     n, k = X.shape[0], centers.shape[0]
     lo, hi = resolve_size_bounds(n, k, size_min, size_max)
     if tol is None:
-        scale = float(np.max(np.abs(X))) ** 2 * X.shape[1] + 1.0 if n else 1.0
-        tol = scale * (1e-5 if X.dtype == np.float32 else 1e-9)
-    labels = np.empty(n, dtype=np.int64)
-    objective, _, _ = constrained_assign(X, centers, lo, hi, labels, MAX_PRICE_SWEEPS, tol)
-    return labels, objective
+        tol = default_tolerance(X)
+    labels, objective, p = _solve(X, centers, lo, hi, float(tol), prices)
+    return (labels, objective, p) if return_prices else (labels, objective)
+
+
+def _cold_prices(X, centers, lo, hi, tol):
+    """Prices of the problem on every ``COLD_STRIDE``-th row, bounds scaled (a warm start)."""
+    n, k = X.shape[0], centers.shape[0]
+    if n <= COLD_SAMPLE_MIN:
+        return np.zeros(k)
+    sample = X[::COLD_STRIDE]
+    m = sample.shape[0]
+    lo_s = lo * m // n
+    hi_s = min(m, -(-hi * m // n))
+    return _solve(np.ascontiguousarray(sample), centers, lo_s, hi_s, tol, None)[2]
+
+
+def _solve(X, centers, lo, hi, tol, prices):
+    n, k = X.shape[0], centers.shape[0]
+    p = np.zeros(k + 1)
+    p[:k] = _cold_prices(X, centers, lo, hi, tol) if prices is None else prices
+    p[np.abs(p) <= tol] = 0.0
+    labels = np.full(n, -1, dtype=np.int64)
+    margin = np.empty(n)
+    own = np.empty(n)
+    moved = np.empty(n, dtype=np.int8)
+    pass_kernel = reduced_cost_pass.for_work(n * k * X.shape[1])
+    flow = None
+    growth = 1
+    for _ in range(MAX_ROUNDS):
+        pass_kernel(X, centers, p[:k] - p[k], tol, labels, margin, own, moved)
+        sizes = np.bincount(labels, minlength=k).astype(np.int64)
+        if flow is None:
+            # the sink arcs' flows that the prices allow (p_T = 0 here)
+            flow = np.clip(sizes - lo, 0, hi - lo)
+            flow[p[:k] > 0] = 0
+            flow[p[:k] < 0] = hi - lo
+        excess = sizes - lo - flow
+        sink_excess = int(flow.sum()) - (n - k * lo)
+        units = (int(np.abs(excess).sum()) + abs(sink_excess)) // 2
+        if units == 0 and not moved.any():
+            return labels, float(own.sum()), p[:k] - p[k]
+        want = min(n, max(MIN_CANDIDATES, CANDIDATES_PER_UNIT * max(units, 1)) * growth)
+        if want >= n:
+            rows = np.arange(n)
+        else:
+            tau = np.partition(margin, want - 1)[want - 1]
+            rows = np.flatnonzero(margin <= tau)
+        cost = np.empty((rows.shape[0], k))
+        gather_costs.for_work(rows.shape[0] * k * X.shape[1])(X, centers, rows, cost)
+        cand = labels[rows]
+        status = successive_shortest_paths(
+            cost, cand, sizes, flow, p, lo, hi, n - k * lo, 4 * n + 16
+        )
+        labels[rows] = cand
+        if status < 0:
+            if want >= n:
+                raise RuntimeError(
+                    "size-constrained assignment: no augmenting path with every row a "
+                    "candidate; the bounds were checked feasible, so this is a bug."
+                )
+            growth *= 4
+    raise RuntimeError(
+        f"size-constrained assignment did not certify optimality in {MAX_ROUNDS} passes."
+    )

@@ -13,7 +13,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._utils.validation import check_features
 from ..engine import blas_limited_to_one_thread, engine_data, kmeans_plusplus_centers
-from ..engine.constrained import assign_with_size_bounds, resolve_size_bounds
+from ..engine.constrained import (
+    assign_with_size_bounds,
+    default_tolerance,
+    resolve_size_bounds,
+)
 
 
 class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseEstimator):
@@ -111,23 +115,14 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         for _ in range(self.n_init):
             with blas_limited_to_one_thread():
                 centers, _ = kmeans_plusplus_centers(engine_data(X), self.n_clusters, weights, rs)
-            centers = np.asarray(centers, dtype=X.dtype)
-            labels = None
-            for it in range(1, self.max_iter + 1):  # noqa: B007 (read after the loop)
-                new_labels, inertia = assign_with_size_bounds(
-                    X, centers, self.size_min, self.size_max
-                )
-                if labels is not None and np.array_equal(new_labels, labels):
-                    break
-                labels = new_labels
-                new_centers = _means(X, labels, self.n_clusters, centers)
-                shift = float(np.sum((new_centers - centers) ** 2))
-                centers = new_centers
-                if shift <= threshold:
-                    labels, inertia = assign_with_size_bounds(
-                        X, centers, self.size_min, self.size_max
-                    )
-                    break
+            centers, labels, inertia, it = _constrained_lloyd(
+                X,
+                np.asarray(centers, dtype=X.dtype),
+                self.size_min,
+                self.size_max,
+                self.max_iter,
+                threshold,
+            )
             if best is None or inertia < best[2]:
                 best = (centers, labels, inertia, it)
         self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_ = best
@@ -174,11 +169,50 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         return np.maximum(d, 0)
 
 
+def _constrained_lloyd(X, centers, size_min, size_max, max_iter, threshold):
+    """One run from ``centers``: exact constrained assignment, then means, until a stop.
+
+    Stops when the labels repeat, when the centers move less than ``threshold`` (squared,
+    summed) or when the assignment cost stops decreasing by more than the solver's
+    certified precision (``n * tol``): the cost sequence is non-increasing (each step is
+    optimal for what the other fixed), so that last test ends a walk between labelings of
+    equal cost, and ties go to the lowest cluster index throughout. Each assignment starts from the
+    previous one's cluster prices, which change little between iterations.
+    """
+    k = centers.shape[0]
+    slack = X.shape[0] * default_tolerance(X)
+    labels = None
+    prices = None
+    previous = np.inf
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
+        new_labels, inertia, prices = assign_with_size_bounds(
+            X, centers, size_min, size_max, prices=prices, return_prices=True
+        )
+        if labels is not None and (
+            np.array_equal(new_labels, labels) or inertia >= previous - slack
+        ):
+            labels = new_labels  # optimal for the current centers, as the last labels
+            break
+        labels = new_labels
+        previous = inertia
+        new_centers = _means(X, labels, k, centers)
+        shift = float(np.sum((new_centers.astype(np.float64) - centers) ** 2))
+        centers = new_centers
+        if shift <= threshold:
+            labels, inertia, prices = assign_with_size_bounds(
+                X, centers, size_min, size_max, prices=prices, return_prices=True
+            )
+            break
+    return centers, labels, inertia, it
+
+
 def _means(X, labels, k, old):
-    """Mean of each cluster's rows (the old center for an empty cluster)."""
-    sums = np.zeros((k, X.shape[1]), dtype=np.float64)
-    np.add.at(sums, labels, X)
+    """Mean of each cluster's rows (the old center for an empty cluster), float64 sums."""
     counts = np.bincount(labels, minlength=k)
+    sums = np.empty((k, X.shape[1]))
+    for f in range(X.shape[1]):
+        sums[:, f] = np.bincount(labels, weights=X[:, f], minlength=k)
     out = old.astype(np.float64).copy()
     nz = counts > 0
     out[nz] = sums[nz] / counts[nz, None]
