@@ -338,14 +338,15 @@ def test_zero_weight_rows_are_never_drawn():
     assert np.abs(model.cluster_centers_).max() < 100
 
 
-# With init='random' (three seedings, each polished by k-means with swap refinement on its
-# subsample) one subsample's k-means ends in another local optimum on dense than on CSR
-# data (the engine's dense and sparse products round near-ties differently), so that pair
-# runs from the plain seeding, which is exact.
-@pytest.mark.parametrize(("init", "refine"), [("k-means++", "auto"), ("random", False)])
-def test_dense_and_csr_give_the_same_fit(init, refine):
+# The seeds are polished on the init subsample by k-means with the engine's refinement
+# where refine is on, and that refinement differs by design between the two layouts
+# (random swap on dense rows, guided swaps on CSR: see centroids.engine.driver), as does
+# the rounding of near-ties in the dense and sparse products; so the layouts are compared
+# on the exact path: seeding, polish by plain k-means, and the mini-batch steps.
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_dense_and_csr_give_the_same_fit(init):
     X = tfidf_like(n_samples=1500, n_features=60, density=0.2, seed=1)
-    options = {"init": init, "refine": refine, "batch_size": 128, "random_state": 0}
+    options = {"init": init, "refine": False, "batch_size": 128, "random_state": 0}
     dense = MiniBatchKMeans(5, **options).fit(X.toarray())
     sparse = MiniBatchKMeans(5, **options).fit(X)
     np.testing.assert_allclose(sparse.cluster_centers_, dense.cluster_centers_, atol=1e-10)
