@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from ..settings import JIT_OPTIONS
+from .dense import row_sq_dist
 
 
 @njit(**JIT_OPTIONS)
@@ -44,17 +45,14 @@ def _members_by_cluster(labels, n_clusters, order, offsets):
 def _neighbour_list(centers, c, neighbours, neighbour_sq_dist):
     """Fill row ``c`` of the neighbour table: the centers nearest to center ``c``
     (nearest first, ties to the lowest index) and their squared distances."""
-    k, d = centers.shape
+    k = centers.shape[0]
     m = neighbours.shape[1]
     neighbours[c, :] = -1
     neighbour_sq_dist[c, :] = np.inf
     for other in range(k):
         if other == c:
             continue
-        dist = 0.0
-        for j in range(d):
-            diff = centers[other, j] - centers[c, j]
-            dist += diff * diff
+        dist = row_sq_dist(centers, other, centers, c)
         if dist < neighbour_sq_dist[c, m - 1]:
             pos = m - 1
             while pos > 0 and neighbour_sq_dist[c, pos - 1] > dist:
@@ -69,7 +67,6 @@ def _neighbour_list(centers, c, neighbours, neighbour_sq_dist):
 def _utility(X, sample_weight, centers, c, order, offsets, min_sq_dist, neighbours):
     """Approximate removal cost of center ``c``: ``Σ w (d₂ - d₁)`` over its rows, with
     ``d₂`` the distance to the nearest center of its neighbour list."""
-    d = X.shape[1]
     m = neighbours.shape[1]
     total = 0.0
     for q in range(offsets[c], offsets[c + 1]):
@@ -79,10 +76,7 @@ def _utility(X, sample_weight, centers, c, order, offsets, min_sq_dist, neighbou
             o = neighbours[c, p]
             if o < 0:
                 break
-            dist = 0.0
-            for j in range(d):
-                diff = X[i, j] - centers[o, j]
-                dist += diff * diff
+            dist = row_sq_dist(X, i, centers, o)
             if dist < second:
                 second = dist
         total += sample_weight[i] * (second - min_sq_dist[i])
@@ -254,29 +248,19 @@ def random_swap(
                 for o in range(n_local):
                     if o == p:
                         continue
-                    dist = 0.0
-                    for j in range(d):
-                        diff = local_centers[o, j] - local_centers[p, j]
-                        dist += diff * diff
-                    closest = min(closest, dist)
+                    closest = min(closest, row_sq_dist(local_centers, o, local_centers, p))
                 half_gap_sq[p] = 0.25 * closest
             sums[:n_local] = 0.0
             weights[:n_local] = 0.0
             for q in range(n_rows):
                 best_p = local_labels[q]
-                best = 0.0
-                for j in range(d):
-                    diff = local_X[q, j] - local_centers[best_p, j]
-                    best += diff * diff
+                best = row_sq_dist(local_X, q, local_centers, best_p)
                 pairs += 1
                 if not best < half_gap_sq[best_p]:
                     for p in range(n_local):
                         if p == local_labels[q]:
                             continue
-                        dist = 0.0
-                        for j in range(d):
-                            diff = local_X[q, j] - local_centers[p, j]
-                            dist += diff * diff
+                        dist = row_sq_dist(local_X, q, local_centers, p)
                         if dist < best:
                             best = dist
                             best_p = p
@@ -295,10 +279,7 @@ def random_swap(
         new_sse = 0.0
         for q in range(n_rows):
             p = local_labels[q]
-            dist = 0.0
-            for j in range(d):
-                diff = local_X[q, j] - local_centers[p, j]
-                dist += diff * diff
+            dist = row_sq_dist(local_X, q, local_centers, p)
             new_sq_dist[q] = dist
             new_sse += local_w[q] * dist
 
@@ -337,11 +318,7 @@ def random_swap(
                     continue
                 for p in range(n_local):
                     a = local[p]
-                    dist = 0.0
-                    for j in range(d):
-                        diff = centers[a, j] - centers[c, j]
-                        dist += diff * diff
-                    if dist < worst:
+                    if row_sq_dist(centers, a, centers, c) < worst:
                         stale[c] = True
                         break
             for c in range(k):
