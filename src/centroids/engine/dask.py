@@ -238,7 +238,6 @@ class DaskRows:
         self.starts = np.concatenate([[0], np.cumsum(chunks)[:-1]]).astype(np.int64)
         self.first_blocks = self.starts // DASK_BLOCK_ROWS
         self.n_blocks = -(-self.n_rows // DASK_BLOCK_ROWS)
-        self.generation = 0
         self.persist()
 
     def persist(self, fresh_keys=False):
@@ -251,9 +250,8 @@ class DaskRows:
 
         X, weights = self.lazy_X, self.lazy_weights
         if fresh_keys:
-            self.generation += 1
-            X = _renamed(X, self.generation)
-            weights = None if weights is None else _renamed(weights, self.generation)
+            X = _renamed(X)
+            weights = None if weights is None else _renamed(weights)
         if weights is None:
             (self.X,) = dask.persist(X)
             self.weights = None
@@ -278,11 +276,11 @@ def _same_block(block):
     return block
 
 
-def _renamed(array, generation):
-    """``array`` under block names of its own for this ``generation`` (same values)."""
+def _renamed(array):
+    """``array`` under block names never used before (same values)."""
     import uuid
 
-    name = f"centroids-rows-{generation}-{uuid.uuid4().hex}"
+    name = f"centroids-rows-{uuid.uuid4().hex}"
     return array.map_blocks(_same_block, dtype=array.dtype, name=name)
 
 
