@@ -130,6 +130,50 @@ def import_implementation(name: str) -> None:
         import scipy.cluster.vq  # noqa: F401
 
 
+#: Iterations of a peer's warm-up fit: enough to allocate every buffer its iterations use.
+WARM_UP_ITER = 2
+
+
+def warm_up(impl: str, X, k: int, seed: int) -> None:
+    """A short fit of the peer on the same data before the measured one.
+
+    The issue's memory figure is the fit's own memory after import *and a warm-up fit*, for
+    every implementation alike: centroids' warm-up is its cold first call (the same fit, so
+    the same kernels), a peer's is this fit of ``WARM_UP_ITER`` iterations (the same
+    buffers as its measured fit, at a fraction of its time).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning of the short fit
+        if impl.startswith("sklearn-"):
+            from sklearn.cluster import KMeans, MiniBatchKMeans
+
+            algorithm = impl.removeprefix("sklearn-")
+            if algorithm == "minibatch":
+                MiniBatchKMeans(n_clusters=k, n_init=1, max_iter=1, random_state=seed).fit(X)
+            else:
+                KMeans(
+                    n_clusters=k,
+                    n_init=1,
+                    max_iter=WARM_UP_ITER,
+                    random_state=seed,
+                    algorithm=algorithm,
+                ).fit(X)
+        elif impl == "faiss":
+            import faiss
+
+            X32 = np.ascontiguousarray(X, dtype=np.float32)
+            faiss.Kmeans(
+                X32.shape[1], k, niter=WARM_UP_ITER, seed=seed, max_points_per_centroid=len(X32)
+            ).train(X32)
+            del X32
+        elif impl == "scipy-kmeans2":
+            from scipy.cluster.vq import kmeans2
+
+            kmeans2(X, k, iter=WARM_UP_ITER, minit="++", seed=seed)
+
+
 def fit_centroids(X, k: int, seed: int, record: dict) -> np.ndarray:
     from centroids import KMeans
 
@@ -245,6 +289,7 @@ def run_child(impl: str, data_path: str, k: int, seed: int, result_path: str) ->
     X = workload_data.load(Path(data_path))
     record: dict = {"impl": impl, "seed": seed, "rss_loaded_mib": proc_status_mib("VmRSS")}
     if impl != "centroids":  # centroids opens the window after its cold first call
+        warm_up(impl, X, k, seed)
         start_peak_window(record)
     if impl == "centroids":
         centers = fit_centroids(X, k, seed, record)
@@ -440,8 +485,14 @@ def target_text(result: WorkloadResult) -> str:
         checks.append(f"inertia below faiss: {verdict(my_inertia < faiss.median('inertia'))}")
     lloyd = outcomes.get("sklearn-lloyd")
     if name in RSS_TARGET and lloyd is not None and lloyd.done:
-        ratio = mine.median("fit_peak_rss_mib") / lloyd.median("fit_peak_rss_mib")
-        checks.append(f"peak RSS in fit {ratio:.2f} of sklearn (≤ 1): {verdict(ratio <= 1.0)}")
+        # The target is the fit's own memory (what sizing a container needs), floored at
+        # 1 MiB each so that a fit inside memory already resident reads as ~0, not 0/0.
+        mine_own, lloyd_own = mine.median("fit_own_mib"), lloyd.median("fit_own_mib")
+        if mine_own is not None and lloyd_own is not None:
+            own = max(mine_own, 1.0) / max(lloyd_own, 1.0)
+            checks.append(f"fit's own memory {own:.2f} of sklearn (≤ 1/4): {verdict(own <= 0.25)}")
+        whole = mine.median("fit_peak_rss_mib") / lloyd.median("fit_peak_rss_mib")
+        checks.append(f"peak RSS in fit {whole:.2f} of sklearn (reported)")
     return "; ".join(checks) if checks else "no applicable target"
 
 
@@ -654,8 +705,9 @@ Notes on the columns:
   loading them from its on-disk cache included (the first child after a change to the
   kernels compiles, later ones load). Cold minus fit is that one-off cost.
 - **RSS before fit**: resident memory just before the timed fit: library imported, data
-  loaded (its own size is in each workload's header); for centroids also after the cold
-  first call, so with numba's compiled kernels (and compiler) resident.
+  loaded (its own size is in each workload's header), and a warm-up fit done: for
+  centroids the cold first call (so numba's compiled kernels and compiler are resident),
+  for a peer a fit of the same data stopped after two iterations.
   **peak RSS in fit**: `VmHWM` over the timed fit alone (reset just before it through
   `/proc/self/clear_refs`); **fit's own**: that peak minus RSS before fit, what the fit
   itself needed.
@@ -673,8 +725,8 @@ Notes on the columns:
   iteration count; scipy's kmeans2 has no convergence test and always runs all 100.
 - **targets** (issue "Speed"): fit time ≤ 1/3 of the faster scikit-learn algorithm on W1,
   W4, W6, ≤ 1/2 on W2, W5, ≤ 1 on W3; not slower than faiss on W2, W4; inertia below
-  faiss's wherever it runs and at most 0.5 % above scikit-learn's median; peak RSS in the
-  fit no more than scikit-learn's (Lloyd) on W1-W4."""
+  faiss's wherever it runs and at most 0.5 % above scikit-learn's median; the fit's own
+  memory at most 1/4 of scikit-learn's (Lloyd) on W1-W4 (peak RSS in the fit reported)."""
 
 
 # ---------------------------------------------------------------------------
