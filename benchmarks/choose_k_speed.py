@@ -16,7 +16,8 @@ choosing K over K = 2..12 run one after the other in this process:
   scikit-learn: ``sklearn.cluster.KMeans(n_init=1)`` per K, ``silhouette_score`` with
   ``sample_size=10,000``, ``davies_bouldin_score``, ``calinski_harabasz_score``, the gap
   statistic on the *same* reference sets (choose_k's own sampler draws them) clustered at
-  every K, and the same stability splits (the same row permutations), then the same vote
+  every K, and the same stability splits (the same row permutations, of a sample of at most
+  200,000 rows as choose_k's), then the same vote
   (:func:`centroids.evaluate.choose_k._decide` on that table) so the chosen K compares;
 - ``quick loop``: the loop most users write instead: ``sklearn.cluster.KMeans`` per K and
   ``silhouette_score(sample_size=10,000)``, the highest silhouette wins.
@@ -50,6 +51,7 @@ from sklearn.metrics import (
 
 from centroids.evaluate.choose_k import (
     _SEED_BOUND,
+    STABILITY_MAX_ROWS,
     TABLE_COLUMNS,
     _column_means,
     _decide,
@@ -135,13 +137,16 @@ def sklearn_same_criteria(X, seed):
     for k in K_VALUES:
         agreements = []
         for _ in range(N_STABILITY):
-            order = split_rng.permutation(n)
+            # choose_k's splits: of a uniform sample of at most STABILITY_MAX_ROWS rows.
+            order = split_rng.permutation(n)[:STABILITY_MAX_ROWS]
+            m = order.shape[0]
+            compared = X[np.sort(order)]
             predictions = []
-            for half in (order[: n // 2], order[n // 2 :]):
+            for half in (order[: m // 2], order[m // 2 :]):
                 half_model = SkKMeans(
                     int(k), n_init=1, random_state=int(split_rng.randint(_SEED_BOUND))
                 ).fit(X[np.sort(half)])
-                predictions.append(half_model.predict(X))
+                predictions.append(half_model.predict(compared))
             agreements.append(adjusted_rand_score(*predictions))
         rows[int(k)]["stability"] = float(np.mean(agreements))
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(TABLE_COLUMNS))

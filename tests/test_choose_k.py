@@ -272,6 +272,36 @@ def test_stability_needs_k_rows_in_each_half():
     assert result.k == 2
 
 
+def test_stability_of_large_data_splits_a_sample(monkeypatch, four_blobs):
+    """Above STABILITY_MAX_ROWS rows every split is of a sample of that many rows: the
+    halves then hold cap // 2 rows (so a k above that gets no figure), the well-separated
+    blobs still agree perfectly, and the other columns do not change."""
+    choose_k_module = importlib.import_module("centroids.evaluate.choose_k")
+    X, full = four_blobs
+    seen_rows = []
+    original_fit = KMeans.fit
+
+    def recording_fit(self, X, *args, **kwargs):
+        seen_rows.append(X.shape[0])
+        return original_fit(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(choose_k_module, "STABILITY_MAX_ROWS", 14)
+    monkeypatch.setattr(KMeans, "fit", recording_fit)
+    sampled = choose_k(X, range(2, 9), random_state=0, n_jobs=1)
+    stability = sampled.table["stability"]
+    assert stability.notna().tolist() == [True] * 6 + [False]  # k = 8 > 14 // 2
+    assert 7 in seen_rows and X.shape[0] // 2 not in seen_rows
+    other = [c for c in TABLE_COLUMNS if c != "stability"]
+    pd.testing.assert_frame_equal(sampled.table[other], full.table[other])
+
+    monkeypatch.setattr(choose_k_module, "STABILITY_MAX_ROWS", 100)
+    assert choose_k(X, [4], random_state=0).table.at[4, "stability"] == pytest.approx(1.0)
+
+    # At or above the row count the splits are those of every row, as before the cap.
+    monkeypatch.setattr(choose_k_module, "STABILITY_MAX_ROWS", X.shape[0])
+    pd.testing.assert_frame_equal(choose_k(X, range(2, 9), random_state=0).table, full.table)
+
+
 def test_bad_data_is_explained():
     X = np.random.default_rng(0).normal(size=(50, 2))
     with pytest.raises(TypeError, match="needs dense X"):
