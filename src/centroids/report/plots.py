@@ -678,17 +678,51 @@ def plot_silhouette(
     >>> [label.get_text() for label in fig.axes[0].get_yticklabels()]
     ['0', '1']
     """
-    from ..evaluate.metrics import silhouette_samples
-
     where = "plot_silhouette"
-    if sample_values is None:
-        if X is None:
-            raise TypeError(f"{where} needs X, or the silhouette values as sample_values.")
-        X, _ = _check_data(X, where)
-        n_rows = X.shape[0]
+    X, labels, clusters, codes, display = _silhouette_clusters(
+        X, labels, sample_values, names, max_points, where
+    )
+    n_total = labels.shape[0]
+    if sample_values is not None:
+        values = _given_silhouettes(sample_values, labels)
+        rows = np.arange(n_total)
     else:
-        n_rows = None if X is None else _check_data(X, where)[0].shape[0]
-    labels = _check_labels(labels, n_rows, where)
+        rows, values = _computed_silhouettes(
+            X, codes, clusters.size, metric, sample_size, random_state, where
+        )
+    row_codes = codes[rows]
+    band_labels = [_shorten(name, 28, 2) for name in display]
+    label_lines = max(label.count("\n") + 1 for label in band_labels)
+    per_cluster = 0.3 if label_lines == 1 else 0.46
+    width, height = figsize or (7.5, max(4.0, 1.6 + per_cluster * clusters.size))
+    fig = _new_figure(width, height)
+    ax = fig.add_subplot()
+    sizes = np.bincount(row_codes, minlength=clusters.size)
+    heights = _band_heights(sizes, (height - 1.6) * 72, (0.5 + 1.25 * label_lines) * FONT_SIZE)
+    y_end, shown_bars, ticks = _draw_silhouette_bands(
+        ax, values, row_codes, heights, band_labels, max_points
+    )
+    _label_silhouette_axes(ax, values, y_end, ticks)
+    title = f"Silhouette of {_count(rows.size)} rows in {clusters.size} clusters"
+    notes = []
+    if rows.size < n_total:
+        notes.append(f"a random sample of {_count(rows.size)} of {_count(n_total)} rows")
+    if shown_bars < rows.size:
+        notes.append(f"{_count(shown_bars)} evenly spaced quantiles drawn")
+    if notes:
+        title += "\n(" + "; ".join(notes) + ")"
+    ax.set_title(title, fontsize=FONT_SIZE + 2)
+    return fig
+
+
+def _silhouette_clusters(X, labels, sample_values, names, max_points, where):
+    """``(X, labels, clusters, codes, display names)`` of a silhouette plot, its data,
+    labels and ``max_points`` checked (X as the silhouette computation takes it)."""
+    if sample_values is None and X is None:
+        raise TypeError(f"{where} needs X, or the silhouette values as sample_values.")
+    if X is not None:
+        X, _ = _check_data(X, where)
+    labels = _check_labels(labels, None if X is None else X.shape[0], where)
     clusters, codes, display = _cluster_index(labels, names, None, where)
     if np.unique(codes).size < 2:
         raise ValueError(
@@ -701,55 +735,60 @@ def plot_silhouette(
             f"max_points must be an integer >= 2 per cluster ({2 * clusters.size}), "
             f"got {max_points!r}."
         )
-    n_total = labels.shape[0]
-    if sample_values is not None:
-        values = np.asarray(sample_values, dtype=np.float64)
-        if values.shape != labels.shape:
-            raise ValueError(
-                f"sample_values has shape {values.shape} but labels has shape {labels.shape}: "
-                "give one silhouette value per row."
-            )
-        bad = np.flatnonzero(~np.isfinite(values) | (np.abs(values) > 1 + 1e-9))
-        if bad.size:
-            raise ValueError(
-                f"sample_values holds {values[bad[0]]} at index {bad[0]}: silhouette values "
-                "are finite numbers in [-1, 1]."
-            )
-        rows = np.arange(n_total)
-    else:
-        rows = np.arange(n_total)
-        if sample_size is not None:
-            if not isinstance(sample_size, Integral) or sample_size < 2:
-                raise ValueError(
-                    f"sample_size must be an integer >= 2 or None, got {sample_size!r}."
-                )
-            rows = _stratified_rows(codes, clusters.size, int(sample_size), random_state)
-        if np.unique(codes[rows]).size >= rows.size:
-            raise ValueError(
-                f"{where} needs fewer clusters than rows: {rows.size} rows in "
-                f"{np.unique(codes[rows]).size} clusters leave every row alone in its cluster."
-            )
-        X_rows = X[rows] if rows.size < n_total else X
-        values = np.asarray(silhouette_samples(X_rows, codes[rows], metric=metric))
-    row_codes = codes[rows]
-    sizes = np.bincount(row_codes, minlength=clusters.size)
+    return X, labels, clusters, codes, display
 
-    band_labels = [_shorten(name, 28, 2) for name in display]
-    label_lines = max(label.count("\n") + 1 for label in band_labels)
-    per_cluster = 0.3 if label_lines == 1 else 0.46
-    width, height = figsize or (7.5, max(4.0, 1.6 + per_cluster * clusters.size))
-    fig = _new_figure(width, height)
-    ax = fig.add_subplot()
-    colors = cluster_colors(clusters.size)
-    heights = _band_heights(sizes, (height - 1.6) * 72, (0.5 + 1.25 * label_lines) * FONT_SIZE)
+
+def _given_silhouettes(sample_values, labels):
+    """``sample_values`` checked: one finite value in [-1, 1] per row."""
+    values = np.asarray(sample_values, dtype=np.float64)
+    if values.shape != labels.shape:
+        raise ValueError(
+            f"sample_values has shape {values.shape} but labels has shape {labels.shape}: "
+            "give one silhouette value per row."
+        )
+    bad = np.flatnonzero(~np.isfinite(values) | (np.abs(values) > 1 + 1e-9))
+    if bad.size:
+        raise ValueError(
+            f"sample_values holds {values[bad[0]]} at index {bad[0]}: silhouette values "
+            "are finite numbers in [-1, 1]."
+        )
+    return values
+
+
+def _computed_silhouettes(X, codes, n_clusters, metric, sample_size, random_state, where):
+    """``(rows, silhouette of each)``: every row, or a stratified sample of
+    ``sample_size`` rows."""
+    from ..evaluate.metrics import silhouette_samples
+
+    n_total = codes.shape[0]
+    rows = np.arange(n_total)
+    if sample_size is not None:
+        if not isinstance(sample_size, Integral) or sample_size < 2:
+            raise ValueError(f"sample_size must be an integer >= 2 or None, got {sample_size!r}.")
+        rows = _stratified_rows(codes, n_clusters, int(sample_size), random_state)
+    if np.unique(codes[rows]).size >= rows.size:
+        raise ValueError(
+            f"{where} needs fewer clusters than rows: {rows.size} rows in "
+            f"{np.unique(codes[rows]).size} clusters leave every row alone in its cluster."
+        )
+    X_rows = X[rows] if rows.size < n_total else X
+    return rows, np.asarray(silhouette_samples(X_rows, codes[rows], metric=metric))
+
+
+def _draw_silhouette_bands(ax, values, row_codes, heights, band_labels, max_points):
+    """One band per cluster, its rows' silhouettes sorted, drawn as one step outline.
+
+    Returns ``(bottom of the last band, bars drawn, (tick positions, tick labels))``.
+    """
+    colors = cluster_colors(len(heights))
     gap = 0.025 * heights.sum()
     shown_bars = 0
     y_start, tick_positions, tick_labels = gap, [], []
-    for position in range(clusters.size):
+    for position in range(len(heights)):
         cluster_values = np.sort(values[row_codes == position])[::-1]
         if cluster_values.size == 0:
             continue
-        budget = max(2, round(max_points * cluster_values.size / rows.size))
+        budget = max(2, round(max_points * cluster_values.size / row_codes.size))
         if cluster_values.size > budget:
             picks = np.linspace(0, cluster_values.size - 1, budget).round().astype(int)
             cluster_values = cluster_values[picks]
@@ -772,13 +811,18 @@ def plot_silhouette(
         tick_positions.append(y_start + heights[position] / 2)
         tick_labels.append(band_labels[position])
         y_start += heights[position] + gap
+    return y_start, shown_bars, (tick_positions, tick_labels)
+
+
+def _label_silhouette_axes(ax, values, y_end, ticks):
+    """The mean silhouette and zero lines, the limits, the cluster ticks and the labels."""
     mean = float(values.mean())
     ax.axvline(
         mean, color=MARK_COLOR, linestyle="--", linewidth=1.4, label=f"mean silhouette = {mean:.3f}"
     )
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_ylim(y_start, 0)
-    ax.set_yticks(tick_positions, tick_labels, fontsize=FONT_SIZE)
+    ax.set_ylim(y_end, 0)
+    ax.set_yticks(*ticks, fontsize=FONT_SIZE)
     ax.tick_params(axis="y", length=0)
     low = min(-0.1, float(values.min()) - 0.05)
     ax.set_xlim(low, 1.0)
@@ -787,16 +831,6 @@ def plot_silhouette(
     ax.tick_params(axis="x", labelsize=FONT_SIZE)
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=FONT_SIZE, framealpha=0.9)
-    title = f"Silhouette of {_count(rows.size)} rows in {clusters.size} clusters"
-    notes = []
-    if rows.size < n_total:
-        notes.append(f"a random sample of {_count(rows.size)} of {_count(n_total)} rows")
-    if shown_bars < rows.size:
-        notes.append(f"{_count(shown_bars)} evenly spaced quantiles drawn")
-    if notes:
-        title += "\n(" + "; ".join(notes) + ")"
-    ax.set_title(title, fontsize=FONT_SIZE + 2)
-    return fig
 
 
 # -- PCA map -------------------------------------------------------------------------
