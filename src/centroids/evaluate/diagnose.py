@@ -470,10 +470,21 @@ def _missing_value_finding(numeric, names):
 
 def _table_findings(X, names, rng):
     """Scale, constant columns, duplicates, dimensionality; X is finite, numeric."""
-    findings = []
-    n_samples, n_features = X.shape
-    variances = X.var(axis=0)
     constant = X.max(axis=0) == X.min(axis=0)
+    varying = np.flatnonzero(~constant)
+    return [
+        *_constant_column_findings(names, constant),
+        *_one_dimensional_findings(names, varying, X.shape[1]),
+        *_scale_findings(X, names, varying),
+        *_duplicate_findings(X),
+        *_dimension_findings(*X.shape),
+        *_concentration_findings(X, varying, rng),
+    ]
+
+
+def _constant_column_findings(names, constant):
+    """Columns that hold one value on every row."""
+    findings = []
     if constant.any():
         constant_names = [names[j] for j in np.flatnonzero(constant)]
         findings.append(
@@ -490,7 +501,12 @@ def _table_findings(X, names, rng):
                 {"columns": constant_names},
             )
         )
-    varying = np.flatnonzero(~constant)
+    return findings
+
+
+def _one_dimensional_findings(names, varying, n_features):
+    """One feature, or only one that varies: the clusters are intervals of it."""
+    findings = []
     if varying.size == 1 and n_features == 1:
         findings.append(
             Finding(
@@ -520,6 +536,13 @@ def _table_findings(X, names, rng):
                 {"feature": names[varying[0]]},
             )
         )
+    return findings
+
+
+def _scale_findings(X, names, varying):
+    """Varying features whose variances differ by more than ``UNSCALED_VARIANCE_RATIO``."""
+    findings = []
+    variances = X.var(axis=0)
     if varying.size >= 2:
         varying_variances = variances[varying]
         largest, smallest = np.argmax(varying_variances), np.argmin(varying_variances)
@@ -555,6 +578,13 @@ def _table_findings(X, names, rng):
                     },
                 )
             )
+    return findings
+
+
+def _duplicate_findings(X):
+    """Rows that repeat an earlier row, from ``DUPLICATE_SHARE_INFO`` of the rows on."""
+    findings = []
+    n_samples = X.shape[0]
     duplicated = int(pd.DataFrame(X).duplicated().sum())
     share = duplicated / n_samples
     if share >= DUPLICATE_SHARE_INFO:
@@ -577,6 +607,12 @@ def _table_findings(X, names, rng):
                 {"duplicates": duplicated, "share": share, "distinct_rows": n_distinct},
             )
         )
+    return findings
+
+
+def _dimension_findings(n_samples, n_features):
+    """No more rows than features, or fewer than ``MIN_ROWS_PER_FEATURE`` per feature."""
+    findings = []
     if n_samples <= n_features:
         findings.append(
             Finding(
@@ -607,6 +643,13 @@ def _table_findings(X, names, rng):
                 {"rows": n_samples, "features": n_features},
             )
         )
+    return findings
+
+
+def _concentration_findings(X, varying, rng):
+    """Distances between random pairs of rows that hardly vary (the curse of dimensionality)."""
+    findings = []
+    n_samples = X.shape[0]
     if varying.size >= CONCENTRATION_MIN_FEATURES and n_samples >= 20:
         first = rng.randint(n_samples, size=CONCENTRATION_PAIRS)
         second = rng.randint(n_samples, size=CONCENTRATION_PAIRS)
