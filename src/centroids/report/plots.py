@@ -1135,100 +1135,27 @@ def plot_profiles(
         raise ValueError(f"max_features must be an integer >= 1, got {max_features!r}.")
     X, column_names = _check_data(X, where)
     n_features = X.shape[1]
-    if feature_names is None:
-        feature_names = column_names or [f"x{j}" for j in range(n_features)]
-    else:
-        if isinstance(feature_names, str):
-            raise TypeError("feature_names must be a sequence of names, not one string.")
-        feature_names = [str(name) for name in feature_names]
-        if len(feature_names) != n_features:
-            raise ValueError(
-                f"feature_names has {len(feature_names)} names but X has {n_features} "
-                "features: give one name per column."
-            )
+    feature_names = _profile_feature_names(feature_names, column_names, n_features)
     labels = _check_labels(labels, X.shape[0], where)
-    clusters, codes, display = _cluster_index(labels, names, None, where)
-    means, overall, spread, sizes = _cluster_means(X, codes, clusters.size)
-    present = sizes > 0  # a name given for a label without rows has no profile
-    means, sizes = means[present], sizes[present]
-    display = [name for name, keep in zip(display, present, strict=True) if keep]
-    n_clusters = int(present.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        zscores = np.where(spread > 0, (means - overall) / np.where(spread > 0, spread, 1), 0.0)
-
-    kept = np.arange(n_features)
-    if n_features > max_features:
-        strength = np.abs(zscores).max(axis=0)
-        kept = np.sort(np.argsort(-strength, kind="stable")[:max_features])
+    means, zscores, display = _profile_means(X, labels, names, where)
+    n_clusters = means.shape[0]
+    kept = _strongest_features(zscores, max_features)
     means, zscores = means[:, kept], zscores[:, kept]
     shown_names = [feature_names[j] for j in kept]
     n_shown = kept.size
-    if scale_colors == "zscore":
-        colours = zscores
-        limit = 2.5
-        norm = Normalize(-limit, limit)
-        cmap = colormaps["RdBu_r"]
-        bar_label = "cluster mean − overall mean\n(standard deviations)"
-        extend = "both" if np.abs(zscores).max() > limit else "neither"
-    else:
-        low, high = means.min(axis=0), means.max(axis=0)
-        span = np.where(high > low, high - low, 1.0)
-        colours = np.where(high > low, (means - low) / span, 0.5)
-        norm = Normalize(0.0, 1.0)
-        cmap = colormaps["viridis"]
-        bar_label = "cluster mean, from the feature's\nlowest (0) to highest (1) cluster mean"
-        extend = "neither"
+    colours, norm, cmap, bar_label, extend = _profile_colours(means, zscores, scale_colors)
     if annotate == "auto":
         annotate = n_clusters * n_shown <= 2000
-
-    # Sizes from the content: cells wide enough for '-12.3k', labels wrapped.
-    cell_width = 0.62 if annotate else 0.32
-    line_points = FONT_SIZE * 1.25
-    horizontal = max(len(name) for name in shown_names) <= 7
-    if horizontal:
-        column_labels = shown_names
-        label_depth = line_points / 72
-    else:
-        lines = max(1, min(2, int(cell_width * 72 // line_points)))
-        column_labels = [_shorten(name, 24, lines) for name in shown_names]
-        label_depth = max(len(line) for c in column_labels for line in c.split("\n")) * 0.075
-    row_labels = [_shorten(name, 28, 2) for name in display]
-    two_line_rows = any("\n" in label for label in row_labels)
-    cell_height = 0.5 if two_line_rows else 0.34
-    row_label_width = max(len(line) for c in row_labels for line in c.split("\n")) * 0.075
-    default_size = (
-        min(max(row_label_width + 0.5 + n_shown * cell_width + 1.6, 5.0), 45.0),
-        min(max(label_depth + 1.2 + n_clusters * cell_height, 3.0), 45.0),
+    column_labels, horizontal, row_labels, default_size = _profile_layout(
+        shown_names, display, annotate
     )
     width, height = figsize or default_size
     fig = _new_figure(width, height)
     ax = fig.add_subplot()
     image = ax.imshow(colours, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
-    ax.set_xticks(
-        np.arange(n_shown), column_labels, fontsize=FONT_SIZE, rotation=0 if horizontal else 90
-    )
-    ax.set_yticks(np.arange(n_clusters), row_labels, fontsize=FONT_SIZE)
-    ax.tick_params(length=0)
-    ax.xaxis.tick_top()
-    ax.set_xticks(np.arange(n_shown + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(n_clusters + 1) - 0.5, minor=True)
-    ax.grid(which="minor", color="white", linewidth=1.5)
-    ax.tick_params(which="minor", length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    _profile_grid(ax, column_labels, row_labels, horizontal)
     if annotate:
-        for row in range(n_clusters):
-            for column in range(n_shown):
-                face = cmap(norm(colours[row, column]))
-                ax.text(
-                    column,
-                    row,
-                    format_compact(means[row, column]),
-                    ha="center",
-                    va="center",
-                    fontsize=FONT_SIZE - 1,
-                    color="white" if _luminance(to_rgb(face)) < 0.35 else "black",
-                )
+        _annotate_profile(ax, means, colours, cmap, norm)
     colorbar = fig.colorbar(
         image,
         ax=ax,
@@ -1247,6 +1174,126 @@ def plot_profiles(
         )
     fig.suptitle(title, fontsize=FONT_SIZE + 2)
     return fig
+
+
+def _profile_feature_names(feature_names, column_names, n_features):
+    """The name of each of the ``n_features`` columns: given, the frame's, or x0, x1..."""
+    if feature_names is None:
+        return column_names or [f"x{j}" for j in range(n_features)]
+    if isinstance(feature_names, str):
+        raise TypeError("feature_names must be a sequence of names, not one string.")
+    feature_names = [str(name) for name in feature_names]
+    if len(feature_names) != n_features:
+        raise ValueError(
+            f"feature_names has {len(feature_names)} names but X has {n_features} "
+            "features: give one name per column."
+        )
+    return feature_names
+
+
+def _profile_means(X, labels, names, where):
+    """``(means, z-scores, display names)`` of the clusters that have rows: each cluster's
+    mean of each feature, and its distance from the overall mean in standard deviations."""
+    clusters, codes, display = _cluster_index(labels, names, None, where)
+    means, overall, spread, sizes = _cluster_means(X, codes, clusters.size)
+    present = sizes > 0  # a name given for a label without rows has no profile
+    means = means[present]
+    display = [name for name, keep in zip(display, present, strict=True) if keep]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zscores = np.where(spread > 0, (means - overall) / np.where(spread > 0, spread, 1), 0.0)
+    return means, zscores, display
+
+
+def _strongest_features(zscores, max_features):
+    """The columns shown: all, or the ``max_features`` whose cluster means differ most
+    from the overall mean, in their order."""
+    n_features = zscores.shape[1]
+    if n_features <= max_features:
+        return np.arange(n_features)
+    strength = np.abs(zscores).max(axis=0)
+    return np.sort(np.argsort(-strength, kind="stable")[:max_features])
+
+
+def _profile_colours(means, zscores, scale_colors):
+    """``(cell values, norm, colour map, colour bar label, colour bar extend)``."""
+    if scale_colors == "zscore":
+        limit = 2.5
+        extend = "both" if np.abs(zscores).max() > limit else "neither"
+        return (
+            zscores,
+            Normalize(-limit, limit),
+            colormaps["RdBu_r"],
+            "cluster mean − overall mean\n(standard deviations)",
+            extend,
+        )
+    low, high = means.min(axis=0), means.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return (
+        np.where(high > low, (means - low) / span, 0.5),
+        Normalize(0.0, 1.0),
+        colormaps["viridis"],
+        "cluster mean, from the feature's\nlowest (0) to highest (1) cluster mean",
+        "neither",
+    )
+
+
+def _profile_layout(shown_names, display, annotate):
+    """``(column labels, horizontal, row labels, default figure size)``: cells wide enough
+    for '-12.3k' when annotated, labels wrapped."""
+    n_shown, n_clusters = len(shown_names), len(display)
+    cell_width = 0.62 if annotate else 0.32
+    line_points = FONT_SIZE * 1.25
+    horizontal = max(len(name) for name in shown_names) <= 7
+    if horizontal:
+        column_labels = shown_names
+        label_depth = line_points / 72
+    else:
+        lines = max(1, min(2, int(cell_width * 72 // line_points)))
+        column_labels = [_shorten(name, 24, lines) for name in shown_names]
+        label_depth = max(len(line) for c in column_labels for line in c.split("\n")) * 0.075
+    row_labels = [_shorten(name, 28, 2) for name in display]
+    two_line_rows = any("\n" in label for label in row_labels)
+    cell_height = 0.5 if two_line_rows else 0.34
+    row_label_width = max(len(line) for c in row_labels for line in c.split("\n")) * 0.075
+    default_size = (
+        min(max(row_label_width + 0.5 + n_shown * cell_width + 1.6, 5.0), 45.0),
+        min(max(label_depth + 1.2 + n_clusters * cell_height, 3.0), 45.0),
+    )
+    return column_labels, horizontal, row_labels, default_size
+
+
+def _profile_grid(ax, column_labels, row_labels, horizontal):
+    """Feature labels on top, cluster labels on the left, white lines between cells."""
+    n_shown, n_clusters = len(column_labels), len(row_labels)
+    ax.set_xticks(
+        np.arange(n_shown), column_labels, fontsize=FONT_SIZE, rotation=0 if horizontal else 90
+    )
+    ax.set_yticks(np.arange(n_clusters), row_labels, fontsize=FONT_SIZE)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    ax.set_xticks(np.arange(n_shown + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(n_clusters + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _annotate_profile(ax, means, colours, cmap, norm):
+    """Each cell's mean, in white on dark cells and black on light ones."""
+    n_clusters, n_shown = means.shape
+    for row in range(n_clusters):
+        for column in range(n_shown):
+            face = cmap(norm(colours[row, column]))
+            ax.text(
+                column,
+                row,
+                format_compact(means[row, column]),
+                ha="center",
+                va="center",
+                fontsize=FONT_SIZE - 1,
+                color="white" if _luminance(to_rgb(face)) < 0.35 else "black",
+            )
 
 
 # -- sizes ---------------------------------------------------------------------------
