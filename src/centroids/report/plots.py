@@ -904,8 +904,6 @@ def plot_clusters_pca(
     >>> fig.axes[0].get_xlabel().startswith("PC1")
     True
     """
-    from sklearn.decomposition import PCA
-
     where = "plot_clusters_pca"
     X, _ = _check_data(X, where)
     labels = _check_labels(labels, X.shape[0], where)
@@ -917,80 +915,19 @@ def plot_clusters_pca(
     if not isinstance(max_points, Integral) or max_points < 1:
         raise ValueError(f"max_points must be an integer >= 1, got {max_points!r}.")
     rng = check_random_state(random_state)
-    n_rows, n_features = X.shape
+    n_rows = X.shape[0]
     if n_rows < 2:
         raise ValueError(f"{where} needs at least 2 rows to find principal components, got 1.")
-    n_components = min(2, n_features)
-    solver = "auto"
-    if sp.issparse(X):  # no centring copy: the covariance for few features, else ARPACK
-        small = n_features <= 1000 or n_components >= min(X.shape)
-        solver = "covariance_eigh" if small else "arpack"
-    pca = PCA(n_components, svd_solver=solver, random_state=rng.randint(2**31 - 1))
-    pca.fit(X)
-    rows = _stratified_rows(codes, clusters.size, max_points, rng)
-    rows = rows[rng.permutation(rows.size)]
-    points = pca.transform(X[rows])
-    ratios = np.zeros(2)
-    ratios[:n_components] = pca.explained_variance_ratio_
-    if n_components < 2:  # one feature (or one row): spread the points vertically
-        points = np.column_stack([points[:, 0], rng.uniform(-0.5, 0.5, rows.size)])
+    pca, rows, points = _pca_points(X, codes, clusters.size, max_points, rng)
 
     colors = np.asarray(cluster_colors(clusters.size))
     legend_columns = 1 if clusters.size <= 20 else math.ceil(clusters.size / 20)
     width, height = figsize or (8.5 + 1.5 * (legend_columns - 1), 6.0)
     fig = _new_figure(width, height)
     ax = fig.add_subplot()
-    point_size = float(np.clip(20_000 / rows.size, 3.0, 30.0))
-    alpha = 0.85 if rows.size <= 5000 else 0.5
-    ax.scatter(
-        points[:, 0],
-        points[:, 1],
-        s=point_size,
-        c=colors[codes[rows]],
-        alpha=alpha,
-        linewidths=0,
-        rasterized=rows.size > 2000,
-    )
-    handles = [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markersize=7,
-            markerfacecolor=colors[i],
-            markeredgecolor="none",
-            label=_shorten(display[i], 36, 1),
-        )
-        for i in range(clusters.size)
-    ]
+    handles = _scatter_pca_points(ax, points, colors[codes[rows]], colors, display)
     if centers is not None:
-        projected = pca.transform(centers)
-        if n_components < 2:
-            projected = np.column_stack([projected[:, 0], np.zeros(projected.shape[0])])
-        ax.scatter(
-            projected[:, 0],
-            projected[:, 1],
-            s=170,
-            marker="X",
-            c=colors,
-            edgecolors="black",
-            linewidths=1.3,
-            zorder=3,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="X",
-                linestyle="none",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="black",
-                markeredgewidth=1.3,
-                label="centers",
-            )
-        )
+        handles.append(_scatter_pca_centers(ax, pca, centers, colors))
     ax.legend(
         handles=handles,
         title="cluster",
@@ -1002,14 +939,7 @@ def plot_clusters_pca(
         frameon=False,
         borderaxespad=0.0,
     )
-    ax.set_xlabel(f"PC1 ({ratios[0]:.1%} of variance)", fontsize=FONT_SIZE + 1)
-    if n_components < 2:
-        ax.set_ylabel("random vertical spread (X has one feature)", fontsize=FONT_SIZE + 1)
-        ax.set_yticks([])
-    else:
-        ax.set_ylabel(f"PC2 ({ratios[1]:.1%} of variance)", fontsize=FONT_SIZE + 1)
-    ax.tick_params(labelsize=FONT_SIZE)
-    ax.grid(True, alpha=0.25)
+    _label_pca_axes(ax, pca)
     title = f"{clusters.size} clusters on the first two principal components"
     if rows.size < n_rows:
         title += (
@@ -1018,6 +948,99 @@ def plot_clusters_pca(
         )
     ax.set_title(title, fontsize=FONT_SIZE + 2)
     return fig
+
+
+def _pca_points(X, codes, n_clusters, max_points, rng):
+    """``(fitted PCA, rows shown, their 2-D points)``: PCA on every row, a stratified
+    sample of at most ``max_points`` rows in random order (one component: the second
+    coordinate is a random vertical spread). Draws from ``rng`` in that order."""
+    from sklearn.decomposition import PCA
+
+    n_features = X.shape[1]
+    n_components = min(2, n_features)
+    solver = "auto"
+    if sp.issparse(X):  # no centring copy: the covariance for few features, else ARPACK
+        small = n_features <= 1000 or n_components >= min(X.shape)
+        solver = "covariance_eigh" if small else "arpack"
+    pca = PCA(n_components, svd_solver=solver, random_state=rng.randint(2**31 - 1))
+    pca.fit(X)
+    rows = _stratified_rows(codes, n_clusters, max_points, rng)
+    rows = rows[rng.permutation(rows.size)]
+    points = pca.transform(X[rows])
+    if n_components < 2:  # one feature (or one row): spread the points vertically
+        points = np.column_stack([points[:, 0], rng.uniform(-0.5, 0.5, rows.size)])
+    return pca, rows, points
+
+
+def _scatter_pca_points(ax, points, point_colors, colors, display):
+    """The rows' points, sized and faded by their number; one legend handle a cluster."""
+    n_points = points.shape[0]
+    point_size = float(np.clip(20_000 / n_points, 3.0, 30.0))
+    alpha = 0.85 if n_points <= 5000 else 0.5
+    ax.scatter(
+        points[:, 0],
+        points[:, 1],
+        s=point_size,
+        c=point_colors,
+        alpha=alpha,
+        linewidths=0,
+        rasterized=n_points > 2000,
+    )
+    return [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="none",
+            markersize=7,
+            markerfacecolor=colors[i],
+            markeredgecolor="none",
+            label=_shorten(display[i], 36, 1),
+        )
+        for i in range(len(display))
+    ]
+
+
+def _scatter_pca_centers(ax, pca, centers, colors):
+    """The centers as crosses in their clusters' colours; returns their legend handle."""
+    projected = pca.transform(centers)
+    if pca.n_components_ < 2:
+        projected = np.column_stack([projected[:, 0], np.zeros(projected.shape[0])])
+    ax.scatter(
+        projected[:, 0],
+        projected[:, 1],
+        s=170,
+        marker="X",
+        c=colors,
+        edgecolors="black",
+        linewidths=1.3,
+        zorder=3,
+    )
+    return Line2D(
+        [],
+        [],
+        marker="X",
+        linestyle="none",
+        markersize=10,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        markeredgewidth=1.3,
+        label="centers",
+    )
+
+
+def _label_pca_axes(ax, pca):
+    """Each axis labelled with its share of the variance (one feature: no second)."""
+    ratios = np.zeros(2)
+    ratios[: pca.n_components_] = pca.explained_variance_ratio_
+    ax.set_xlabel(f"PC1 ({ratios[0]:.1%} of variance)", fontsize=FONT_SIZE + 1)
+    if pca.n_components_ < 2:
+        ax.set_ylabel("random vertical spread (X has one feature)", fontsize=FONT_SIZE + 1)
+        ax.set_yticks([])
+    else:
+        ax.set_ylabel(f"PC2 ({ratios[1]:.1%} of variance)", fontsize=FONT_SIZE + 1)
+    ax.tick_params(labelsize=FONT_SIZE)
+    ax.grid(True, alpha=0.25)
 
 
 # -- profiles ------------------------------------------------------------------------
