@@ -470,10 +470,21 @@ def _missing_value_finding(numeric, names):
 
 def _table_findings(X, names, rng):
     """Scale, constant columns, duplicates, dimensionality; X is finite, numeric."""
-    findings = []
-    n_samples, n_features = X.shape
-    variances = X.var(axis=0)
     constant = X.max(axis=0) == X.min(axis=0)
+    varying = np.flatnonzero(~constant)
+    return [
+        *_constant_column_findings(names, constant),
+        *_one_dimensional_findings(names, varying, X.shape[1]),
+        *_scale_findings(X, names, varying),
+        *_duplicate_findings(X),
+        *_dimension_findings(*X.shape),
+        *_concentration_findings(X, varying, rng),
+    ]
+
+
+def _constant_column_findings(names, constant):
+    """Columns that hold one value on every row."""
+    findings = []
     if constant.any():
         constant_names = [names[j] for j in np.flatnonzero(constant)]
         findings.append(
@@ -490,7 +501,12 @@ def _table_findings(X, names, rng):
                 {"columns": constant_names},
             )
         )
-    varying = np.flatnonzero(~constant)
+    return findings
+
+
+def _one_dimensional_findings(names, varying, n_features):
+    """One feature, or only one that varies: the clusters are intervals of it."""
+    findings = []
     if varying.size == 1 and n_features == 1:
         findings.append(
             Finding(
@@ -520,6 +536,13 @@ def _table_findings(X, names, rng):
                 {"feature": names[varying[0]]},
             )
         )
+    return findings
+
+
+def _scale_findings(X, names, varying):
+    """Varying features whose variances differ by more than ``UNSCALED_VARIANCE_RATIO``."""
+    findings = []
+    variances = X.var(axis=0)
     if varying.size >= 2:
         varying_variances = variances[varying]
         largest, smallest = np.argmax(varying_variances), np.argmin(varying_variances)
@@ -555,6 +578,13 @@ def _table_findings(X, names, rng):
                     },
                 )
             )
+    return findings
+
+
+def _duplicate_findings(X):
+    """Rows that repeat an earlier row, from ``DUPLICATE_SHARE_INFO`` of the rows on."""
+    findings = []
+    n_samples = X.shape[0]
     duplicated = int(pd.DataFrame(X).duplicated().sum())
     share = duplicated / n_samples
     if share >= DUPLICATE_SHARE_INFO:
@@ -577,6 +607,12 @@ def _table_findings(X, names, rng):
                 {"duplicates": duplicated, "share": share, "distinct_rows": n_distinct},
             )
         )
+    return findings
+
+
+def _dimension_findings(n_samples, n_features):
+    """No more rows than features, or fewer than ``MIN_ROWS_PER_FEATURE`` per feature."""
+    findings = []
     if n_samples <= n_features:
         findings.append(
             Finding(
@@ -607,6 +643,13 @@ def _table_findings(X, names, rng):
                 {"rows": n_samples, "features": n_features},
             )
         )
+    return findings
+
+
+def _concentration_findings(X, varying, rng):
+    """Distances between random pairs of rows that hardly vary (the curse of dimensionality)."""
+    findings = []
+    n_samples = X.shape[0]
     if varying.size >= CONCENTRATION_MIN_FEATURES and n_samples >= 20:
         first = rng.randint(n_samples, size=CONCENTRATION_PAIRS)
         second = rng.randint(n_samples, size=CONCENTRATION_PAIRS)
@@ -982,31 +1025,11 @@ def _elongation_finding(X, labels, n_clusters, rng):
 
 def _density_findings(X, labels, centers, rng, random_state_seed, notes):
     """Dense groups (HDBSCAN) that K-Means cuts across or merges."""
-    from sklearn.cluster import HDBSCAN
-
     n_clusters = centers.shape[0]
-    if n_clusters < 2 or X.shape[0] < 50:
+    if not _density_comparable(X, n_clusters, notes):
         return []
-    if X.shape[1] > DENSITY_MAX_FEATURES:
-        notes.append(
-            f"The density comparison was skipped: more than {DENSITY_MAX_FEATURES} "
-            "features, where densities cannot be estimated reliably."
-        )
-        return []
-    continuous = set(_continuous_features(X))
-    discrete = [j for j in range(X.shape[1]) if j not in continuous]
-    if discrete:
-        notes.append(
-            f"The density comparison (shapes K-Means cannot capture) was skipped: "
-            f"{len(discrete)} feature(s) take at most {DISCRETE_MAX_VALUES} distinct values "
-            "(one-hot columns, flags, small counts), which cut the space into separate "
-            "slices that a density method would take for groups."
-        )
-        return []
-    rows = _subsample(X.shape[0], DENSITY_MAX_ROWS, rng)
+    rows, groups = _dense_groups(X, rng)
     sample, sample_labels = X[rows], labels[rows]
-    min_group = max(10, int(DENSITY_MIN_GROUP_SHARE * rows.size))
-    groups = HDBSCAN(min_cluster_size=min_group, copy=True).fit(sample).labels_
     dense = groups >= 0
     n_groups = int(groups.max()) + 1
     noise_share = 1.0 - dense.mean()
@@ -1020,63 +1043,136 @@ def _density_findings(X, labels, centers, rng, random_state_seed, notes):
     counts = pd.crosstab(sample_labels[dense], groups[dense]).to_numpy().astype(np.float64)
     cluster_ids = np.unique(sample_labels[dense])
     group_share = counts / counts.sum(axis=0, keepdims=True)  # share of a group per cluster
+    crossings = _crossed_groups(counts, cluster_ids, group_share)
+    seen = {
+        "dense_groups": n_groups,
+        "noise_share": float(noise_share),
+        "rows_examined": int(rows.size),
+        "text": subsample_text,
+    }
+    findings = []
+    if crossings:
+        findings.append(
+            _crossing_finding(
+                seen,
+                crossings,
+                counts,
+                dense,
+                sample,
+                sample_labels,
+                centers,
+                groups,
+                random_state_seed,
+            )
+        )
+    merged = _merged_groups(counts, cluster_ids, group_share)
+    if merged and not crossings:
+        findings.append(_merged_finding(seen, merged, counts))
+    return findings
+
+
+def _density_comparable(X, n_clusters, notes):
+    """Whether densities can be compared on X; when they cannot, ``notes`` says why (for
+    too many features or discrete ones; too few rows or clusters say nothing)."""
+    if n_clusters < 2 or X.shape[0] < 50:
+        return False
+    if X.shape[1] > DENSITY_MAX_FEATURES:
+        notes.append(
+            f"The density comparison was skipped: more than {DENSITY_MAX_FEATURES} "
+            "features, where densities cannot be estimated reliably."
+        )
+        return False
+    continuous = set(_continuous_features(X))
+    discrete = [j for j in range(X.shape[1]) if j not in continuous]
+    if discrete:
+        notes.append(
+            f"The density comparison (shapes K-Means cannot capture) was skipped: "
+            f"{len(discrete)} feature(s) take at most {DISCRETE_MAX_VALUES} distinct values "
+            "(one-hot columns, flags, small counts), which cut the space into separate "
+            "slices that a density method would take for groups."
+        )
+        return False
+    return True
+
+
+def _dense_groups(X, rng):
+    """``(rows, HDBSCAN group of each, -1 for noise)`` on a subsample of X."""
+    from sklearn.cluster import HDBSCAN
+
+    rows = _subsample(X.shape[0], DENSITY_MAX_ROWS, rng)
+    min_group = max(10, int(DENSITY_MIN_GROUP_SHARE * rows.size))
+    return rows, HDBSCAN(min_cluster_size=min_group, copy=True).fit(X[rows]).labels_
+
+
+def _crossed_groups(counts, cluster_ids, group_share):
+    """``(cluster u, cluster v, [group, group])`` for pairs of clusters that each hold at
+    least ``CROSSING_MIN_SHARE`` of two same dense groups."""
     holds = group_share >= CROSSING_MIN_SHARE
     crossings = []
     for u, v in itertools.combinations(range(counts.shape[0]), 2):
         both = np.flatnonzero(holds[u] & holds[v])
         if both.size >= 2:
             crossings.append((int(cluster_ids[u]), int(cluster_ids[v]), both[:2].tolist()))
-    findings = []
-    if crossings:
-        majority = counts.max(axis=0)
-        crossed_groups = sorted({g for _, _, pair in crossings for g in pair})
-        misplaced = float(
-            (counts[:, crossed_groups].sum() - majority[crossed_groups].sum()) / dense.sum()
-        )
-        elongation = _elongation(sample, sample_labels, n_clusters)
-        mixture_text, mixture_ari, kmeans_ari = _compare_mixture(
-            sample, sample_labels, centers, groups, dense, random_state_seed
-        )
-        u, v, pair = crossings[0]
-        elongated = {c: r for c, r in elongation.items() if r >= ELONGATION_RATIO}
-        elongation_text = (
-            " Elongated clusters (longest axis over the median of the others): "
-            + ", ".join(f"{c}: {r:.1f}x" for c, r in sorted(elongated.items())[:5])
-            + "."
-            if elongated
-            else ""
-        )
-        findings.append(
-            Finding(
-                "non-globular-clusters",
-                Severity.WARNING,
-                "Structure K-Means cannot capture (elongated or non-convex groups)",
-                f"A density-based clustering{subsample_text} finds {n_groups} dense groups, "
-                f"and K-Means cuts across them: clusters {u} and {v} each hold at least "
-                f"{CROSSING_MIN_SHARE:.0%} of both groups {pair[0]} and {pair[1]}; "
-                f"{misplaced:.0%} of the rows in dense groups sit outside their group's main "
-                f"cluster.{elongation_text}",
-                "K-Means cuts space into convex cells around centers (it assumes round "
-                "clusters of similar spread), so groups that are elongated, curved or "
-                "nested are sliced across, whatever K.",
-                mixture_text,
-                {
-                    "dense_groups": n_groups,
-                    "noise_share": float(noise_share),
-                    "crossings": crossings,
-                    "misplaced_share": misplaced,
-                    "elongation": elongation,
-                    "mixture_ari": mixture_ari,
-                    "kmeans_ari": kmeans_ari,
-                    "rows_examined": int(rows.size),
-                },
-            )
-        )
+    return crossings
+
+
+def _crossing_finding(
+    seen, crossings, counts, dense, sample, sample_labels, centers, groups, random_state_seed
+):
+    """The finding for dense groups that K-Means cuts across."""
+    n_clusters = centers.shape[0]
+    majority = counts.max(axis=0)
+    crossed_groups = sorted({g for _, _, pair in crossings for g in pair})
+    misplaced = float(
+        (counts[:, crossed_groups].sum() - majority[crossed_groups].sum()) / dense.sum()
+    )
+    elongation = _elongation(sample, sample_labels, n_clusters)
+    mixture_text, mixture_ari, kmeans_ari = _compare_mixture(
+        sample, sample_labels, centers, groups, dense, random_state_seed
+    )
+    u, v, pair = crossings[0]
+    elongated = {c: r for c, r in elongation.items() if r >= ELONGATION_RATIO}
+    elongation_text = (
+        " Elongated clusters (longest axis over the median of the others): "
+        + ", ".join(f"{c}: {r:.1f}x" for c, r in sorted(elongated.items())[:5])
+        + "."
+        if elongated
+        else ""
+    )
+    return Finding(
+        "non-globular-clusters",
+        Severity.WARNING,
+        "Structure K-Means cannot capture (elongated or non-convex groups)",
+        f"A density-based clustering{seen['text']} finds {seen['dense_groups']} dense groups, "
+        f"and K-Means cuts across them: clusters {u} and {v} each hold at least "
+        f"{CROSSING_MIN_SHARE:.0%} of both groups {pair[0]} and {pair[1]}; "
+        f"{misplaced:.0%} of the rows in dense groups sit outside their group's main "
+        f"cluster.{elongation_text}",
+        "K-Means cuts space into convex cells around centers (it assumes round "
+        "clusters of similar spread), so groups that are elongated, curved or "
+        "nested are sliced across, whatever K.",
+        mixture_text,
+        {
+            "dense_groups": seen["dense_groups"],
+            "noise_share": seen["noise_share"],
+            "crossings": crossings,
+            "misplaced_share": misplaced,
+            "elongation": elongation,
+            "mixture_ari": mixture_ari,
+            "kmeans_ari": kmeans_ari,
+            "rows_examined": seen["rows_examined"],
+        },
+    )
+
+
+def _merged_groups(counts, cluster_ids, group_share):
+    """``(cluster, its groups)`` for clusters that hold almost all of two or more dense
+    groups."""
     merged = [
         (int(cluster_ids[u]), np.flatnonzero(counts[u] / counts[u].sum() >= CROSSING_MIN_SHARE))
         for u in range(counts.shape[0])
     ]
-    merged = [
+    return [
         (cluster, group_ids)
         for cluster, group_ids in merged
         if group_ids.size >= 2
@@ -1085,29 +1181,29 @@ def _density_findings(X, labels, centers, rng, random_state_seed, notes):
             for g in group_ids
         )
     ]
-    if merged and not crossings:
-        cluster, group_ids = merged[0]
-        findings.append(
-            Finding(
-                "merged-dense-groups",
-                Severity.INFO,
-                "Separate dense groups share a cluster",
-                f"A density-based clustering{subsample_text} finds {n_groups} dense groups; "
-                f"cluster {cluster} holds almost all of groups {group_ids.tolist()}, which "
-                f"are separated by sparse space ({len(merged)} cluster(s) like this).",
-                "A center placed between two separate groups describes neither: K is "
-                "probably too small for the structure.",
-                f"Try a larger K (compare silhouette or the gap statistic over K, e.g. "
-                f"K={counts.shape[0] + sum(g.size - 1 for _, g in merged)}), or check "
-                "whether the two groups should indeed be one segment.",
-                {
-                    "dense_groups": n_groups,
-                    "merged": {c: g.tolist() for c, g in merged},
-                    "rows_examined": int(rows.size),
-                },
-            )
-        )
-    return findings
+
+
+def _merged_finding(seen, merged, counts):
+    """The finding for separate dense groups that share a cluster."""
+    cluster, group_ids = merged[0]
+    return Finding(
+        "merged-dense-groups",
+        Severity.INFO,
+        "Separate dense groups share a cluster",
+        f"A density-based clustering{seen['text']} finds {seen['dense_groups']} dense groups; "
+        f"cluster {cluster} holds almost all of groups {group_ids.tolist()}, which "
+        f"are separated by sparse space ({len(merged)} cluster(s) like this).",
+        "A center placed between two separate groups describes neither: K is "
+        "probably too small for the structure.",
+        f"Try a larger K (compare silhouette or the gap statistic over K, e.g. "
+        f"K={counts.shape[0] + sum(g.size - 1 for _, g in merged)}), or check "
+        "whether the two groups should indeed be one segment.",
+        {
+            "dense_groups": seen["dense_groups"],
+            "merged": {c: g.tolist() for c, g in merged},
+            "rows_examined": seen["rows_examined"],
+        },
+    )
 
 
 def _compare_mixture(sample, sample_labels, centers, groups, dense, seed):

@@ -678,17 +678,51 @@ def plot_silhouette(
     >>> [label.get_text() for label in fig.axes[0].get_yticklabels()]
     ['0', '1']
     """
-    from ..evaluate.metrics import silhouette_samples
-
     where = "plot_silhouette"
-    if sample_values is None:
-        if X is None:
-            raise TypeError(f"{where} needs X, or the silhouette values as sample_values.")
-        X, _ = _check_data(X, where)
-        n_rows = X.shape[0]
+    X, labels, clusters, codes, display = _silhouette_clusters(
+        X, labels, sample_values, names, max_points, where
+    )
+    n_total = labels.shape[0]
+    if sample_values is not None:
+        values = _given_silhouettes(sample_values, labels)
+        rows = np.arange(n_total)
     else:
-        n_rows = None if X is None else _check_data(X, where)[0].shape[0]
-    labels = _check_labels(labels, n_rows, where)
+        rows, values = _computed_silhouettes(
+            X, codes, clusters.size, metric, sample_size, random_state, where
+        )
+    row_codes = codes[rows]
+    band_labels = [_shorten(name, 28, 2) for name in display]
+    label_lines = max(label.count("\n") + 1 for label in band_labels)
+    per_cluster = 0.3 if label_lines == 1 else 0.46
+    width, height = figsize or (7.5, max(4.0, 1.6 + per_cluster * clusters.size))
+    fig = _new_figure(width, height)
+    ax = fig.add_subplot()
+    sizes = np.bincount(row_codes, minlength=clusters.size)
+    heights = _band_heights(sizes, (height - 1.6) * 72, (0.5 + 1.25 * label_lines) * FONT_SIZE)
+    y_end, shown_bars, ticks = _draw_silhouette_bands(
+        ax, values, row_codes, heights, band_labels, max_points
+    )
+    _label_silhouette_axes(ax, values, y_end, ticks)
+    title = f"Silhouette of {_count(rows.size)} rows in {clusters.size} clusters"
+    notes = []
+    if rows.size < n_total:
+        notes.append(f"a random sample of {_count(rows.size)} of {_count(n_total)} rows")
+    if shown_bars < rows.size:
+        notes.append(f"{_count(shown_bars)} evenly spaced quantiles drawn")
+    if notes:
+        title += "\n(" + "; ".join(notes) + ")"
+    ax.set_title(title, fontsize=FONT_SIZE + 2)
+    return fig
+
+
+def _silhouette_clusters(X, labels, sample_values, names, max_points, where):
+    """``(X, labels, clusters, codes, display names)`` of a silhouette plot, its data,
+    labels and ``max_points`` checked (X as the silhouette computation takes it)."""
+    if sample_values is None and X is None:
+        raise TypeError(f"{where} needs X, or the silhouette values as sample_values.")
+    if X is not None:
+        X, _ = _check_data(X, where)
+    labels = _check_labels(labels, None if X is None else X.shape[0], where)
     clusters, codes, display = _cluster_index(labels, names, None, where)
     if np.unique(codes).size < 2:
         raise ValueError(
@@ -701,55 +735,60 @@ def plot_silhouette(
             f"max_points must be an integer >= 2 per cluster ({2 * clusters.size}), "
             f"got {max_points!r}."
         )
-    n_total = labels.shape[0]
-    if sample_values is not None:
-        values = np.asarray(sample_values, dtype=np.float64)
-        if values.shape != labels.shape:
-            raise ValueError(
-                f"sample_values has shape {values.shape} but labels has shape {labels.shape}: "
-                "give one silhouette value per row."
-            )
-        bad = np.flatnonzero(~np.isfinite(values) | (np.abs(values) > 1 + 1e-9))
-        if bad.size:
-            raise ValueError(
-                f"sample_values holds {values[bad[0]]} at index {bad[0]}: silhouette values "
-                "are finite numbers in [-1, 1]."
-            )
-        rows = np.arange(n_total)
-    else:
-        rows = np.arange(n_total)
-        if sample_size is not None:
-            if not isinstance(sample_size, Integral) or sample_size < 2:
-                raise ValueError(
-                    f"sample_size must be an integer >= 2 or None, got {sample_size!r}."
-                )
-            rows = _stratified_rows(codes, clusters.size, int(sample_size), random_state)
-        if np.unique(codes[rows]).size >= rows.size:
-            raise ValueError(
-                f"{where} needs fewer clusters than rows: {rows.size} rows in "
-                f"{np.unique(codes[rows]).size} clusters leave every row alone in its cluster."
-            )
-        X_rows = X[rows] if rows.size < n_total else X
-        values = np.asarray(silhouette_samples(X_rows, codes[rows], metric=metric))
-    row_codes = codes[rows]
-    sizes = np.bincount(row_codes, minlength=clusters.size)
+    return X, labels, clusters, codes, display
 
-    band_labels = [_shorten(name, 28, 2) for name in display]
-    label_lines = max(label.count("\n") + 1 for label in band_labels)
-    per_cluster = 0.3 if label_lines == 1 else 0.46
-    width, height = figsize or (7.5, max(4.0, 1.6 + per_cluster * clusters.size))
-    fig = _new_figure(width, height)
-    ax = fig.add_subplot()
-    colors = cluster_colors(clusters.size)
-    heights = _band_heights(sizes, (height - 1.6) * 72, (0.5 + 1.25 * label_lines) * FONT_SIZE)
+
+def _given_silhouettes(sample_values, labels):
+    """``sample_values`` checked: one finite value in [-1, 1] per row."""
+    values = np.asarray(sample_values, dtype=np.float64)
+    if values.shape != labels.shape:
+        raise ValueError(
+            f"sample_values has shape {values.shape} but labels has shape {labels.shape}: "
+            "give one silhouette value per row."
+        )
+    bad = np.flatnonzero(~np.isfinite(values) | (np.abs(values) > 1 + 1e-9))
+    if bad.size:
+        raise ValueError(
+            f"sample_values holds {values[bad[0]]} at index {bad[0]}: silhouette values "
+            "are finite numbers in [-1, 1]."
+        )
+    return values
+
+
+def _computed_silhouettes(X, codes, n_clusters, metric, sample_size, random_state, where):
+    """``(rows, silhouette of each)``: every row, or a stratified sample of
+    ``sample_size`` rows."""
+    from ..evaluate.metrics import silhouette_samples
+
+    n_total = codes.shape[0]
+    rows = np.arange(n_total)
+    if sample_size is not None:
+        if not isinstance(sample_size, Integral) or sample_size < 2:
+            raise ValueError(f"sample_size must be an integer >= 2 or None, got {sample_size!r}.")
+        rows = _stratified_rows(codes, n_clusters, int(sample_size), random_state)
+    if np.unique(codes[rows]).size >= rows.size:
+        raise ValueError(
+            f"{where} needs fewer clusters than rows: {rows.size} rows in "
+            f"{np.unique(codes[rows]).size} clusters leave every row alone in its cluster."
+        )
+    X_rows = X[rows] if rows.size < n_total else X
+    return rows, np.asarray(silhouette_samples(X_rows, codes[rows], metric=metric))
+
+
+def _draw_silhouette_bands(ax, values, row_codes, heights, band_labels, max_points):
+    """One band per cluster, its rows' silhouettes sorted, drawn as one step outline.
+
+    Returns ``(bottom of the last band, bars drawn, (tick positions, tick labels))``.
+    """
+    colors = cluster_colors(len(heights))
     gap = 0.025 * heights.sum()
     shown_bars = 0
     y_start, tick_positions, tick_labels = gap, [], []
-    for position in range(clusters.size):
+    for position in range(len(heights)):
         cluster_values = np.sort(values[row_codes == position])[::-1]
         if cluster_values.size == 0:
             continue
-        budget = max(2, round(max_points * cluster_values.size / rows.size))
+        budget = max(2, round(max_points * cluster_values.size / row_codes.size))
         if cluster_values.size > budget:
             picks = np.linspace(0, cluster_values.size - 1, budget).round().astype(int)
             cluster_values = cluster_values[picks]
@@ -772,13 +811,18 @@ def plot_silhouette(
         tick_positions.append(y_start + heights[position] / 2)
         tick_labels.append(band_labels[position])
         y_start += heights[position] + gap
+    return y_start, shown_bars, (tick_positions, tick_labels)
+
+
+def _label_silhouette_axes(ax, values, y_end, ticks):
+    """The mean silhouette and zero lines, the limits, the cluster ticks and the labels."""
     mean = float(values.mean())
     ax.axvline(
         mean, color=MARK_COLOR, linestyle="--", linewidth=1.4, label=f"mean silhouette = {mean:.3f}"
     )
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_ylim(y_start, 0)
-    ax.set_yticks(tick_positions, tick_labels, fontsize=FONT_SIZE)
+    ax.set_ylim(y_end, 0)
+    ax.set_yticks(*ticks, fontsize=FONT_SIZE)
     ax.tick_params(axis="y", length=0)
     low = min(-0.1, float(values.min()) - 0.05)
     ax.set_xlim(low, 1.0)
@@ -787,16 +831,6 @@ def plot_silhouette(
     ax.tick_params(axis="x", labelsize=FONT_SIZE)
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=FONT_SIZE, framealpha=0.9)
-    title = f"Silhouette of {_count(rows.size)} rows in {clusters.size} clusters"
-    notes = []
-    if rows.size < n_total:
-        notes.append(f"a random sample of {_count(rows.size)} of {_count(n_total)} rows")
-    if shown_bars < rows.size:
-        notes.append(f"{_count(shown_bars)} evenly spaced quantiles drawn")
-    if notes:
-        title += "\n(" + "; ".join(notes) + ")"
-    ax.set_title(title, fontsize=FONT_SIZE + 2)
-    return fig
 
 
 # -- PCA map -------------------------------------------------------------------------
@@ -870,8 +904,6 @@ def plot_clusters_pca(
     >>> fig.axes[0].get_xlabel().startswith("PC1")
     True
     """
-    from sklearn.decomposition import PCA
-
     where = "plot_clusters_pca"
     X, _ = _check_data(X, where)
     labels = _check_labels(labels, X.shape[0], where)
@@ -883,80 +915,19 @@ def plot_clusters_pca(
     if not isinstance(max_points, Integral) or max_points < 1:
         raise ValueError(f"max_points must be an integer >= 1, got {max_points!r}.")
     rng = check_random_state(random_state)
-    n_rows, n_features = X.shape
+    n_rows = X.shape[0]
     if n_rows < 2:
         raise ValueError(f"{where} needs at least 2 rows to find principal components, got 1.")
-    n_components = min(2, n_features)
-    solver = "auto"
-    if sp.issparse(X):  # no centring copy: the covariance for few features, else ARPACK
-        small = n_features <= 1000 or n_components >= min(X.shape)
-        solver = "covariance_eigh" if small else "arpack"
-    pca = PCA(n_components, svd_solver=solver, random_state=rng.randint(2**31 - 1))
-    pca.fit(X)
-    rows = _stratified_rows(codes, clusters.size, max_points, rng)
-    rows = rows[rng.permutation(rows.size)]
-    points = pca.transform(X[rows])
-    ratios = np.zeros(2)
-    ratios[:n_components] = pca.explained_variance_ratio_
-    if n_components < 2:  # one feature (or one row): spread the points vertically
-        points = np.column_stack([points[:, 0], rng.uniform(-0.5, 0.5, rows.size)])
+    pca, rows, points = _pca_points(X, codes, clusters.size, max_points, rng)
 
     colors = np.asarray(cluster_colors(clusters.size))
     legend_columns = 1 if clusters.size <= 20 else math.ceil(clusters.size / 20)
     width, height = figsize or (8.5 + 1.5 * (legend_columns - 1), 6.0)
     fig = _new_figure(width, height)
     ax = fig.add_subplot()
-    point_size = float(np.clip(20_000 / rows.size, 3.0, 30.0))
-    alpha = 0.85 if rows.size <= 5000 else 0.5
-    ax.scatter(
-        points[:, 0],
-        points[:, 1],
-        s=point_size,
-        c=colors[codes[rows]],
-        alpha=alpha,
-        linewidths=0,
-        rasterized=rows.size > 2000,
-    )
-    handles = [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markersize=7,
-            markerfacecolor=colors[i],
-            markeredgecolor="none",
-            label=_shorten(display[i], 36, 1),
-        )
-        for i in range(clusters.size)
-    ]
+    handles = _scatter_pca_points(ax, points, colors[codes[rows]], colors, display)
     if centers is not None:
-        projected = pca.transform(centers)
-        if n_components < 2:
-            projected = np.column_stack([projected[:, 0], np.zeros(projected.shape[0])])
-        ax.scatter(
-            projected[:, 0],
-            projected[:, 1],
-            s=170,
-            marker="X",
-            c=colors,
-            edgecolors="black",
-            linewidths=1.3,
-            zorder=3,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="X",
-                linestyle="none",
-                markersize=10,
-                markerfacecolor="white",
-                markeredgecolor="black",
-                markeredgewidth=1.3,
-                label="centers",
-            )
-        )
+        handles.append(_scatter_pca_centers(ax, pca, centers, colors))
     ax.legend(
         handles=handles,
         title="cluster",
@@ -968,14 +939,7 @@ def plot_clusters_pca(
         frameon=False,
         borderaxespad=0.0,
     )
-    ax.set_xlabel(f"PC1 ({ratios[0]:.1%} of variance)", fontsize=FONT_SIZE + 1)
-    if n_components < 2:
-        ax.set_ylabel("random vertical spread (X has one feature)", fontsize=FONT_SIZE + 1)
-        ax.set_yticks([])
-    else:
-        ax.set_ylabel(f"PC2 ({ratios[1]:.1%} of variance)", fontsize=FONT_SIZE + 1)
-    ax.tick_params(labelsize=FONT_SIZE)
-    ax.grid(True, alpha=0.25)
+    _label_pca_axes(ax, pca)
     title = f"{clusters.size} clusters on the first two principal components"
     if rows.size < n_rows:
         title += (
@@ -984,6 +948,99 @@ def plot_clusters_pca(
         )
     ax.set_title(title, fontsize=FONT_SIZE + 2)
     return fig
+
+
+def _pca_points(X, codes, n_clusters, max_points, rng):
+    """``(fitted PCA, rows shown, their 2-D points)``: PCA on every row, a stratified
+    sample of at most ``max_points`` rows in random order (one component: the second
+    coordinate is a random vertical spread). Draws from ``rng`` in that order."""
+    from sklearn.decomposition import PCA
+
+    n_features = X.shape[1]
+    n_components = min(2, n_features)
+    solver = "auto"
+    if sp.issparse(X):  # no centring copy: the covariance for few features, else ARPACK
+        small = n_features <= 1000 or n_components >= min(X.shape)
+        solver = "covariance_eigh" if small else "arpack"
+    pca = PCA(n_components, svd_solver=solver, random_state=rng.randint(2**31 - 1))
+    pca.fit(X)
+    rows = _stratified_rows(codes, n_clusters, max_points, rng)
+    rows = rows[rng.permutation(rows.size)]
+    points = pca.transform(X[rows])
+    if n_components < 2:  # one feature (or one row): spread the points vertically
+        points = np.column_stack([points[:, 0], rng.uniform(-0.5, 0.5, rows.size)])
+    return pca, rows, points
+
+
+def _scatter_pca_points(ax, points, point_colors, colors, display):
+    """The rows' points, sized and faded by their number; one legend handle a cluster."""
+    n_points = points.shape[0]
+    point_size = float(np.clip(20_000 / n_points, 3.0, 30.0))
+    alpha = 0.85 if n_points <= 5000 else 0.5
+    ax.scatter(
+        points[:, 0],
+        points[:, 1],
+        s=point_size,
+        c=point_colors,
+        alpha=alpha,
+        linewidths=0,
+        rasterized=n_points > 2000,
+    )
+    return [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="none",
+            markersize=7,
+            markerfacecolor=colors[i],
+            markeredgecolor="none",
+            label=_shorten(display[i], 36, 1),
+        )
+        for i in range(len(display))
+    ]
+
+
+def _scatter_pca_centers(ax, pca, centers, colors):
+    """The centers as crosses in their clusters' colours; returns their legend handle."""
+    projected = pca.transform(centers)
+    if pca.n_components_ < 2:
+        projected = np.column_stack([projected[:, 0], np.zeros(projected.shape[0])])
+    ax.scatter(
+        projected[:, 0],
+        projected[:, 1],
+        s=170,
+        marker="X",
+        c=colors,
+        edgecolors="black",
+        linewidths=1.3,
+        zorder=3,
+    )
+    return Line2D(
+        [],
+        [],
+        marker="X",
+        linestyle="none",
+        markersize=10,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        markeredgewidth=1.3,
+        label="centers",
+    )
+
+
+def _label_pca_axes(ax, pca):
+    """Each axis labelled with its share of the variance (one feature: no second)."""
+    ratios = np.zeros(2)
+    ratios[: pca.n_components_] = pca.explained_variance_ratio_
+    ax.set_xlabel(f"PC1 ({ratios[0]:.1%} of variance)", fontsize=FONT_SIZE + 1)
+    if pca.n_components_ < 2:
+        ax.set_ylabel("random vertical spread (X has one feature)", fontsize=FONT_SIZE + 1)
+        ax.set_yticks([])
+    else:
+        ax.set_ylabel(f"PC2 ({ratios[1]:.1%} of variance)", fontsize=FONT_SIZE + 1)
+    ax.tick_params(labelsize=FONT_SIZE)
+    ax.grid(True, alpha=0.25)
 
 
 # -- profiles ------------------------------------------------------------------------
@@ -1101,100 +1158,27 @@ def plot_profiles(
         raise ValueError(f"max_features must be an integer >= 1, got {max_features!r}.")
     X, column_names = _check_data(X, where)
     n_features = X.shape[1]
-    if feature_names is None:
-        feature_names = column_names or [f"x{j}" for j in range(n_features)]
-    else:
-        if isinstance(feature_names, str):
-            raise TypeError("feature_names must be a sequence of names, not one string.")
-        feature_names = [str(name) for name in feature_names]
-        if len(feature_names) != n_features:
-            raise ValueError(
-                f"feature_names has {len(feature_names)} names but X has {n_features} "
-                "features: give one name per column."
-            )
+    feature_names = _profile_feature_names(feature_names, column_names, n_features)
     labels = _check_labels(labels, X.shape[0], where)
-    clusters, codes, display = _cluster_index(labels, names, None, where)
-    means, overall, spread, sizes = _cluster_means(X, codes, clusters.size)
-    present = sizes > 0  # a name given for a label without rows has no profile
-    means, sizes = means[present], sizes[present]
-    display = [name for name, keep in zip(display, present, strict=True) if keep]
-    n_clusters = int(present.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        zscores = np.where(spread > 0, (means - overall) / np.where(spread > 0, spread, 1), 0.0)
-
-    kept = np.arange(n_features)
-    if n_features > max_features:
-        strength = np.abs(zscores).max(axis=0)
-        kept = np.sort(np.argsort(-strength, kind="stable")[:max_features])
+    means, zscores, display = _profile_means(X, labels, names, where)
+    n_clusters = means.shape[0]
+    kept = _strongest_features(zscores, max_features)
     means, zscores = means[:, kept], zscores[:, kept]
     shown_names = [feature_names[j] for j in kept]
     n_shown = kept.size
-    if scale_colors == "zscore":
-        colours = zscores
-        limit = 2.5
-        norm = Normalize(-limit, limit)
-        cmap = colormaps["RdBu_r"]
-        bar_label = "cluster mean − overall mean\n(standard deviations)"
-        extend = "both" if np.abs(zscores).max() > limit else "neither"
-    else:
-        low, high = means.min(axis=0), means.max(axis=0)
-        span = np.where(high > low, high - low, 1.0)
-        colours = np.where(high > low, (means - low) / span, 0.5)
-        norm = Normalize(0.0, 1.0)
-        cmap = colormaps["viridis"]
-        bar_label = "cluster mean, from the feature's\nlowest (0) to highest (1) cluster mean"
-        extend = "neither"
+    colours, norm, cmap, bar_label, extend = _profile_colours(means, zscores, scale_colors)
     if annotate == "auto":
         annotate = n_clusters * n_shown <= 2000
-
-    # Sizes from the content: cells wide enough for '-12.3k', labels wrapped.
-    cell_width = 0.62 if annotate else 0.32
-    line_points = FONT_SIZE * 1.25
-    horizontal = max(len(name) for name in shown_names) <= 7
-    if horizontal:
-        column_labels = shown_names
-        label_depth = line_points / 72
-    else:
-        lines = max(1, min(2, int(cell_width * 72 // line_points)))
-        column_labels = [_shorten(name, 24, lines) for name in shown_names]
-        label_depth = max(len(line) for c in column_labels for line in c.split("\n")) * 0.075
-    row_labels = [_shorten(name, 28, 2) for name in display]
-    two_line_rows = any("\n" in label for label in row_labels)
-    cell_height = 0.5 if two_line_rows else 0.34
-    row_label_width = max(len(line) for c in row_labels for line in c.split("\n")) * 0.075
-    default_size = (
-        min(max(row_label_width + 0.5 + n_shown * cell_width + 1.6, 5.0), 45.0),
-        min(max(label_depth + 1.2 + n_clusters * cell_height, 3.0), 45.0),
+    column_labels, horizontal, row_labels, default_size = _profile_layout(
+        shown_names, display, annotate
     )
     width, height = figsize or default_size
     fig = _new_figure(width, height)
     ax = fig.add_subplot()
     image = ax.imshow(colours, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
-    ax.set_xticks(
-        np.arange(n_shown), column_labels, fontsize=FONT_SIZE, rotation=0 if horizontal else 90
-    )
-    ax.set_yticks(np.arange(n_clusters), row_labels, fontsize=FONT_SIZE)
-    ax.tick_params(length=0)
-    ax.xaxis.tick_top()
-    ax.set_xticks(np.arange(n_shown + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(n_clusters + 1) - 0.5, minor=True)
-    ax.grid(which="minor", color="white", linewidth=1.5)
-    ax.tick_params(which="minor", length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    _profile_grid(ax, column_labels, row_labels, horizontal)
     if annotate:
-        for row in range(n_clusters):
-            for column in range(n_shown):
-                face = cmap(norm(colours[row, column]))
-                ax.text(
-                    column,
-                    row,
-                    format_compact(means[row, column]),
-                    ha="center",
-                    va="center",
-                    fontsize=FONT_SIZE - 1,
-                    color="white" if _luminance(to_rgb(face)) < 0.35 else "black",
-                )
+        _annotate_profile(ax, means, colours, cmap, norm)
     colorbar = fig.colorbar(
         image,
         ax=ax,
@@ -1213,6 +1197,126 @@ def plot_profiles(
         )
     fig.suptitle(title, fontsize=FONT_SIZE + 2)
     return fig
+
+
+def _profile_feature_names(feature_names, column_names, n_features):
+    """The name of each of the ``n_features`` columns: given, the frame's, or x0, x1..."""
+    if feature_names is None:
+        return column_names or [f"x{j}" for j in range(n_features)]
+    if isinstance(feature_names, str):
+        raise TypeError("feature_names must be a sequence of names, not one string.")
+    feature_names = [str(name) for name in feature_names]
+    if len(feature_names) != n_features:
+        raise ValueError(
+            f"feature_names has {len(feature_names)} names but X has {n_features} "
+            "features: give one name per column."
+        )
+    return feature_names
+
+
+def _profile_means(X, labels, names, where):
+    """``(means, z-scores, display names)`` of the clusters that have rows: each cluster's
+    mean of each feature, and its distance from the overall mean in standard deviations."""
+    clusters, codes, display = _cluster_index(labels, names, None, where)
+    means, overall, spread, sizes = _cluster_means(X, codes, clusters.size)
+    present = sizes > 0  # a name given for a label without rows has no profile
+    means = means[present]
+    display = [name for name, keep in zip(display, present, strict=True) if keep]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zscores = np.where(spread > 0, (means - overall) / np.where(spread > 0, spread, 1), 0.0)
+    return means, zscores, display
+
+
+def _strongest_features(zscores, max_features):
+    """The columns shown: all, or the ``max_features`` whose cluster means differ most
+    from the overall mean, in their order."""
+    n_features = zscores.shape[1]
+    if n_features <= max_features:
+        return np.arange(n_features)
+    strength = np.abs(zscores).max(axis=0)
+    return np.sort(np.argsort(-strength, kind="stable")[:max_features])
+
+
+def _profile_colours(means, zscores, scale_colors):
+    """``(cell values, norm, colour map, colour bar label, colour bar extend)``."""
+    if scale_colors == "zscore":
+        limit = 2.5
+        extend = "both" if np.abs(zscores).max() > limit else "neither"
+        return (
+            zscores,
+            Normalize(-limit, limit),
+            colormaps["RdBu_r"],
+            "cluster mean − overall mean\n(standard deviations)",
+            extend,
+        )
+    low, high = means.min(axis=0), means.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return (
+        np.where(high > low, (means - low) / span, 0.5),
+        Normalize(0.0, 1.0),
+        colormaps["viridis"],
+        "cluster mean, from the feature's\nlowest (0) to highest (1) cluster mean",
+        "neither",
+    )
+
+
+def _profile_layout(shown_names, display, annotate):
+    """``(column labels, horizontal, row labels, default figure size)``: cells wide enough
+    for '-12.3k' when annotated, labels wrapped."""
+    n_shown, n_clusters = len(shown_names), len(display)
+    cell_width = 0.62 if annotate else 0.32
+    line_points = FONT_SIZE * 1.25
+    horizontal = max(len(name) for name in shown_names) <= 7
+    if horizontal:
+        column_labels = shown_names
+        label_depth = line_points / 72
+    else:
+        lines = max(1, min(2, int(cell_width * 72 // line_points)))
+        column_labels = [_shorten(name, 24, lines) for name in shown_names]
+        label_depth = max(len(line) for c in column_labels for line in c.split("\n")) * 0.075
+    row_labels = [_shorten(name, 28, 2) for name in display]
+    two_line_rows = any("\n" in label for label in row_labels)
+    cell_height = 0.5 if two_line_rows else 0.34
+    row_label_width = max(len(line) for c in row_labels for line in c.split("\n")) * 0.075
+    default_size = (
+        min(max(row_label_width + 0.5 + n_shown * cell_width + 1.6, 5.0), 45.0),
+        min(max(label_depth + 1.2 + n_clusters * cell_height, 3.0), 45.0),
+    )
+    return column_labels, horizontal, row_labels, default_size
+
+
+def _profile_grid(ax, column_labels, row_labels, horizontal):
+    """Feature labels on top, cluster labels on the left, white lines between cells."""
+    n_shown, n_clusters = len(column_labels), len(row_labels)
+    ax.set_xticks(
+        np.arange(n_shown), column_labels, fontsize=FONT_SIZE, rotation=0 if horizontal else 90
+    )
+    ax.set_yticks(np.arange(n_clusters), row_labels, fontsize=FONT_SIZE)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    ax.set_xticks(np.arange(n_shown + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(n_clusters + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _annotate_profile(ax, means, colours, cmap, norm):
+    """Each cell's mean, in white on dark cells and black on light ones."""
+    n_clusters, n_shown = means.shape
+    for row in range(n_clusters):
+        for column in range(n_shown):
+            face = cmap(norm(colours[row, column]))
+            ax.text(
+                column,
+                row,
+                format_compact(means[row, column]),
+                ha="center",
+                va="center",
+                fontsize=FONT_SIZE - 1,
+                color="white" if _luminance(to_rgb(face)) < 0.35 else "black",
+            )
 
 
 # -- sizes ---------------------------------------------------------------------------
