@@ -13,6 +13,9 @@ CANDIDATES_PER_UNIT = 32
 #: from that problem's prices.
 COLD_SAMPLE_MIN = 40_000
 COLD_STRIDE = 8
+#: A warm start whose first pass leaves more imbalance than ``n / RESAMPLE_SHARE``
+#: candidate rows' worth re-solves from the stride sample first.
+RESAMPLE_SHARE = 4
 #: Passes over the data before giving up (each is a certificate check; a handful suffice).
 MAX_ROUNDS = 60
 
@@ -92,11 +95,18 @@ def _cold_prices(X, centers, lo, hi, tol):
     n, k = X.shape[0], centers.shape[0]
     if n <= COLD_SAMPLE_MIN:
         return np.zeros(k)
+    return _sample_prices(X, centers, lo, hi, tol, None)
+
+
+def _sample_prices(X, centers, lo, hi, tol, prices):
+    """Optimal prices of the problem on every ``COLD_STRIDE``-th row with the bounds scaled,
+    solved from ``prices`` (None: from its own sample, recursively)."""
+    n = X.shape[0]
     sample = X[::COLD_STRIDE]
     m = sample.shape[0]
     lo_s = lo * m // n
     hi_s = min(m, -(-hi * m // n))
-    return _solve(np.ascontiguousarray(sample), centers, lo_s, hi_s, tol, None)[2]
+    return _solve(np.ascontiguousarray(sample), centers, lo_s, hi_s, tol, prices)[2]
 
 
 def _solve(X, centers, lo, hi, tol, prices):
@@ -111,6 +121,7 @@ def _solve(X, centers, lo, hi, tol, prices):
     pass_kernel = reduced_cost_pass.for_work(n * k * X.shape[1])
     flow = None
     growth = 1
+    restart = prices is not None
     for _ in range(MAX_ROUNDS):
         pass_kernel(X, centers, p[:k] - p[k], tol, labels, margin, own, moved)
         sizes = np.bincount(labels, minlength=k).astype(np.int64)
@@ -124,6 +135,17 @@ def _solve(X, centers, lo, hi, tol, prices):
         units = (int(np.abs(excess).sum()) + abs(sink_excess)) // 2
         if units == 0 and not moved.any():
             return labels, float(own.sum()), p[:k] - p[k]
+        if restart and n > COLD_SAMPLE_MIN and CANDIDATES_PER_UNIT * units * RESAMPLE_SHARE > n:
+            # Warm prices far from the answer (centers that moved a lot): one path per
+            # unit over every row would be slow, so first solve the stride sample from
+            # these prices, then start over from the sample's prices (once).
+            restart = False
+            p[:k] = _sample_prices(X, centers, lo, hi, tol, p[:k] - p[k])
+            p[k] = 0.0
+            p[np.abs(p) <= tol] = 0.0
+            labels[:] = -1
+            flow = None
+            continue
         want = min(n, max(MIN_CANDIDATES, CANDIDATES_PER_UNIT * max(units, 1)) * growth)
         if want >= n:
             rows = np.arange(n)
