@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils.validation import check_features
@@ -37,6 +37,8 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         Fewest rows in a cluster; None means 0.
     size_max : int or None, default=None
         Most rows in a cluster; None means no bound.
+    init : 'k-means++' or array of shape (n_clusters, n_features), default='k-means++'
+        The seeding; given centers start a single run (``n_init`` is then 1).
     n_init : int, default=3
         Seedings tried (k-means++); the run of lowest inertia is kept.
     max_iter : int, default=100
@@ -75,6 +77,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "size_min": [Interval(Integral, 0, None, closed="left"), None],
         "size_max": [Interval(Integral, 1, None, closed="left"), None],
+        "init": [StrOptions({"k-means++"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -87,6 +90,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         *,
         size_min=None,
         size_max=None,
+        init="k-means++",
         n_init=3,
         max_iter=100,
         tol=1e-4,
@@ -95,6 +99,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         self.n_clusters = n_clusters
         self.size_min = size_min
         self.size_max = size_max
+        self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
@@ -112,9 +117,20 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         weights = np.ones(n, dtype=X.dtype)
         threshold = self.tol * float(np.mean(np.var(X, axis=0)))
         best = None
-        for _ in range(self.n_init):
-            with blas_limited_to_one_thread():
-                centers, _ = kmeans_plusplus_centers(engine_data(X), self.n_clusters, weights, rs)
+        given = None if isinstance(self.init, str) else np.asarray(self.init, dtype=X.dtype)
+        if given is not None and given.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"init has shape {given.shape}; expected (n_clusters, n_features) = "
+                f"({self.n_clusters}, {X.shape[1]})."
+            )
+        for _ in range(1 if given is not None else self.n_init):
+            if given is not None:
+                centers = given
+            else:
+                with blas_limited_to_one_thread():
+                    centers, _ = kmeans_plusplus_centers(
+                        engine_data(X), self.n_clusters, weights, rs
+                    )
             centers, labels, inertia, it = _constrained_lloyd(
                 X,
                 np.asarray(centers, dtype=X.dtype),
