@@ -172,7 +172,7 @@ def _check_size_bound(value, name):
         return
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValueError(f"{name} must be a number of rows or a share in (0, 1]; got {value!r}.")
-    if isinstance(value, Integral) or float(value).is_integer() and value > 1:
+    if isinstance(value, Integral) or (float(value).is_integer() and value > 1):
         if value < 0:
             raise ValueError(f"{name}={value} must be >= 0 rows.")
     elif not 0 < float(value) <= 1:
