@@ -52,6 +52,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/dask_bench.py
 	$(BIN)/python benchmarks/choose_k_speed.py
 	$(BIN)/python benchmarks/onnx_speed.py
+	$(BIN)/python benchmarks/constrained.py --rows 10000 100000
 	$(BIN)/python benchmarks/small_fits.py --large
 	$(BIN)/python benchmarks/grid.py --markdown benchmarks/grid.md --json benchmarks/grid.json
 

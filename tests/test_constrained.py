@@ -102,3 +102,113 @@ def test_without_bounds_it_is_lloyd_at_a_fixed_point():
     X = np.random.default_rng(2).normal(size=(300, 2))
     model = SizeConstrainedKMeans(3, random_state=0).fit(X)
     np.testing.assert_array_equal(model.labels_, model.predict(X))
+
+
+def sparse_lp_optimum(X, centers, lo, hi, weights=None):
+    """The transportation LP with sparse constraint matrices (large problems), HiGHS."""
+    import scipy.sparse as sp
+
+    n, k = len(X), len(centers)
+    cost = ((X[:, None, :].astype(float) - centers[None].astype(float)) ** 2).sum(-1)
+    if weights is not None:
+        cost = cost * weights[:, None]
+    var = np.arange(n * k)
+    rows = sp.csr_matrix((np.ones(n * k), (var // k, var)), shape=(n, n * k))
+    cols = sp.csr_matrix((np.ones(n * k), (var % k, var)), shape=(k, n * k))
+    res = linprog(
+        cost.ravel(),
+        A_ub=sp.vstack([cols, -cols]).tocsr(),
+        b_ub=np.r_[np.full(k, hi), np.full(k, -lo)],
+        A_eq=rows,
+        b_eq=np.ones(n),
+        method="highs",
+    )
+    assert res.status == 0
+    return res.fun
+
+
+def large_problem(seed, n=40_400, k=2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    X[: n // 2] += 2.5  # one dense half: the bounds move many rows
+    centers = X[rng.choice(n, k, replace=False)].copy()
+    return X, centers, int(0.9 * n / k), int(np.ceil(1.1 * n / k))
+
+
+def test_sampled_cold_start_on_a_large_problem_matches_lp_optimum():
+    # more than COLD_SAMPLE_MIN rows: the prices start from the stride sample's problem
+    from centroids.engine.constrained import COLD_SAMPLE_MIN
+
+    X, centers, lo, hi = large_problem(0)
+    assert len(X) > COLD_SAMPLE_MIN
+    labels, objective = assign_with_size_bounds(X, centers, lo, hi)
+    sizes = np.bincount(labels, minlength=len(centers))
+    assert sizes.min() >= lo and sizes.max() <= hi
+    assert objective == pytest.approx(sparse_lp_optimum(X, centers, lo, hi), rel=1e-7)
+
+
+def test_warm_start_from_other_centers_prices_matches_lp_optimum():
+    X, centers, lo, hi = large_problem(1)
+    _, _, prices = assign_with_size_bounds(X, centers, lo, hi, return_prices=True)
+    rng = np.random.default_rng(1)
+    # a small move (late Lloyd iterations) and a large one (the resampling path)
+    for step in (0.05, 1.0):
+        moved = centers + rng.normal(scale=step, size=centers.shape)
+        warm, objective = assign_with_size_bounds(X, moved, lo, hi, prices=prices)
+        sizes = np.bincount(warm, minlength=len(centers))
+        assert sizes.min() >= lo and sizes.max() <= hi
+        optimum = sparse_lp_optimum(X, moved, lo, hi)
+        assert objective == pytest.approx(optimum, rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_weighted_assignment_matches_weighted_lp_optimum(seed):
+    X, centers, lo, hi = random_problem(seed)
+    rng = np.random.default_rng(100 + seed)
+    weights = rng.choice([0.0, 0.5, 1.0, 3.0], size=len(X))
+    labels, objective = assign_with_size_bounds(X, centers, lo, hi, sample_weight=weights)
+    sizes = np.bincount(labels, minlength=len(centers))
+    assert sizes.min() >= lo and sizes.max() <= hi  # the bounds count rows
+    cost = (weights * ((X.astype(float) - centers.astype(float)[labels]) ** 2).sum(1)).sum()
+    assert cost == pytest.approx(objective, rel=1e-9, abs=1e-9)
+    optimum = sparse_lp_optimum(X, centers, lo, hi, weights)
+    assert objective == pytest.approx(optimum, rel=1e-6, abs=1e-6)
+
+
+def test_weight_two_is_the_row_twice_where_the_bounds_do_not_bind():
+    # The bounds count rows, so a row of weight 2 is one row where its copy would be two:
+    # the equivalence holds where no bound is active at the optimum (loose bounds).
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 3))
+    X[:80] += 4
+    weights = rng.integers(1, 3, size=200).astype(float)
+    repeated = np.repeat(X, weights.astype(int), axis=0)
+    init = X[[0, 100, 150]]
+    a = SizeConstrainedKMeans(3, size_min=1, size_max=190, init=init, random_state=0)
+    b = SizeConstrainedKMeans(3, size_min=1, size_max=380, init=init, random_state=0)
+    a.fit(X, sample_weight=weights)
+    b.fit(repeated)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-10)
+    assert a.inertia_ == pytest.approx(b.inertia_, rel=1e-10)
+    assert not np.array_equal(
+        a.cluster_centers_, SizeConstrainedKMeans(3, init=init).fit(X).cluster_centers_
+    )
+
+
+def test_weight_zero_rows_never_move_a_center():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(300, 2))
+    X[:100] += 5
+    far = rng.normal(loc=50.0, size=(30, 2))  # would drag any center they count in
+    Xz = np.vstack([X, far])
+    w = np.r_[np.ones(300), np.zeros(30)]
+    init = X[[0, 150, 250]]
+    model = SizeConstrainedKMeans(3, size_min=100, size_max=120, init=init).fit(Xz, sample_weight=w)
+    sizes = np.bincount(model.labels_, minlength=3)
+    assert sizes.min() >= 100 and sizes.max() <= 120  # weight-0 rows take places too
+    assert np.abs(model.cluster_centers_).max() < 20
+    # without bounds, the zero-weight rows change nothing at all
+    free = SizeConstrainedKMeans(3, init=init).fit(Xz, sample_weight=w)
+    alone = SizeConstrainedKMeans(3, init=init).fit(X)
+    np.testing.assert_allclose(free.cluster_centers_, alone.cluster_centers_)
+    np.testing.assert_array_equal(free.labels_[:300], alone.labels_)

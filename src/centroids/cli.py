@@ -275,6 +275,21 @@ def segment(
             "version), promoted in the transaction that saves it.",
         ),
     ] = False,
+    min_size: Annotated[
+        str | None,
+        typer.Option(
+            "--min-size",
+            help="Fewest rows in every segment: a count (500) or a share of the rows "
+            "(0.05 = 5%). Fits K-Means under size bounds; stored with the version.",
+        ),
+    ] = None,
+    max_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-size",
+            help="Most rows in every segment: a count or a share of the rows (0.3).",
+        ),
+    ] = None,
     dask_scheduler: Annotated[
         str | None,
         typer.Option(
@@ -309,8 +324,14 @@ def segment(
             _check_choice(missing, MISSING_POLICIES, "--missing")
         if dask_scheduler is not None and table is not None:
             raise _BadInput("--dask reads a directory of Parquet files; --table does not apply")
+        bounds = {
+            "size_min": _size_option(min_size, "--min-size"),
+            "size_max": _size_option(max_size, "--max-size"),
+        }
+        if dask_scheduler is not None and (min_size is not None or max_size is not None):
+            raise _BadInput("--min-size / --max-size do not apply with --dask")
         segment_function = segment_data
-        options = {"table": table}
+        options = {"table": table, **bounds}
         if dask_scheduler is not None:
             from .segments.dask_segment import segment_dask as segment_function
 
@@ -340,6 +361,33 @@ def segment(
             _print_run(run)
 
 
+def _size_option(text, flag):
+    """``--min-size`` / ``--max-size``: a whole number counts rows, a decimal is a share."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        count = int(value)
+    except ValueError:
+        pass
+    else:
+        if count < 0:
+            raise _BadInput(f"{flag} {text} must be a count of rows >= 0 or a share in (0, 1]")
+        return count
+    try:
+        share = float(value)
+    except ValueError:
+        raise _BadInput(
+            f"{flag} must be a number of rows (500) or a share of the rows (0.05); got {text!r}"
+        ) from None
+    if share != share or not 0 < share <= 1:
+        raise _BadInput(
+            f"{flag} {text}: a share of the rows must be in (0, 1]; a count of rows is a "
+            "whole number"
+        )
+    return share
+
+
 @contextmanager
 def _optional_extra():
     """A missing optional extra (``centroids[dask]``) is a user error: say what to install."""
@@ -359,6 +407,9 @@ def _run_payload(run):
         "rows_dropped": run.n_dropped,
         "missing": run.missing,
         "rows_with_missing_values": run.n_rows_with_holes,
+        "size_bounds": None
+        if run.size_bounds is None
+        else {"min_rows": run.size_bounds[0], "max_rows": run.size_bounds[1]},
         "k": len(run.version.segment_ids),
         "k_reason": getattr(run.choice, "reason", None),
         "structure": getattr(run.choice, "verdict", None),
@@ -410,6 +461,15 @@ def _print_run(run):
         f"Missing values: {run.n_rows_with_holes:,} row(s) had one; --missing "
         f"{run.missing}, every row with a value got a segment"
     )
+    if run.size_bounds is not None:
+        lo, hi = run.size_bounds
+        low = "no lower bound" if lo is None else f"at least {lo:,}"
+        high = "no upper bound" if hi is None else f"at most {hi:,}"
+        console.print(
+            f"Size bounds: every segment holds {low} and {high} rows of the fit "
+            f"(smallest {int(run.segments['rows'].min()):,}, largest "
+            f"{int(run.segments['rows'].max()):,}); stored with version {run.version.version}"
+        )
     if run.version.parent_version is not None:
         console.print(
             f"Segment ids matched to version {run.version.parent_version}: "

@@ -45,11 +45,12 @@ from .dense import row_sq_dist
 def reduced_cost_pass(
     X,  # IN (n, d) float32/float64
     centers,  # IN (k, d), X's dtype
+    weights,  # IN (n,) float64: each row's cost is weights[i] * squared distance
     prices,  # IN (k,) float64: cluster prices relative to the sink's
     tol,  # IN float: a row whose own reduced cost is within tol of the minimum stays
     labels,  # IN/OUT (n,) int64: -1 = not yet assigned
     margin,  # OUT (n,) float64: second-lowest reduced cost minus the row's own
-    own_sq_dist,  # OUT (n,) float64: squared distance to the (new) label
+    own_sq_dist,  # OUT (n,) float64: weighted squared distance to the (new) label
     moved,  # OUT (n,) int8: 1 where an assigned row had to move to its argmin
 ):
     """Keep every row at an argmin of ``d(i, j) - prices[j]`` (lowest index on ties)."""
@@ -65,8 +66,9 @@ def reduced_cost_pass(
             best_d = 0.0
             own_r = np.inf
             own_d = 0.0
+            w = weights[i]
             for j in range(k):
-                d = row_sq_dist(X, i, centers, j)
+                d = w * row_sq_dist(X, i, centers, j)
                 r = d - prices[j]
                 if j == own:
                     own_r = r
@@ -90,15 +92,16 @@ def reduced_cost_pass(
 
 
 @chunked_kernel
-def gather_costs(X, centers, rows, out):
-    """``out[s, j] = ||X[rows[s]] - centers[j]||²`` in float64. rows IN, out OUT (m, k)."""
+def gather_costs(X, centers, weights, rows, out):
+    """``out[s, j] = weights[rows[s]] * ||X[rows[s]] - centers[j]||²`` in float64.
+    rows IN, out OUT (m, k)."""
     m = rows.shape[0]
     k = centers.shape[0]
     n_chunks = (m + CHUNK_ROWS - 1) // CHUNK_ROWS
     for c in prange(n_chunks):
         for s in range(c * CHUNK_ROWS, min(m, (c + 1) * CHUNK_ROWS)):
             for j in range(k):
-                out[s, j] = row_sq_dist(X, rows[s], centers, j)
+                out[s, j] = weights[rows[s]] * row_sq_dist(X, rows[s], centers, j)
 
 
 #: Cheapest moves kept per pair of clusters between rescans of the source cluster.

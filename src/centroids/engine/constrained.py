@@ -13,6 +13,9 @@ CANDIDATES_PER_UNIT = 32
 #: from that problem's prices.
 COLD_SAMPLE_MIN = 40_000
 COLD_STRIDE = 8
+#: A warm start whose first pass leaves more imbalance than ``n / RESAMPLE_SHARE``
+#: candidate rows' worth re-solves from the stride sample first.
+RESAMPLE_SHARE = 4
 #: Passes over the data before giving up (each is a certificate check; a handful suffice).
 MAX_ROUNDS = 60
 
@@ -53,7 +56,14 @@ def default_tolerance(X):
 
 
 def assign_with_size_bounds(
-    X, centers, size_min=None, size_max=None, tol=None, prices=None, return_prices=False
+    X,
+    centers,
+    size_min=None,
+    size_max=None,
+    tol=None,
+    prices=None,
+    return_prices=False,
+    sample_weight=None,
 ):
     """Optimal labels of ``X`` for fixed ``centers`` under the size bounds.
 
@@ -64,6 +74,9 @@ def assign_with_size_bounds(
     sizes are within the bounds and a cluster's price is positive only at ``size_min``
     and negative only at ``size_max``. The objective is then within ``n * tol`` of the
     optimum.
+
+    ``sample_weight`` (non-negative, one per row) scales each row's cost:
+    ``sum_i w_i ||x_i - c_{a(i)}||^2`` is minimised; the bounds still count rows.
 
     ``prices`` (from an earlier call with ``return_prices=True``, e.g. the previous Lloyd
     iteration) start the search near the answer; without them a large problem first
@@ -81,28 +94,44 @@ def assign_with_size_bounds(
     centers = np.ascontiguousarray(centers, dtype=X.dtype)
     n, k = X.shape[0], centers.shape[0]
     lo, hi = resolve_size_bounds(n, k, size_min, size_max)
+    if sample_weight is None:
+        weights = np.ones(n)
+    else:
+        weights = np.ascontiguousarray(sample_weight, dtype=np.float64).reshape(-1)
+        if weights.shape[0] != n or not np.all(np.isfinite(weights)) or (weights < 0).any():
+            raise BadParameterError(
+                f"sample_weight must hold {n} finite non-negative numbers, one per row."
+            )
     if tol is None:
-        tol = default_tolerance(X)
-    labels, objective, p = _solve(X, centers, lo, hi, float(tol), prices)
+        tol = default_tolerance(X) * max(1.0, float(weights.max(initial=0.0)))
+    labels, objective, p = _solve(X, centers, weights, lo, hi, float(tol), prices)
     return (labels, objective, p) if return_prices else (labels, objective)
 
 
-def _cold_prices(X, centers, lo, hi, tol):
+def _cold_prices(X, centers, weights, lo, hi, tol):
     """Prices of the problem on every ``COLD_STRIDE``-th row, bounds scaled (a warm start)."""
     n, k = X.shape[0], centers.shape[0]
     if n <= COLD_SAMPLE_MIN:
         return np.zeros(k)
+    return _sample_prices(X, centers, weights, lo, hi, tol, None)
+
+
+def _sample_prices(X, centers, weights, lo, hi, tol, prices):
+    """Optimal prices of the problem on every ``COLD_STRIDE``-th row with the bounds scaled,
+    solved from ``prices`` (None: from its own sample, recursively)."""
+    n = X.shape[0]
     sample = X[::COLD_STRIDE]
     m = sample.shape[0]
     lo_s = lo * m // n
     hi_s = min(m, -(-hi * m // n))
-    return _solve(np.ascontiguousarray(sample), centers, lo_s, hi_s, tol, None)[2]
+    w = np.ascontiguousarray(weights[::COLD_STRIDE])
+    return _solve(np.ascontiguousarray(sample), centers, w, lo_s, hi_s, tol, prices)[2]
 
 
-def _solve(X, centers, lo, hi, tol, prices):
+def _solve(X, centers, weights, lo, hi, tol, prices):
     n, k = X.shape[0], centers.shape[0]
     p = np.zeros(k + 1)
-    p[:k] = _cold_prices(X, centers, lo, hi, tol) if prices is None else prices
+    p[:k] = _cold_prices(X, centers, weights, lo, hi, tol) if prices is None else prices
     p[np.abs(p) <= tol] = 0.0
     labels = np.full(n, -1, dtype=np.int64)
     margin = np.empty(n)
@@ -111,8 +140,9 @@ def _solve(X, centers, lo, hi, tol, prices):
     pass_kernel = reduced_cost_pass.for_work(n * k * X.shape[1])
     flow = None
     growth = 1
+    restart = prices is not None
     for _ in range(MAX_ROUNDS):
-        pass_kernel(X, centers, p[:k] - p[k], tol, labels, margin, own, moved)
+        pass_kernel(X, centers, weights, p[:k] - p[k], tol, labels, margin, own, moved)
         sizes = np.bincount(labels, minlength=k).astype(np.int64)
         if flow is None:
             # the sink arcs' flows that the prices allow (p_T = 0 here)
@@ -124,6 +154,17 @@ def _solve(X, centers, lo, hi, tol, prices):
         units = (int(np.abs(excess).sum()) + abs(sink_excess)) // 2
         if units == 0 and not moved.any():
             return labels, float(own.sum()), p[:k] - p[k]
+        if restart and n > COLD_SAMPLE_MIN and CANDIDATES_PER_UNIT * units * RESAMPLE_SHARE > n:
+            # Warm prices far from the answer (centers that moved a lot): one path per
+            # unit over every row would be slow, so first solve the stride sample from
+            # these prices, then start over from the sample's prices (once).
+            restart = False
+            p[:k] = _sample_prices(X, centers, weights, lo, hi, tol, p[:k] - p[k])
+            p[k] = 0.0
+            p[np.abs(p) <= tol] = 0.0
+            labels[:] = -1
+            flow = None
+            continue
         want = min(n, max(MIN_CANDIDATES, CANDIDATES_PER_UNIT * max(units, 1)) * growth)
         if want >= n:
             rows = np.arange(n)
@@ -131,7 +172,7 @@ def _solve(X, centers, lo, hi, tol, prices):
             tau = np.partition(margin, want - 1)[want - 1]
             rows = np.flatnonzero(margin <= tau)
         cost = np.empty((rows.shape[0], k))
-        gather_costs.for_work(rows.shape[0] * k * X.shape[1])(X, centers, rows, cost)
+        gather_costs.for_work(rows.shape[0] * k * X.shape[1])(X, centers, weights, rows, cost)
         cand = labels[rows]
         status = successive_shortest_paths(
             cost, cand, sizes, flow, p, lo, hi, n - k * lo, 4 * n + 16

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils.validation import check_features
@@ -37,6 +37,8 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         Fewest rows in a cluster; None means 0.
     size_max : int or None, default=None
         Most rows in a cluster; None means no bound.
+    init : 'k-means++' or array of shape (n_clusters, n_features), default='k-means++'
+        The seeding; given centers start a single run (``n_init`` is then 1).
     n_init : int, default=3
         Seedings tried (k-means++); the run of lowest inertia is kept.
     max_iter : int, default=100
@@ -75,6 +77,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "size_min": [Interval(Integral, 0, None, closed="left"), None],
         "size_max": [Interval(Integral, 1, None, closed="left"), None],
+        "init": [StrOptions({"k-means++"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -87,6 +90,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         *,
         size_min=None,
         size_max=None,
+        init="k-means++",
         n_init=3,
         max_iter=100,
         tol=1e-4,
@@ -95,13 +99,21 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         self.n_clusters = n_clusters
         self.size_min = size_min
         self.size_max = size_max
+        self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
 
-    def fit(self, X, y=None):
-        """Fit the centers under the size bounds. Returns self."""
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit the centers under the size bounds. Returns self.
+
+        ``sample_weight`` (non-negative, one per row; None: all 1) weighs each row's
+        squared distance in the objective and in its center's mean; the size bounds
+        count rows, whatever their weight (a row of weight 2 is one row of a cluster,
+        not two). A row of weight 0 still takes one place in a cluster but never
+        moves a center.
+        """
         self._validate_params()
         X = check_features(self, X, reset=True, where="fit")
         n = X.shape[0]
@@ -109,12 +121,41 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
             raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
         resolve_size_bounds(n, self.n_clusters, self.size_min, self.size_max, where="fit")
         rs = check_random_state(self.random_state)
-        weights = np.ones(n, dtype=X.dtype)
-        threshold = self.tol * float(np.mean(np.var(X, axis=0)))
+        if sample_weight is None:
+            sample_weight = np.ones(n)
+        sample_weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if sample_weight.shape[0] != n:
+            raise ValueError(
+                f"sample_weight has {sample_weight.shape[0]} values for {n} rows of X."
+            )
+        if not np.all(np.isfinite(sample_weight)) or (sample_weight < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative.")
+        if not sample_weight.any():
+            raise ValueError("sample_weight is 0 for every row; nothing to fit.")
+        weights = sample_weight.astype(X.dtype)
+        # the spread of the rows that count (weight 0 rows change no stopping rule)
+        counted = X[sample_weight > 0]
+        variance = np.average(
+            (counted - np.average(counted, axis=0, weights=sample_weight[sample_weight > 0])) ** 2,
+            axis=0,
+            weights=sample_weight[sample_weight > 0],
+        )
+        threshold = self.tol * float(np.mean(variance))
         best = None
-        for _ in range(self.n_init):
-            with blas_limited_to_one_thread():
-                centers, _ = kmeans_plusplus_centers(engine_data(X), self.n_clusters, weights, rs)
+        given = None if isinstance(self.init, str) else np.asarray(self.init, dtype=X.dtype)
+        if given is not None and given.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"init has shape {given.shape}; expected (n_clusters, n_features) = "
+                f"({self.n_clusters}, {X.shape[1]})."
+            )
+        for _ in range(1 if given is not None else self.n_init):
+            if given is not None:
+                centers = given
+            else:
+                with blas_limited_to_one_thread():
+                    centers, _ = kmeans_plusplus_centers(
+                        engine_data(X), self.n_clusters, weights, rs
+                    )
             centers, labels, inertia, it = _constrained_lloyd(
                 X,
                 np.asarray(centers, dtype=X.dtype),
@@ -122,6 +163,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
                 self.size_max,
                 self.max_iter,
                 threshold,
+                sample_weight,
             )
             if best is None or inertia < best[2]:
                 best = (centers, labels, inertia, it)
@@ -131,9 +173,9 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         self._n_features_out = self.n_clusters
         return self
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit and return ``labels_``."""
-        return self.fit(X).labels_
+        return self.fit(X, sample_weight=sample_weight).labels_
 
     def predict(self, X, constrained=False):
         """Nearest center of each row; with ``constrained=True`` the bounds scaled to the batch."""
@@ -169,7 +211,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         return np.maximum(d, 0)
 
 
-def _constrained_lloyd(X, centers, size_min, size_max, max_iter, threshold):
+def _constrained_lloyd(X, centers, size_min, size_max, max_iter, threshold, weights):
     """One run from ``centers``: exact constrained assignment, then means, until a stop.
 
     Stops when the labels repeat, when the centers move less than ``threshold`` (squared,
@@ -180,14 +222,14 @@ def _constrained_lloyd(X, centers, size_min, size_max, max_iter, threshold):
     previous one's cluster prices, which change little between iterations.
     """
     k = centers.shape[0]
-    slack = X.shape[0] * default_tolerance(X)
+    slack = X.shape[0] * default_tolerance(X[weights > 0]) * max(1.0, float(weights.max()))
     labels = None
     prices = None
     previous = np.inf
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
         new_labels, inertia, prices = assign_with_size_bounds(
-            X, centers, size_min, size_max, prices=prices, return_prices=True
+            X, centers, size_min, size_max, prices=prices, return_prices=True, sample_weight=weights
         )
         if labels is not None and (
             np.array_equal(new_labels, labels) or inertia >= previous - slack
@@ -196,23 +238,30 @@ def _constrained_lloyd(X, centers, size_min, size_max, max_iter, threshold):
             break
         labels = new_labels
         previous = inertia
-        new_centers = _means(X, labels, k, centers)
+        new_centers = _means(X, labels, k, centers, weights)
         shift = float(np.sum((new_centers.astype(np.float64) - centers) ** 2))
         centers = new_centers
         if shift <= threshold:
             labels, inertia, prices = assign_with_size_bounds(
-                X, centers, size_min, size_max, prices=prices, return_prices=True
+                X,
+                centers,
+                size_min,
+                size_max,
+                prices=prices,
+                return_prices=True,
+                sample_weight=weights,
             )
             break
     return centers, labels, inertia, it
 
 
-def _means(X, labels, k, old):
-    """Mean of each cluster's rows (the old center for an empty cluster), float64 sums."""
-    counts = np.bincount(labels, minlength=k)
+def _means(X, labels, k, old, weights):
+    """Weighted mean of each cluster's rows (the old center for a cluster of no weight),
+    float64 sums."""
+    counts = np.bincount(labels, weights=weights, minlength=k)
     sums = np.empty((k, X.shape[1]))
     for f in range(X.shape[1]):
-        sums[:, f] = np.bincount(labels, weights=X[:, f], minlength=k)
+        sums[:, f] = np.bincount(labels, weights=X[:, f] * weights, minlength=k)
     out = old.astype(np.float64).copy()
     nz = counts > 0
     out[nz] = sums[nz] / counts[nz, None]

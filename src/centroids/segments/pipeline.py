@@ -67,6 +67,9 @@ class SegmentRun:
         The missing-value policy (:data:`centroids.data.prepare.MISSING_POLICIES`).
     n_rows_with_holes : int
         Rows with at least one missing numeric value.
+    size_bounds : tuple of (int or None) or None
+        ``(lo, hi)`` rows per segment when the run bounded the sizes (``size_min`` /
+        ``size_max``), else None.
     timings : dict
         Seconds spent in each step.
     partitions : PartitionAssignment or None
@@ -89,6 +92,7 @@ class SegmentRun:
     n_dropped: int = 0
     missing: str = "drop"
     n_rows_with_holes: int = 0
+    size_bounds: tuple | None = None
     timings: dict = field(default_factory=dict)
     partitions: object = None
 
@@ -161,6 +165,8 @@ def segment_data(
     mixed=False,
     missing=None,
     promote=False,
+    size_min=None,
+    size_max=None,
 ):
     """Segment a table: choose K, fit, diagnose, name, store a version, write the outputs.
 
@@ -217,6 +223,12 @@ def segment_data(
         segments in that embedding.
     promote : bool, default=False
         Make the new version the one served, in the transaction that saves it.
+    size_min, size_max : int, float or None, default=None
+        Bounds on every segment's size: an int counts rows, a float in (0, 1] is a share
+        of the rows fitted (see :class:`Segmentation`). K (chosen or given) is checked
+        against them before the fit; a chosen K is chosen without them, then the
+        bounded model is fitted from that K's centers. The bounds are part of the
+        stored version's parameters, so a retrain keeps them.
 
     Returns
     -------
@@ -226,6 +238,7 @@ def segment_data(
     missing = _check_options(impute, missing, mixed, out, report)
     target = parse_write_back(write_back) if write_back is not None else None
     _check_write_back(target, id_column)
+    check_size_options(size_min, size_max, mixed, missing)
     step = _StepClock(progress)
 
     step("read")
@@ -238,6 +251,7 @@ def segment_data(
     )
     step("choose K")
     k, choice, initial_centers = pick_k(Z, k, random_state=random_state, mixed=mixed)
+    bounds = size_bounds_for(size_min, size_max, k, Z.shape[0])
     step("fit")
     segmentation = fit_segmentation(
         frame,
@@ -249,6 +263,8 @@ def segment_data(
         mixed=mixed,
         initial_centers=initial_centers,
         random_state=random_state,
+        size_min=size_min,
+        size_max=size_max,
     )
     step("diagnose")
     diagnosis = diagnose_segments(Z, segmentation, scale=scale, random_state=random_state)
@@ -293,6 +309,7 @@ def segment_data(
         n_dropped=int(segmentation.metrics_.get("n_dropped", 0) or 0),
         missing=missing,
         n_rows_with_holes=int(preparation.n_rows_with_holes_),
+        size_bounds=bounds,
         timings=step.timings,
     )
 
@@ -330,6 +347,63 @@ def _check_options(impute, missing, mixed, out, report):
         if path is not None and Path(path).suffix.lower() not in kinds:
             raise ValueError(f"{what} must be a {' or '.join(kinds)} file, got {str(path)!r}")
     return missing
+
+
+def check_size_options(size_min, size_max, mixed=False, missing="drop"):
+    """Raise ``ValueError`` (one line, naming the option) for size bounds that cannot hold
+    whatever the data: negative, a share outside (0, 1], min above max, with --mixed."""
+    from .segmentation import _check_size_bound, _rows_of
+
+    for value, flag in ((size_min, "--min-size"), (size_max, "--max-size")):
+        try:
+            _check_size_bound(value, flag)
+        except ValueError as error:
+            raise ValueError(str(error).replace(f"{flag}=", f"{flag} ")) from None
+    if size_min is None and size_max is None:
+        return
+    if mixed or missing in ("kpod", "masked"):
+        raise ValueError(
+            "--min-size / --max-size bound K-Means segments of complete rows; they do "
+            f"not apply with {'--mixed' if mixed else f'--missing {missing}'}"
+        )
+    if size_min is not None and size_max is not None:
+        # compare on a common scale: the same kind directly, else at 1,000,000 rows
+        n = 1_000_000
+        if _rows_of(size_min, n, np.floor) > _rows_of(size_max, n, np.ceil) and (
+            _is_share(size_min) == _is_share(size_max)
+        ):
+            raise ValueError(f"--min-size {size_min} is larger than --max-size {size_max}")
+
+
+def _is_share(value):
+    return not isinstance(value, int | np.integer) and not (float(value).is_integer() and value > 1)
+
+
+def size_bounds_for(size_min, size_max, k, n_rows):
+    """``(lo, hi)`` rows per segment for ``k`` segments of ``n_rows`` rows, or None when
+    unbounded; ``ValueError`` naming the bound and K when no labeling can meet them."""
+    from .segmentation import _rows_of
+
+    if size_min is None and size_max is None:
+        return None
+    lo = _rows_of(size_min, n_rows, np.floor)
+    hi = _rows_of(size_max, n_rows, np.ceil)
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(
+            f"--min-size {size_min} ({lo} rows) is larger than --max-size {size_max} "
+            f"({hi} rows) for {n_rows:,} rows"
+        )
+    if lo is not None and k * lo > n_rows:
+        raise ValueError(
+            f"--min-size {size_min} is infeasible for k={k}: {k} segments of at least "
+            f"{lo:,} rows need {k * lo:,} rows, there are {n_rows:,} to segment"
+        )
+    if hi is not None and k * hi < n_rows:
+        raise ValueError(
+            f"--max-size {size_max} is infeasible for k={k}: {k} segments of at most "
+            f"{hi:,} rows hold {k * hi:,} rows, there are {n_rows:,} to segment"
+        )
+    return (lo, hi)
 
 
 def read_rows(data, *, table=None, columns=None, id_column=None, source=None):
@@ -463,6 +537,8 @@ def fit_segmentation(
     mixed=False,
     initial_centers=None,
     random_state=0,
+    size_min=None,
+    size_max=None,
 ):
     """The :class:`Segmentation` of ``frame`` into ``k`` segments (K-Prototypes if ``mixed``).
 
@@ -482,6 +558,8 @@ def fit_segmentation(
         init="k-means++" if initial_centers is None else initial_centers,
         n_init="auto" if initial_centers is None else 1,
         model="kprototypes" if mixed else "kmeans",
+        size_min=size_min,
+        size_max=size_max,
     ).fit(frame)
 
 

@@ -167,6 +167,30 @@ def mixed_preparation(
     return preparation, preparation.fit_transform(frame), gamma
 
 
+def _check_size_bound(value, name):
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a number of rows or a share in (0, 1]; got {value!r}.")
+    if isinstance(value, Integral) or (float(value).is_integer() and value > 1):
+        if value < 0:
+            raise ValueError(f"{name}={value} must be >= 0 rows.")
+    elif not 0 < float(value) <= 1:
+        raise ValueError(
+            f"{name}={value!r}: a share of the rows must be in (0, 1]; give a whole number "
+            "for a count of rows."
+        )
+
+
+def _rows_of(value, n_rows, rounding):
+    """A size bound in rows: an int as it is, a float share of ``n_rows`` rounded."""
+    if value is None:
+        return None
+    if isinstance(value, Integral) or (float(value).is_integer() and value > 1):
+        return int(value)
+    return int(rounding(float(value) * n_rows))
+
+
 def _centers_holder(centers, kmeans_params=None, policy="impute"):
     """A centroids.KMeans that holds given centers (predicts without being fitted); it
     predicts rows with holes as the table's missing-value ``policy`` says."""
@@ -322,6 +346,18 @@ class Segmentation:
         distances of the prepared numeric columns. None: half the mean standard
         deviation of the prepared numeric columns (0.5 under standard scaling; 1.0
         without numeric columns), KPrototypes' default.
+    size_min, size_max : int, float or None, default=None
+        Bounds on every segment's size (K-Means only): an int counts rows, a float in
+        (0, 1] is a share of the rows fitted (``floor(size_min * n)`` and
+        ``ceil(size_max * n)``; a share keeps its meaning when a retrain sees more or
+        fewer rows). Either one set fits
+        :class:`centroids.SizeConstrainedKMeans` (exact assignment under the bounds at
+        every iteration). The bounds count the rows of the fit; with ``missing='drop'``
+        a row left out for a hole is placed afterwards at its nearest center. A
+        bounded segmentation's :meth:`predict` applies the bounds scaled to the batch
+        (``floor(lo * m / n)`` and ``ceil(hi * m / n)`` for ``m`` rows after a fit on
+        ``n``), so scoring the training table gives back the fit's labels, within the
+        bounds; one row at a time it is the nearest center.
 
     Attributes
     ----------
@@ -435,6 +471,8 @@ class Segmentation:
         kmeans_params=None,
         model="kmeans",
         gamma=None,
+        size_min=None,
+        size_max=None,
     ):
         self.n_clusters = n_clusters
         self.scale = scale
@@ -448,6 +486,8 @@ class Segmentation:
         self.kmeans_params = kmeans_params
         self.model = model
         self.gamma = gamma
+        self.size_min = size_min
+        self.size_max = size_max
 
     def get_params(self):
         """The constructor parameters, as a dict."""
@@ -464,6 +504,8 @@ class Segmentation:
             "kmeans_params": self.kmeans_params,
             "model": self.model,
             "gamma": self.gamma,
+            "size_min": self.size_min,
+            "size_max": self.size_max,
         }
 
     def __repr__(self):
@@ -501,6 +543,30 @@ class Segmentation:
             n_init=self.n_init,
             random_state=self.random_state,
             **params,
+        )
+
+    def size_bounds(self, n_rows):
+        """``(lo, hi)`` in rows for a fit on ``n_rows`` rows (None where unbounded)."""
+        lo = _rows_of(self.size_min, n_rows, np.floor)
+        hi = _rows_of(self.size_max, n_rows, np.ceil)
+        return lo, hi
+
+    def _size_constrained(self, init, n_rows):
+        from ..engine.constrained import resolve_size_bounds
+        from ..models import SizeConstrainedKMeans
+
+        lo, hi = self.size_bounds(n_rows)
+        resolve_size_bounds(n_rows, self.n_clusters, lo, hi, where=f"k={self.n_clusters}")
+        n_init = self.n_init
+        if n_init == "auto":
+            n_init = 1 if not isinstance(init, str) else 3
+        return SizeConstrainedKMeans(
+            self.n_clusters,
+            size_min=lo,
+            size_max=hi,
+            init=init,
+            n_init=int(n_init),
+            random_state=self.random_state,
         )
 
     def _model_space_init(self, preparation):
@@ -542,6 +608,15 @@ class Segmentation:
             raise ValueError(
                 f"model must be one of {', '.join(map(repr, MODELS))}; got {self.model!r}."
             )
+        bounded = self.size_min is not None or self.size_max is not None
+        if bounded:
+            _check_size_bound(self.size_min, "size_min")
+            _check_size_bound(self.size_max, "size_max")
+            if self.model != "kmeans" or self.missing in ("kpod", "masked"):
+                raise ValueError(
+                    "size_min / size_max bound K-Means segments of complete rows; they "
+                    f"do not apply with model={self.model!r}, missing={self.missing!r}."
+                )
         if self.model == "kprototypes":
             return self._fit_kprototypes(data)
         if self.gamma is not None:
@@ -564,8 +639,19 @@ class Segmentation:
                 f"missing value) but n_clusters={self.n_clusters}; lower n_clusters or give "
                 "more rows."
             )
-        model = self._kmeans(self._model_space_init(preparation))
+        if bounded:
+            model = self._size_constrained(self._model_space_init(preparation), Z.shape[0])
+        else:
+            model = self._kmeans(self._model_space_init(preparation))
         model.fit(Z)
+        if bounded:
+            fitted = model
+            model = _centers_holder(
+                np.asarray(fitted.cluster_centers_, dtype=np.float64), policy=self.missing
+            )
+            model.labels_ = fitted.labels_
+            model.inertia_ = fitted.inertia_
+            model.n_iter_ = fitted.n_iter_
         self.kprototypes_ = None
         self.gamma_ = None
         self._set_fitted(preparation, model, Z, model.labels_, model.inertia_)
@@ -795,7 +881,9 @@ class Segmentation:
         distances = np.full(Z.shape[0], np.nan)
         if complete.any():
             rows = Z[complete]
-            assigned = self.model_.predict(rows).astype(np.int64)
+            assigned = self._bounded_labels(rows)
+            if assigned is None:
+                assigned = self.model_.predict(rows).astype(np.int64)
             labels[complete] = assigned
             difference = rows - self.centers_[assigned]
             distances[complete] = np.sqrt(np.einsum("ij,ij->i", difference, difference))
@@ -806,6 +894,21 @@ class Segmentation:
             labels[holes] = assigned
             distances[holes] = self.model_.transform(rows)[np.arange(len(rows)), assigned]
         return labels, distances
+
+    def _bounded_labels(self, rows):
+        """Labels of ``rows`` under the size bounds scaled to the batch (None: unbounded)."""
+        params = getattr(self, "params_", None) or self.get_params()
+        if params.get("size_min") is None and params.get("size_max") is None:
+            return None
+        from ..engine.constrained import assign_with_size_bounds
+
+        n_fit = int(self.metrics_["n_used"])
+        lo, hi = self.size_bounds(n_fit)
+        m = rows.shape[0]
+        lo = None if lo is None else int(np.floor(lo * m / n_fit))
+        hi = None if hi is None else int(np.ceil(hi * m / n_fit))
+        labels, _ = assign_with_size_bounds(rows, self.centers_, lo, hi)
+        return labels.astype(np.int64)
 
     def predict(self, data):
         """Segment of every row (-1 only for a row with nothing observed)."""
