@@ -51,7 +51,14 @@ from sklearn.exceptions import ConvergenceWarning
 from .._kernels import blocks as kernels
 from .._kernels.dense import first_nonfinite
 from .._utils.validation import reject_non_numeric_columns, unchanged_on_error
-from ..settings import DASK_BLOCK_ROWS, DASK_PASS_RETRIES, DASK_RECLUSTER_STARTS
+from ..settings import (
+    DASK_BLOCK_ROWS,
+    DASK_PASS_RETRIES,
+    DASK_RECLUSTER_STARTS,
+    DASK_REFINE_MAX_VALUES,
+    DASK_REFINE_ROWS_PER_CLUSTER,
+    REFINE_AUTO_MAX_WORK,
+)
 from .data import DenseData
 from .lloyd import centers_from_sums
 from .seeding import kmeans_plusplus_centers
@@ -664,6 +671,24 @@ def random_keys_partition(X, weights, spherical, first_block, start, n_clusters,
     return keys[order], order.astype(np.int64) + start, X[order]
 
 
+@_on_one_thread
+def sample_partition(X, weights, first_block, fraction, seed):
+    """The partition's rows of positive weight kept with probability ``fraction`` (all
+    of them at 1), the uniforms drawn per block from (seed, block): (rows, weights)."""
+    weights = _weights_of(weights, X)
+    keep = weights > 0
+    if fraction < 1:
+        uniforms = np.empty(X.shape[0])
+        for b in range(_n_blocks_in(X.shape[0])):
+            lo, hi = b * DASK_BLOCK_ROWS, min(X.shape[0], (b + 1) * DASK_BLOCK_ROWS)
+            uniforms[lo:hi] = np.random.default_rng([seed, 1 << 20, first_block + b]).random(
+                hi - lo
+            )
+        keep &= uniforms < fraction
+    kept = np.flatnonzero(keep)
+    return X[kept], weights[kept]
+
+
 # -- the fit, on the client -----------------------------------------------------------
 
 
@@ -867,6 +892,56 @@ class _Fit:
         order = np.lexsort((indices, -keys))[:n_clusters]
         return np.ascontiguousarray(points[order], dtype=self.rows.dtype)
 
+    # refinement on a sample ------------------------------------------------------
+
+    def refine_sample_rows(self, n_clusters, n_weighted):
+        """Rows of the sample the start is refined on (see
+        :data:`centroids.settings.DASK_REFINE_ROWS_PER_CLUSTER`)."""
+        d = self.rows.n_features
+        if self.rows.n_rows * d * n_clusters <= REFINE_AUTO_MAX_WORK:
+            return n_weighted
+        wanted = max(
+            REFINE_AUTO_MAX_WORK // (d * n_clusters), DASK_REFINE_ROWS_PER_CLUSTER * n_clusters
+        )
+        return min(n_weighted, wanted, max(DASK_REFINE_MAX_VALUES // d, n_clusters))
+
+    def refined_on_sample(self, centers, n_weighted, random_state, tol):
+        """``centers`` refined by the in-memory engine (Lloyd, then random swap) on a
+        seeded sample of the rows, drawn per block (so the same for any partitioning and
+        any workers): the swaps reach optima that exact passes from the k-means|| start
+        cannot, and the Lloyd passes over all rows then finish from there."""
+        from .driver import fit_kmeans
+
+        k = centers.shape[0]
+        rows = self.rows
+        wanted = self.refine_sample_rows(k, n_weighted)
+        fraction = 1.0 if wanted >= n_weighted else wanted / n_weighted
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        task = _delayed(sample_partition)
+
+        def build():
+            return [task(x, w, fb, fraction, seed) for x, w, fb, _ in self._parts()]
+
+        parts = _compute(rows, build)
+        points = np.ascontiguousarray(np.concatenate([p[0] for p in parts]), dtype=rows.dtype)
+        weights = np.concatenate([p[1] for p in parts]).astype(rows.dtype)
+        if points.shape[0] <= k:
+            return centers
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            run = fit_kmeans(
+                points,
+                weights,
+                n_clusters=k,
+                init=np.ascontiguousarray(centers, dtype=rows.dtype),
+                n_init=1,
+                max_iter=300,
+                tol=tol,
+                random_state=random_state,
+                refine=True,
+            )
+        return np.ascontiguousarray(run.centers, dtype=rows.dtype)
+
     # Lloyd -----------------------------------------------------------------------
 
     def column_variance_mean(self):
@@ -1047,6 +1122,10 @@ def _fit(estimator, X, sample_weight):
             tol = float(estimator.tol)
         else:
             tol = fit.column_variance_mean() * float(estimator.tol) if estimator.tol else 0.0
+        refine = getattr(estimator, "refine", False)
+        refining = not spherical and (
+            refine is True or (refine == "auto" and isinstance(init, str))
+        )
         best = None
         for _ in range(n_init):
             if isinstance(init, np.ndarray):
@@ -1061,6 +1140,10 @@ def _fit(estimator, X, sample_weight):
                 )
             if estimator.verbose:
                 print("Initialization complete")
+            if refining:  # a lost pass is run again by _compute, from the same seed
+                centers = fit.refined_on_sample(
+                    centers, n_weighted, random_state, float(estimator.tol)
+                )
             run = fit.lloyd(centers, estimator.max_iter, tol)
             if best is None or run[1] < best[1]:
                 best = run
