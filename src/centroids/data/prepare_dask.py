@@ -151,9 +151,22 @@ def _selected(part, numeric, missing, which):
     return {name: v[keep & ~np.isnan(v)] for name, v in values.items()}
 
 
-def _bracket_pass(part, numeric, missing, brackets):
+def _bracket_pass(part, numeric, missing, brackets, sample=None):
     """Per (selection, column, rank): values below the bracket, a histogram inside it, or
-    the values inside it when ``brackets`` asks for them (bins None)."""
+    the values inside it when ``brackets`` asks for them (bins None); with ``sample``
+    (fraction, seed, partition index) also the partition's rows kept with probability
+    ``fraction``, the uniforms drawn from (seed, partition index)."""
+    rows = None
+    if sample is not None:
+        fraction, seed, index = sample
+        rows = part
+        if fraction < 1:
+            uniforms = np.random.default_rng([seed, index]).random(len(part))
+            rows = part[uniforms < fraction]
+    return _brackets_of(part, numeric, missing, brackets), rows
+
+
+def _brackets_of(part, numeric, missing, brackets):
     selections = {key[0] for key in brackets}
     selected = {which: _selected(part, numeric, missing, which) for which in selections}
     out = {}
@@ -169,14 +182,16 @@ def _bracket_pass(part, numeric, missing, brackets):
     return out
 
 
-def _order_statistics(frame, numeric, missing, wanted):
+def _order_statistics(frame, numeric, missing, wanted, sample=None):
     """Exact order statistics over the partitions.
 
     ``wanted`` maps (selection, column, rank) to (lo, hi, n): a range [lo, hi) holding
     the value of that rank and at most how many values it holds. Each pass either gathers
     the brackets of at most :data:`GATHER_LIMIT` values and sorts them, or cuts them into
     :data:`HISTOGRAM_BINS` bins and keeps the bin holding the rank; every open bracket
-    goes in the same pass. Returns {(selection, column, rank): value}.
+    goes in the same pass. ``sample`` (fraction, seed): the first pass also gathers
+    a sample of the rows (all columns). Returns ({(selection, column, rank): value},
+    the sample or None).
     """
     import dask
 
@@ -184,12 +199,23 @@ def _order_statistics(frame, numeric, missing, wanted):
     open_ = dict(wanted)
     parts = frame.to_delayed()
     task = dask.delayed(_bracket_pass, pure=True)
-    while open_:
+    rows = None
+    while open_ or (sample is not None and rows is None):
         request = {
             key: (lo, hi, None if n <= GATHER_LIMIT else _edges(lo, hi))
             for key, (lo, hi, n) in open_.items()
         }
-        results = dask.compute([task(p, numeric, missing, request) for p in parts])[0]
+        draws = (
+            [None] * len(parts)
+            if rows is not None or sample is None
+            else [(*sample, i) for i in range(len(parts))]
+        )
+        computed = dask.compute(
+            [task(p, numeric, missing, request, d) for p, d in zip(parts, draws, strict=True)]
+        )[0]
+        results = [r for r, _ in computed]
+        if rows is None and sample is not None:
+            rows = pd.concat([r for _, r in computed]).reset_index(drop=True)
         for key, (_, _, edges) in request.items():
             local = key[2] - sum(r[key][0] for r in results)
             if edges is None:
@@ -205,7 +231,7 @@ def _order_statistics(frame, numeric, missing, wanted):
                 del open_[key]
             else:
                 open_[key] = (new_lo, new_hi, int(histogram[j]))
-    return found
+    return found, rows
 
 
 def _edges(lo, hi):
@@ -219,6 +245,24 @@ def _percentile_ranks(n, q):
 
 
 def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard", missing="drop"):
+    """A fitted :class:`Preparation` of a Dask DataFrame (see
+    :func:`fit_preparation_and_sample_dask`)."""
+    preparation, _ = fit_preparation_and_sample_dask(
+        frame, columns=columns, id_column=id_column, scale=scale, missing=missing
+    )
+    return preparation
+
+
+def fit_preparation_and_sample_dask(
+    frame,
+    *,
+    columns=None,
+    id_column=None,
+    scale="standard",
+    missing="drop",
+    sample_rows=None,
+    sample_seed=0,
+):
     """A fitted :class:`Preparation` of a Dask DataFrame, computed from aggregates.
 
     Parameters
@@ -229,10 +273,17 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
     missing : {'drop', 'impute', 'median'}
         'kpod' and 'masked' cluster rows with holes, which a Dask fit does not do.
 
+    sample_rows : int or None
+        Also gather about this many rows (every column of ``frame``), drawn in the
+        preparation's second pass over the data from ``sample_seed`` and each
+        partition's index (the same rows for the same partitioning): all rows when
+        there are no more.
+    sample_seed : int
+
     Returns
     -------
-    Preparation
-        ``row_mask_`` is None (the rows were not gathered).
+    (Preparation, pandas.DataFrame or None)
+        ``row_mask_`` is None (the rows were not gathered); the sample, when asked.
     """
     import dask
 
@@ -264,8 +315,9 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
     }
     numeric = [n for n in features if kinds[n] == "numeric"]
     categorical = [n for n in features if kinds[n] == "categorical"]
+    whole = frame
     frame = frame[features]
-    parts = frame.to_delayed()
+    parts = whole.to_delayed()
     first = dask.compute(
         [dask.delayed(_first_pass, pure=True)(p, numeric, categorical, missing) for p in parts]
     )[0]
@@ -325,7 +377,10 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
             bounds = s["observed"] if which == "observed" else s["kept_range"]
             top = float(np.nextafter(bounds[1], np.inf))
             wanted[(which, name, rank)] = _bracket([g[which] for g in grids], rank, top)
-    ranks = _order_statistics(frame, numeric, missing, wanted)
+    sample = None
+    if sample_rows is not None:
+        sample = (min(1.0, sample_rows / n_rows), int(sample_seed))
+    ranks, sample = _order_statistics(whole, numeric, missing, wanted, sample)
     medians = {}
     for name, s in numeric_stats.items():
         n = s["n_observed"]
@@ -403,7 +458,7 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
     preparation.n_rows_with_holes_ = int(holes)
     preparation.missing_counts_ = missing_counts
     preparation.row_mask_ = None
-    return preparation
+    return preparation, sample
 
 
 def _numeric_spec(name, scale, s, median, mean, std, quantiles, kept_median):
@@ -481,4 +536,4 @@ def transform_dask(preparation, frame):
     return frame.map_partitions(prepared, meta=meta)
 
 
-__all__ = ["fit_preparation_dask", "transform_dask"]
+__all__ = ["fit_preparation_and_sample_dask", "fit_preparation_dask", "transform_dask"]

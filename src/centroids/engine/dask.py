@@ -1030,6 +1030,7 @@ class _Fit:
         iteration = 0
         for iteration in range(max_iter):
             sums, weights, members, inertia = self.lloyd_pass(centers)
+            assigned = members.copy()  # of the assignment to ``centers``
             self.relocate_empty_clusters(centers, sums, weights, members)
             new_centers = self.new_centers(sums, weights, centers)
             center_shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
@@ -1044,8 +1045,8 @@ class _Fit:
                     )
                 break
         if center_shift != 0:  # the last assignment was to the previous centers
-            _, _, _, inertia = self.lloyd_pass(centers)
-        return centers, inertia, iteration + 1, self.distinct_clusters(weights)
+            _, _, assigned, inertia = self.lloyd_pass(centers)
+        return centers, inertia, iteration + 1, self.distinct_clusters(weights), assigned
 
     def distinct_clusters(self, weights):
         return int(np.count_nonzero(weights > 0))
@@ -1147,7 +1148,7 @@ def _fit(estimator, X, sample_weight):
             run = fit.lloyd(centers, estimator.max_iter, tol)
             if best is None or run[1] < best[1]:
                 best = run
-        centers, inertia, n_iter, n_distinct = best
+        centers, inertia, n_iter, n_distinct, members = best
         if n_distinct < k:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than n_clusters "
@@ -1161,6 +1162,9 @@ def _fit(estimator, X, sample_weight):
     estimator.cluster_centers_ = centers
     estimator.inertia_ = inertia
     estimator.n_iter_ = n_iter
+    # rows of positive weight nearest each center (the last pass's counts): a caller
+    # that needs the cluster sizes need not assign every row again
+    estimator._dask_cluster_members = members
     if isinstance(estimator, MiniBatchKMeans):
         estimator.n_steps_ = n_iter
     estimator.labels_ = _labels(estimator, rows.lazy_X, spherical)
