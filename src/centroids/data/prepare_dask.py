@@ -458,6 +458,8 @@ def fit_preparation_and_sample_dask(
     preparation.n_rows_with_holes_ = int(holes)
     preparation.missing_counts_ = missing_counts
     preparation.row_mask_ = None
+    # rows of each partition the missing-value policy keeps: the prepared rows' chunks
+    preparation._dask_partition_rows = tuple(int(p["kept"]) for p in first)
     return preparation, sample
 
 

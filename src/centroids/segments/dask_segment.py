@@ -3,12 +3,15 @@
 gathering the rows on the client.
 
 - read: ``dask.dataframe.read_parquet``;
-- prepare: :func:`centroids.data.prepare_dask.fit_preparation_dask` (the in-memory
-  statistics, from aggregates) and a ``map_partitions`` transform;
+- prepare: :func:`centroids.data.prepare_dask.fit_preparation_and_sample_dask` (the
+  in-memory statistics, from aggregates, in two passes over the files) and a
+  ``map_partitions`` transform;
 - choose K, diagnose, the report's plots: on a seeded sample of at most
-  :data:`centroids.settings.DASK_SAMPLE_ROWS` rows gathered to the client;
-- fit: :class:`centroids.KMeans` on the Dask DataFrame of prepared rows (k-means||,
-  exact Lloyd passes on the workers);
+  :data:`centroids.settings.DASK_SAMPLE_ROWS` rows gathered to the client in the
+  preparation's second pass;
+- fit: :class:`centroids.KMeans` on the prepared rows (k-means||, exact Lloyd passes on
+  the workers; one read of the files to persist them, the partitions' lengths known from
+  the preparation, the segments' sizes from the last pass);
 - store: the version saved as in memory (same fields, aligned stable segment ids), then
   every row's assignment recorded (and written back) by
   :func:`centroids.segments.dask_assign.assign_partitions`, a transaction per partition,
@@ -131,7 +134,9 @@ def segment_dask(
         init = "k-means++" if initial_centers is None else initial_centers
         n_init = "auto" if initial_centers is None else 1
         model = KMeans(n_clusters=k, init=init, n_init=n_init, random_state=random_state)
-        model.fit(prepared)
+        # the partitions' lengths are known from the preparation's first pass: the fit
+        # need not count them with a pass of its own
+        model.fit(prepared.to_dask_array(lengths=preparation._dask_partition_rows))
         sizes = model._dask_cluster_members  # the fit's last pass counted them
         centers = np.asarray(model.cluster_centers_, dtype=np.float64)
         holder = _centers_holder(centers, None, policy=missing)
