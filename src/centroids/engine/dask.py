@@ -25,6 +25,14 @@ The fit is exact and deterministic:
   candidates are a few thousand rows, so this costs a fraction of one pass over X and
   starts the Lloyd passes near a good optimum rather than one k-means++ draw.
   Spherical fits reduce them by weighted greedy k-means++.
+* Refinement (Euclidean fits, ``refine`` True, or 'auto' with a seeding by name): the
+  start is refined on the client by the in-memory engine's Lloyd and random swap
+  (:func:`centroids.engine.refine.random_swap`) over a sample of the rows, each kept
+  with one probability, the uniforms drawn per block from ``(seed, block index)``: every
+  row where one pass over X is as small as the in-memory ``refine='auto'`` refines (so
+  the whole data is refined, as in memory), else about
+  ``REFINE_AUTO_MAX_WORK / (features × k)`` rows, at least
+  ``DASK_REFINE_ROWS_PER_CLUSTER`` a cluster. One pass draws it.
 * Lloyd passes: each partition assigns its rows with the engine's kernels (exact
   nearest centers) and returns per-cluster sums, weights, member counts and inertia.
   Empty clusters take the farthest rows, as in memory
