@@ -30,18 +30,25 @@ if mode == "memory":
     from centroids.segments.pipeline import segment_data
     run = segment_data(data, id_column="id", k=k, db=db, random_state=0)
 else:
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
     from centroids.segments.dask_segment import segment_dask
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=":0") as cluster:
-        started = time.perf_counter()
-        run = segment_dask(data, scheduler=cluster.scheduler_address, id_column="id",
-                           k=k, db=db, random_state=0)
-seconds = time.perf_counter() - started
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        with get_task_stream(client) as stream:
+            started = time.perf_counter()
+            run = segment_dask(data, scheduler=cluster.scheduler_address, id_column="id",
+                               k=k, db=db, random_state=0)
+            seconds = time.perf_counter() - started
+        reads = [t["key"] for t in stream.data
+                 if "parquet" in str(t["key"]).split(",")[0].lower()]
+        n_files = len({str(key) for key in reads})
+seconds = time.perf_counter() - started if mode == "memory" else seconds
+extra = {} if mode == "memory" else {"parquet_file_reads": len(reads),
+                                      "passes_over_the_files": len(reads) / 16}
 print(json.dumps({"mode": mode, "seconds": seconds, "rows": run.n_rows,
                   "inertia": run.segmentation.inertia_,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "timings": run.timings}))
+                  "timings": run.timings, **extra}))
 """
 
 

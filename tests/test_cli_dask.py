@@ -82,11 +82,13 @@ def cluster():
         yield cluster
 
 
-def test_preparation_from_aggregates_is_the_in_memory_one(monkeypatch):
+@pytest.mark.parametrize("grid_points", [1024, 16])
+def test_preparation_from_aggregates_is_the_in_memory_one(monkeypatch, grid_points):
     import dask
     import dask.dataframe as dd
 
-    # brackets small enough that the exact quantiles go through several refinements
+    # coarse grids and small brackets: the exact quantiles go through several refinements
+    monkeypatch.setattr(prepare_dask, "GRID_POINTS", grid_points)
     monkeypatch.setattr(prepare_dask, "GATHER_LIMIT", 50)
     monkeypatch.setattr(prepare_dask, "HISTOGRAM_BINS", 8)
     frame = blob_table(3_001, random_state=2)
@@ -111,6 +113,39 @@ def test_preparation_from_aggregates_is_the_in_memory_one(monkeypatch):
                             assert right[field] == value, (missing, scale, field)
                 kept = frame.dropna(subset=["income"]) if missing == "drop" else frame
                 np.testing.assert_allclose(ours.transform(kept), Z, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("missing", ["drop", "impute"])
+def test_preparation_reads_the_data_twice(monkeypatch, missing):
+    """One pass for the counts, sums and grids, one gathering every order statistic's
+    bracket (medians and quartiles of all columns together), and no more."""
+    import dask
+    import dask.dataframe as dd
+
+    frame = blob_table(60_000, random_state=4)
+    frame.loc[::41, "income"] = np.nan
+    # ties: a column of few distinct values
+    frame["visits"] = np.random.default_rng(0).integers(0, 5, len(frame)).astype(float)
+    computes = []
+    compute = dask.compute
+
+    def counting(*args, **kwargs):
+        computes.append(1)
+        return compute(*args, **kwargs)
+
+    options = {"id_column": "customer_id", "scale": "robust", "missing": missing}
+    memory = Preparation(**options).fit(frame)
+    with dask.config.set(scheduler="sync"):
+        monkeypatch.setattr(dask, "compute", counting)
+        ours = prepare_dask.fit_preparation_dask(dd.from_pandas(frame, npartitions=7), **options)
+    assert len(computes) == 2
+    for left, right in zip(memory.to_dict()["columns"], ours.to_dict()["columns"], strict=True):
+        for field in ("median", "q25", "q75", "minimum", "maximum"):
+            if field in left:
+                assert right[field] == left[field], (missing, left["name"], field)
+        for field in ("mean", "std", "center", "scale"):
+            if field in left:
+                assert right[field] == pytest.approx(left[field], rel=1e-12)
 
 
 def test_segment_on_dask_matches_in_memory_segment(tmp_path):

@@ -145,9 +145,10 @@ def family_draw(seed):
 
 def test_large_k_inertia_close_to_in_memory_on_a_generated_family():
     """At large k one k-means|| draw reduced by k-means++ ended up to 5.6% above the
-    in-memory default on this family (mean +1.2%); reclustering the weighted candidates
-    brings every draw within 1.5% of it (the in-memory default also swap-refines these
-    small fits, which the Dask fit does not) and the family's mean to it or below."""
+    in-memory default on this family (mean +1.2%), and reclustering the weighted
+    candidates alone up to 1.0% (the in-memory default swap-refines these small fits on
+    all rows). Refining the start by random swap on the rows' seeded sample (all rows at
+    this size) brings every draw within 0.5% of it and the family's mean below it."""
     ratios = []
     for seed in range(9):
         X, k = family_draw(seed)
@@ -155,8 +156,8 @@ def test_large_k_inertia_close_to_in_memory_on_a_generated_family():
         dX = da.from_array(X, chunks=(12_000, -1))
         on_dask = KMeans(n_clusters=k, random_state=seed).fit(dX)
         ratios.append(on_dask.inertia_ / in_memory.inertia_)
-    assert max(ratios) <= 1.015, ratios
-    assert float(np.exp(np.mean(np.log(ratios)))) <= 1.002, ratios
+    assert max(ratios) <= 1.005, ratios
+    assert float(np.exp(np.mean(np.log(ratios)))) <= 1.0, ratios
 
 
 def test_lloyd_from_given_centers_matches_in_memory_lloyd(X):

@@ -215,6 +215,16 @@ DASK_PASS_RETRIES = 3
 #: most of the spread between the optima that single draws reach at large k.
 DASK_RECLUSTER_STARTS = 3
 
+#: Swap refinement of a Euclidean Dask fit (``refine`` True or 'auto'): before the exact
+#: Lloyd passes, the start is refined on the client by the in-memory engine (Lloyd and
+#: random swap) over a seeded sample of the rows, drawn per block. The sample holds every
+#: row while one assignment pass over X is within ``REFINE_AUTO_MAX_WORK`` (the whole data
+#: is then refined, as in memory), else about ``REFINE_AUTO_MAX_WORK / (features × k)``
+#: rows, at least ``DASK_REFINE_ROWS_PER_CLUSTER × k`` and at most
+#: ``DASK_REFINE_MAX_VALUES / features``.
+DASK_REFINE_ROWS_PER_CLUSTER = 64
+DASK_REFINE_MAX_VALUES = 1 << 23
+
 #: Seconds ``--dask ADDRESS`` waits for the scheduler before saying it is unreachable.
 DASK_CONNECT_TIMEOUT = 10
 

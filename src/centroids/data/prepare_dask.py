@@ -2,10 +2,18 @@
 aggregates only: the rows stay on the workers.
 
 Every statistic is the one :meth:`Preparation.fit` computes on the same rows: counts,
-missing values, sums (mean, standard deviation), extremes, the exact median and quartiles
-(found by histogram refinement over the partitions, then the few values left in the
-bracket gathered and sorted), category levels and shares. The prepared features are the
-in-memory ones, up to the rounding of sums taken in another order.
+missing values, sums (mean, standard deviation), extremes, the exact median and quartiles,
+category levels and shares. The prepared features are the in-memory ones, up to the
+rounding of sums taken in another order.
+
+Two passes over the data: the first takes every count, extreme, sum, centered sum of
+squares (combined over the partitions as Chan et al. do) and category count, and a grid
+of each partition's sorted values (:data:`GRID_POINTS` of them); the grids bracket every
+wanted order statistic to a few thousand values, which the second pass gathers (all
+columns and ranks at once) to be sorted on the client. A bracket larger than
+:data:`GATHER_LIMIT` is narrowed by histogram passes first. The medians imputed into the
+holes (``missing='impute'``) enter the quartiles on the client, from order statistics of
+the observed values.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from .prepare import (
 
 #: A bracket of an order statistic holding at most this many values is gathered and sorted.
 GATHER_LIMIT = 65_536
+#: Values of each partition's sorted column the first pass keeps to bracket the ranks.
+GRID_POINTS = 1024
 #: Bins of each histogram refinement pass.
 HISTOGRAM_BINS = 1024
 _WHERE = "Preparation.fit (Dask)"
@@ -55,11 +65,14 @@ def _first_pass(part, numeric, categorical, missing):
         holes |= nan
         observed = column[~nan]
         kept = column[keep & ~nan]
+        kept_mean = float(kept.mean()) if kept.size else 0.0
         out["numeric"][name] = {
             "missing": int(nan.sum()),
             "observed": (observed.size, *_extremes(observed)),
             "kept": (kept.size, *_extremes(kept), float(kept.sum())),
             "integer": bool(np.all(np.floor(kept) == kept)),
+            "kept_m2": (kept_mean, float(np.sum((kept - kept_mean) ** 2))),
+            "grid": {"observed": _grid(observed), "kept": _grid(kept)},
         }
     out["holes"] = int(holes.sum())
     for name in categorical:
@@ -79,6 +92,50 @@ def _first_pass(part, numeric, categorical, missing):
     return out
 
 
+def _grid(values):
+    """(positions, values there, size) of about GRID_POINTS evenly spaced ranks of the
+    sorted values, the first and the last included."""
+    if values.size == 0:
+        return (np.zeros(0, dtype=np.int64), np.zeros(0), 0)
+    positions = np.unique(np.linspace(0, values.size - 1, GRID_POINTS).round().astype(np.int64))
+    return (positions, np.sort(values)[positions], values.size)
+
+
+def _bracket(grids, rank, top):
+    """(lo, hi, at most how many values in [lo, hi)) with the value of ``rank`` (0-based,
+    over all partitions) in [lo, hi), from the partitions' grids; ``top`` is above every
+    value."""
+    grids = [g for g in grids if g[2]]
+    candidates = np.unique(np.concatenate([g[1] for g in grids]))
+    below_most = np.zeros(candidates.size, dtype=np.int64)  # ≥ #values < candidate
+    below_least = np.zeros(candidates.size, dtype=np.int64)  # ≤ #values < candidate
+    for positions, values, size in grids:
+        first = np.searchsorted(values, candidates, side="left")  # first grid value ≥ t
+        padded = np.append(positions, size)
+        below_most += padded[first]
+        below_least += np.where(first > 0, padded[np.maximum(first - 1, 0)] + 1, 0)
+    i = int(np.searchsorted(below_most, rank, side="right")) - 1
+    lo, n_below = float(candidates[i]), int(below_least[i])
+    j = int(np.searchsorted(below_least, rank + 1, side="left"))
+    if j < candidates.size:
+        hi, n_under_hi = float(candidates[j]), int(below_most[j])
+    else:
+        hi, n_under_hi = top, sum(g[2] for g in grids)
+    return lo, hi, n_under_hi - n_below
+
+
+def _with_copies(data_rank, n_data, rank, value, copies):
+    """The value of ``rank`` in the data with ``copies`` more values equal to ``value``,
+    from the data's order statistics (``data_rank(i)``)."""
+    if copies == 0:
+        return data_rank(rank)
+    if rank < n_data and data_rank(rank) < value:
+        return data_rank(rank)
+    if rank - copies >= 0 and data_rank(rank - copies) >= value:
+        return data_rank(rank - copies)
+    return value
+
+
 def _extremes(values):
     if values.size == 0:
         return (np.inf, -np.inf)
@@ -94,13 +151,27 @@ def _selected(part, numeric, missing, which):
     return {name: v[keep & ~np.isnan(v)] for name, v in values.items()}
 
 
-def _bracket_pass(part, numeric, missing, which, brackets):
-    """Per (column, rank): values below the bracket, a histogram inside it, or the values
-    inside it when ``brackets`` asks for them (bins None)."""
-    selected = _selected(part, numeric, missing, which)
+def _bracket_pass(part, numeric, missing, brackets, sample=None):
+    """Per (selection, column, rank): values below the bracket, a histogram inside it, or
+    the values inside it when ``brackets`` asks for them (bins None); with ``sample``
+    (fraction, seed, partition index) also the partition's rows kept with probability
+    ``fraction``, the uniforms drawn from (seed, partition index)."""
+    rows = None
+    if sample is not None:
+        fraction, seed, index = sample
+        rows = part
+        if fraction < 1:
+            uniforms = np.random.default_rng([seed, index]).random(len(part))
+            rows = part[uniforms < fraction]
+    return _brackets_of(part, numeric, missing, brackets), rows
+
+
+def _brackets_of(part, numeric, missing, brackets):
+    selections = {key[0] for key in brackets}
+    selected = {which: _selected(part, numeric, missing, which) for which in selections}
     out = {}
     for key, (lo, hi, edges) in brackets.items():
-        values = selected[key[0]]
+        values = selected[key[0]][key[1]]
         below = int(np.count_nonzero(values < lo))
         inside = values[(values >= lo) & (values < hi)]
         if edges is None:
@@ -111,55 +182,56 @@ def _bracket_pass(part, numeric, missing, which, brackets):
     return out
 
 
-def _order_statistics(frame, numeric, missing, which, wanted, extra):
+def _order_statistics(frame, numeric, missing, wanted, sample=None):
     """Exact order statistics over the partitions.
 
-    ``wanted`` maps (column, rank) to (lo, hi, n): a range holding every value of the
-    column and how many values (of the data) it holds; ``extra`` maps a column to
-    (value, count) copies counted as if present (the imputed medians). Each pass either
-    gathers a bracket of at most :data:`GATHER_LIMIT` values and sorts them, or cuts it
-    into :data:`HISTOGRAM_BINS` bins and keeps the bin holding the rank. Returns
-    {(column, rank): value}.
+    ``wanted`` maps (selection, column, rank) to (lo, hi, n): a range [lo, hi) holding
+    the value of that rank and at most how many values it holds. Each pass either gathers
+    the brackets of at most :data:`GATHER_LIMIT` values and sorts them, or cuts them into
+    :data:`HISTOGRAM_BINS` bins and keeps the bin holding the rank; every open bracket
+    goes in the same pass. ``sample`` (fraction, seed): the first pass also gathers
+    a sample of the rows (all columns). Returns ({(selection, column, rank): value},
+    the sample or None).
     """
     import dask
 
     found = {}
-    open_ = {key: (lo, np.nextafter(hi, np.inf), n) for key, (lo, hi, n) in wanted.items()}
+    open_ = dict(wanted)
     parts = frame.to_delayed()
     task = dask.delayed(_bracket_pass, pure=True)
-    while open_:
+    rows = None
+    while open_ or (sample is not None and rows is None):
         request = {
             key: (lo, hi, None if n <= GATHER_LIMIT else _edges(lo, hi))
             for key, (lo, hi, n) in open_.items()
         }
-        results = dask.compute([task(p, numeric, missing, which, request) for p in parts])[0]
-        for key, (lo, hi, edges) in request.items():
-            name, rank = key
-            value, copies = extra.get(name, (None, 0))
-            below = sum(r[key][0] for r in results)
-            if value is not None and value < lo:
-                below += copies
-            local = rank - below
-            added = value is not None and lo <= value < hi
+        draws = (
+            [None] * len(parts)
+            if rows is not None or sample is None
+            else [(*sample, i) for i in range(len(parts))]
+        )
+        computed = dask.compute(
+            [task(p, numeric, missing, request, d) for p, d in zip(parts, draws, strict=True)]
+        )[0]
+        results = [r for r, _ in computed]
+        if rows is None and sample is not None:
+            rows = pd.concat([r for _, r in computed]).reset_index(drop=True)
+        for key, (_, _, edges) in request.items():
+            local = key[2] - sum(r[key][0] for r in results)
             if edges is None:
                 inside = np.concatenate([r[key][1] for r in results])
-                if added:
-                    inside = np.concatenate([inside, np.full(copies, value)])
                 found[key] = float(np.sort(inside)[local])
                 del open_[key]
                 continue
             histogram = sum(r[key][1] for r in results)
-            data_counts = histogram.copy()
-            if added:
-                histogram[np.searchsorted(edges, value, side="right") - 1] += copies
             j = int(np.searchsorted(np.cumsum(histogram), local, side="right"))
             new_lo, new_hi = float(edges[j]), float(edges[j + 1])
             if np.nextafter(new_lo, np.inf) >= new_hi:
                 found[key] = new_lo  # a bracket of one representable value
                 del open_[key]
             else:
-                open_[key] = (new_lo, new_hi, int(data_counts[j]))
-    return found
+                open_[key] = (new_lo, new_hi, int(histogram[j]))
+    return found, rows
 
 
 def _edges(lo, hi):
@@ -173,6 +245,24 @@ def _percentile_ranks(n, q):
 
 
 def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard", missing="drop"):
+    """A fitted :class:`Preparation` of a Dask DataFrame (see
+    :func:`fit_preparation_and_sample_dask`)."""
+    preparation, _ = fit_preparation_and_sample_dask(
+        frame, columns=columns, id_column=id_column, scale=scale, missing=missing
+    )
+    return preparation
+
+
+def fit_preparation_and_sample_dask(
+    frame,
+    *,
+    columns=None,
+    id_column=None,
+    scale="standard",
+    missing="drop",
+    sample_rows=None,
+    sample_seed=0,
+):
     """A fitted :class:`Preparation` of a Dask DataFrame, computed from aggregates.
 
     Parameters
@@ -183,10 +273,17 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
     missing : {'drop', 'impute', 'median'}
         'kpod' and 'masked' cluster rows with holes, which a Dask fit does not do.
 
+    sample_rows : int or None
+        Also gather about this many rows (every column of ``frame``), drawn in the
+        preparation's second pass over the data from ``sample_seed`` and each
+        partition's index (the same rows for the same partitioning): all rows when
+        there are no more.
+    sample_seed : int
+
     Returns
     -------
-    Preparation
-        ``row_mask_`` is None (the rows were not gathered).
+    (Preparation, pandas.DataFrame or None)
+        ``row_mask_`` is None (the rows were not gathered); the sample, when asked.
     """
     import dask
 
@@ -218,8 +315,9 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
     }
     numeric = [n for n in features if kinds[n] == "numeric"]
     categorical = [n for n in features if kinds[n] == "categorical"]
+    whole = frame
     frame = frame[features]
-    parts = frame.to_delayed()
+    parts = whole.to_delayed()
     first = dask.compute(
         [dask.delayed(_first_pass, pure=True)(p, numeric, categorical, missing) for p in parts]
     )[0]
@@ -255,40 +353,66 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
             "kept_sum": sum(s["kept"][3] for s in stats),
             "integer": all(s["integer"] for s in stats),
         }
-    # the median of the observed values of every column (np.median: mean of the middle two)
+    # every order statistic in one gathering pass: the observed medians, and the kept
+    # quartiles and median (under impute from the observed values, the holes' copies of
+    # the median added on the client)
+    kept_selection = "observed" if imputing else "kept"
+    combined_ranks = {}
+    for name, s in numeric_stats.items():
+        n = s["kept_n"] + (s["n_missing"] if imputing else 0)
+        combined_ranks[name] = (
+            n,
+            sorted({r for q in (0.25, 0.5, 0.75) for r in _percentile_ranks(n, q)[:2]}),
+        )
     wanted = {}
     for name, s in numeric_stats.items():
-        n = s["n_observed"]
-        for rank in {(n - 1) // 2, n // 2}:
-            wanted[(name, rank)] = (*s["observed"], n)
-    observed_ranks = _order_statistics(frame, numeric, missing, "observed", wanted, {})
+        grids = [p["numeric"][name]["grid"] for p in first]
+        requests = [("observed", r) for r in {(s["n_observed"] - 1) // 2, s["n_observed"] // 2}]
+        n_data, copies = s["kept_n"], s["n_missing"] if imputing else 0
+        for rank in combined_ranks[name][1]:
+            for data_rank in (rank, rank - copies):
+                if 0 <= data_rank < n_data:
+                    requests.append((kept_selection, data_rank))
+        for which, rank in requests:
+            bounds = s["observed"] if which == "observed" else s["kept_range"]
+            top = float(np.nextafter(bounds[1], np.inf))
+            wanted[(which, name, rank)] = _bracket([g[which] for g in grids], rank, top)
+    sample = None
+    if sample_rows is not None:
+        sample = (min(1.0, sample_rows / n_rows), int(sample_seed))
+    ranks, sample = _order_statistics(whole, numeric, missing, wanted, sample)
     medians = {}
     for name, s in numeric_stats.items():
         n = s["n_observed"]
-        middle = [observed_ranks[(name, (n - 1) // 2)], observed_ranks[(name, n // 2)]]
+        middle = [ranks[("observed", name, (n - 1) // 2)], ranks[("observed", name, n // 2)]]
         medians[name] = float(np.mean(middle))
-    # the kept values: under impute every row, holes as the median
+    kept_ranks = {}
     extra = {}
     for name, s in numeric_stats.items():
-        if imputing and s["n_missing"]:
-            extra[name] = (medians[name], s["n_missing"])
-            s["kept_n"] += s["n_missing"]
-            s["kept_sum"] += s["n_missing"] * medians[name]
+        copies = s["n_missing"] if imputing else 0
+        n_data = s["kept_n"]
+
+        def data_rank(i, name=name):
+            return ranks[(kept_selection, name, i)]
+
+        for rank in combined_ranks[name][1]:
+            kept_ranks[(name, rank)] = _with_copies(data_rank, n_data, rank, medians[name], copies)
+        stats = [p["numeric"][name] for p in first]
+        data_mean = s["kept_sum"] / n_data
+        s["data_squares"] = sum(
+            m2 + size * (mean - data_mean) ** 2
+            for (size, *_), (mean, m2) in ((t["kept"], t["kept_m2"]) for t in stats)
+        )
+        s["data_mean"], s["data_n"] = data_mean, n_data
+        # the kept values: under impute every row, holes as the median
+        if copies:
+            extra[name] = (medians[name], copies)
+            s["kept_n"] += copies
+            s["kept_sum"] += copies * medians[name]
             low, high = s["kept_range"]
             s["kept_range"] = (min(low, medians[name]), max(high, medians[name]))
             s["integer"] = s["integer"] and float(np.floor(medians[name])) == medians[name]
-    wanted = {}
-    for name, s in numeric_stats.items():
-        n = s["kept_n"]
-        for q in (0.25, 0.5, 0.75):
-            low, high, _ = _percentile_ranks(n, q)
-            n_data = n - extra.get(name, (None, 0))[1]
-            wanted[(name, low)] = wanted[(name, high)] = (*s["kept_range"], n_data)
-    kept_ranks = _order_statistics(frame, numeric, missing, "kept", wanted, extra)
     means = {name: s["kept_sum"] / s["kept_n"] for name, s in numeric_stats.items()}
-    squares = dask.compute(
-        [dask.delayed(_squares_pass, pure=True)(p, numeric, missing, means) for p in parts]
-    )[0]
     specs = []
     holes = sum(p["holes"] for p in first)
     missing_counts = {}
@@ -296,7 +420,7 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
         if kinds[name] == "numeric":
             s = numeric_stats[name]
             n = s["kept_n"]
-            square_sum = sum(q[name] for q in squares)
+            square_sum = s["data_squares"] + s["data_n"] * (s["data_mean"] - means[name]) ** 2
             if name in extra:
                 square_sum += extra[name][1] * (extra[name][0] - means[name]) ** 2
             quantiles = {}
@@ -334,12 +458,9 @@ def fit_preparation_dask(frame, *, columns=None, id_column=None, scale="standard
     preparation.n_rows_with_holes_ = int(holes)
     preparation.missing_counts_ = missing_counts
     preparation.row_mask_ = None
-    return preparation
-
-
-def _squares_pass(part, numeric, missing, means):
-    selected = _selected(part, numeric, missing, "kept")
-    return {name: float(np.sum((v - means[name]) ** 2)) for name, v in selected.items()}
+    # rows of each partition the missing-value policy keeps: the prepared rows' chunks
+    preparation._dask_partition_rows = tuple(int(p["kept"]) for p in first)
+    return preparation, sample
 
 
 def _numeric_spec(name, scale, s, median, mean, std, quantiles, kept_median):
@@ -417,4 +538,4 @@ def transform_dask(preparation, frame):
     return frame.map_partitions(prepared, meta=meta)
 
 
-__all__ = ["fit_preparation_dask", "transform_dask"]
+__all__ = ["fit_preparation_and_sample_dask", "fit_preparation_dask", "transform_dask"]

@@ -25,6 +25,14 @@ The fit is exact and deterministic:
   candidates are a few thousand rows, so this costs a fraction of one pass over X and
   starts the Lloyd passes near a good optimum rather than one k-means++ draw.
   Spherical fits reduce them by weighted greedy k-means++.
+* Refinement (Euclidean fits, ``refine`` True, or 'auto' with a seeding by name): the
+  start is refined on the client by the in-memory engine's Lloyd and random swap
+  (:func:`centroids.engine.refine.random_swap`) over a sample of the rows, each kept
+  with one probability, the uniforms drawn per block from ``(seed, block index)``: every
+  row where one pass over X is as small as the in-memory ``refine='auto'`` refines (so
+  the whole data is refined, as in memory), else about
+  ``REFINE_AUTO_MAX_WORK / (features × k)`` rows, at least
+  ``DASK_REFINE_ROWS_PER_CLUSTER`` a cluster. One pass draws it.
 * Lloyd passes: each partition assigns its rows with the engine's kernels (exact
   nearest centers) and returns per-cluster sums, weights, member counts and inertia.
   Empty clusters take the farthest rows, as in memory
@@ -51,7 +59,14 @@ from sklearn.exceptions import ConvergenceWarning
 from .._kernels import blocks as kernels
 from .._kernels.dense import first_nonfinite
 from .._utils.validation import reject_non_numeric_columns, unchanged_on_error
-from ..settings import DASK_BLOCK_ROWS, DASK_PASS_RETRIES, DASK_RECLUSTER_STARTS
+from ..settings import (
+    DASK_BLOCK_ROWS,
+    DASK_PASS_RETRIES,
+    DASK_RECLUSTER_STARTS,
+    DASK_REFINE_MAX_VALUES,
+    DASK_REFINE_ROWS_PER_CLUSTER,
+    REFINE_AUTO_MAX_WORK,
+)
 from .data import DenseData
 from .lloyd import centers_from_sums
 from .seeding import kmeans_plusplus_centers
@@ -664,6 +679,24 @@ def random_keys_partition(X, weights, spherical, first_block, start, n_clusters,
     return keys[order], order.astype(np.int64) + start, X[order]
 
 
+@_on_one_thread
+def sample_partition(X, weights, first_block, fraction, seed):
+    """The partition's rows of positive weight kept with probability ``fraction`` (all
+    of them at 1), the uniforms drawn per block from (seed, block): (rows, weights)."""
+    weights = _weights_of(weights, X)
+    keep = weights > 0
+    if fraction < 1:
+        uniforms = np.empty(X.shape[0])
+        for b in range(_n_blocks_in(X.shape[0])):
+            lo, hi = b * DASK_BLOCK_ROWS, min(X.shape[0], (b + 1) * DASK_BLOCK_ROWS)
+            uniforms[lo:hi] = np.random.default_rng([seed, 1 << 20, first_block + b]).random(
+                hi - lo
+            )
+        keep &= uniforms < fraction
+    kept = np.flatnonzero(keep)
+    return X[kept], weights[kept]
+
+
 # -- the fit, on the client -----------------------------------------------------------
 
 
@@ -867,6 +900,56 @@ class _Fit:
         order = np.lexsort((indices, -keys))[:n_clusters]
         return np.ascontiguousarray(points[order], dtype=self.rows.dtype)
 
+    # refinement on a sample ------------------------------------------------------
+
+    def refine_sample_rows(self, n_clusters, n_weighted):
+        """Rows of the sample the start is refined on (see
+        :data:`centroids.settings.DASK_REFINE_ROWS_PER_CLUSTER`)."""
+        d = self.rows.n_features
+        if self.rows.n_rows * d * n_clusters <= REFINE_AUTO_MAX_WORK:
+            return n_weighted
+        wanted = max(
+            REFINE_AUTO_MAX_WORK // (d * n_clusters), DASK_REFINE_ROWS_PER_CLUSTER * n_clusters
+        )
+        return min(n_weighted, wanted, max(DASK_REFINE_MAX_VALUES // d, n_clusters))
+
+    def refined_on_sample(self, centers, n_weighted, random_state, tol):
+        """``centers`` refined by the in-memory engine (Lloyd, then random swap) on a
+        seeded sample of the rows, drawn per block (so the same for any partitioning and
+        any workers): the swaps reach optima that exact passes from the k-means|| start
+        cannot, and the Lloyd passes over all rows then finish from there."""
+        from .driver import fit_kmeans
+
+        k = centers.shape[0]
+        rows = self.rows
+        wanted = self.refine_sample_rows(k, n_weighted)
+        fraction = 1.0 if wanted >= n_weighted else wanted / n_weighted
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        task = _delayed(sample_partition)
+
+        def build():
+            return [task(x, w, fb, fraction, seed) for x, w, fb, _ in self._parts()]
+
+        parts = _compute(rows, build)
+        points = np.ascontiguousarray(np.concatenate([p[0] for p in parts]), dtype=rows.dtype)
+        weights = np.concatenate([p[1] for p in parts]).astype(rows.dtype)
+        if points.shape[0] <= k:
+            return centers
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            run = fit_kmeans(
+                points,
+                weights,
+                n_clusters=k,
+                init=np.ascontiguousarray(centers, dtype=rows.dtype),
+                n_init=1,
+                max_iter=300,
+                tol=tol,
+                random_state=random_state,
+                refine=True,
+            )
+        return np.ascontiguousarray(run.centers, dtype=rows.dtype)
+
     # Lloyd -----------------------------------------------------------------------
 
     def column_variance_mean(self):
@@ -955,6 +1038,7 @@ class _Fit:
         iteration = 0
         for iteration in range(max_iter):
             sums, weights, members, inertia = self.lloyd_pass(centers)
+            assigned = members.copy()  # of the assignment to ``centers``
             self.relocate_empty_clusters(centers, sums, weights, members)
             new_centers = self.new_centers(sums, weights, centers)
             center_shift = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
@@ -969,8 +1053,8 @@ class _Fit:
                     )
                 break
         if center_shift != 0:  # the last assignment was to the previous centers
-            _, _, _, inertia = self.lloyd_pass(centers)
-        return centers, inertia, iteration + 1, self.distinct_clusters(weights)
+            _, _, assigned, inertia = self.lloyd_pass(centers)
+        return centers, inertia, iteration + 1, self.distinct_clusters(weights), assigned
 
     def distinct_clusters(self, weights):
         return int(np.count_nonzero(weights > 0))
@@ -1047,6 +1131,10 @@ def _fit(estimator, X, sample_weight):
             tol = float(estimator.tol)
         else:
             tol = fit.column_variance_mean() * float(estimator.tol) if estimator.tol else 0.0
+        refine = getattr(estimator, "refine", False)
+        refining = not spherical and (
+            refine is True or (refine == "auto" and isinstance(init, str))
+        )
         best = None
         for _ in range(n_init):
             if isinstance(init, np.ndarray):
@@ -1061,10 +1149,14 @@ def _fit(estimator, X, sample_weight):
                 )
             if estimator.verbose:
                 print("Initialization complete")
+            if refining:  # a lost pass is run again by _compute, from the same seed
+                centers = fit.refined_on_sample(
+                    centers, n_weighted, random_state, float(estimator.tol)
+                )
             run = fit.lloyd(centers, estimator.max_iter, tol)
             if best is None or run[1] < best[1]:
                 best = run
-        centers, inertia, n_iter, n_distinct = best
+        centers, inertia, n_iter, n_distinct, members = best
         if n_distinct < k:
             warnings.warn(
                 f"Number of distinct clusters ({n_distinct}) found smaller than n_clusters "
@@ -1078,6 +1170,9 @@ def _fit(estimator, X, sample_weight):
     estimator.cluster_centers_ = centers
     estimator.inertia_ = inertia
     estimator.n_iter_ = n_iter
+    # rows of positive weight nearest each center (the last pass's counts): a caller
+    # that needs the cluster sizes need not assign every row again
+    estimator._dask_cluster_members = members
     if isinstance(estimator, MiniBatchKMeans):
         estimator.n_steps_ = n_iter
     estimator.labels_ = _labels(estimator, rows.lazy_X, spherical)

@@ -3,12 +3,15 @@
 gathering the rows on the client.
 
 - read: ``dask.dataframe.read_parquet``;
-- prepare: :func:`centroids.data.prepare_dask.fit_preparation_dask` (the in-memory
-  statistics, from aggregates) and a ``map_partitions`` transform;
+- prepare: :func:`centroids.data.prepare_dask.fit_preparation_and_sample_dask` (the
+  in-memory statistics, from aggregates, in two passes over the files) and a
+  ``map_partitions`` transform;
 - choose K, diagnose, the report's plots: on a seeded sample of at most
-  :data:`centroids.settings.DASK_SAMPLE_ROWS` rows gathered to the client;
-- fit: :class:`centroids.KMeans` on the Dask DataFrame of prepared rows (k-means||,
-  exact Lloyd passes on the workers);
+  :data:`centroids.settings.DASK_SAMPLE_ROWS` rows gathered to the client in the
+  preparation's second pass;
+- fit: :class:`centroids.KMeans` on the prepared rows (k-means||, exact Lloyd passes on
+  the workers; one read of the files to persist them, the partitions' lengths known from
+  the preparation, the segments' sizes from the last pass);
 - store: the version saved as in memory (same fields, aligned stable segment ids), then
   every row's assignment recorded (and written back) by
   :func:`centroids.segments.dask_assign.assign_partitions`, a transaction per partition,
@@ -99,11 +102,18 @@ def segment_dask(
             f"id column {id_column!r} is not in {data}; its columns are {list(frame.columns)}"
         )
     with dask_scheduler(scheduler):
-        from ..data.prepare_dask import fit_preparation_dask, transform_dask
+        from ..data.prepare_dask import fit_preparation_and_sample_dask, transform_dask
 
         step("prepare")
-        preparation = fit_preparation_dask(
-            frame, columns=columns, id_column=id_column, scale=scale, missing=missing
+        # the sample rides on the preparation's second pass over the files
+        preparation, sample = fit_preparation_and_sample_dask(
+            frame,
+            columns=columns,
+            id_column=id_column,
+            scale=scale,
+            missing=missing,
+            sample_rows=settings.DASK_SAMPLE_ROWS,
+            sample_seed=random_state if isinstance(random_state, int) else 0,
         )
         columns = list(preparation.feature_names_)
         prepared = transform_dask(preparation, frame)
@@ -111,7 +121,6 @@ def segment_dask(
             prepared = prepared.dropna()
         n_rows = preparation.n_rows_
         n_fit = n_rows - preparation.n_dropped_
-        sample = _sample_rows(frame, n_rows, random_state)
         Z_sample = complete_model_rows(preparation.transform(sample))
 
         step("choose K")
@@ -125,10 +134,10 @@ def segment_dask(
         init = "k-means++" if initial_centers is None else initial_centers
         n_init = "auto" if initial_centers is None else 1
         model = KMeans(n_clusters=k, init=init, n_init=n_init, random_state=random_state)
-        model.fit(prepared)
-        import dask.array as da
-
-        sizes = da.bincount(model.labels_, minlength=k).compute()
+        # the partitions' lengths are known from the preparation's first pass: the fit
+        # need not count them with a pass of its own
+        model.fit(prepared.to_dask_array(lengths=preparation._dask_partition_rows))
+        sizes = model._dask_cluster_members  # the fit's last pass counted them
         centers = np.asarray(model.cluster_centers_, dtype=np.float64)
         holder = _centers_holder(centers, None, policy=missing)
         holder.inertia_ = float(model.inertia_)
@@ -227,15 +236,6 @@ class _WriteBackTotals:
         self.table = table
         self.rows_changed = partitions.rows_changed
         self.keys_not_found = partitions.keys_not_found
-
-
-def _sample_rows(frame, n_rows, random_state):
-    """At most about DASK_SAMPLE_ROWS rows, drawn with ``random_state`` (the same rows for
-    the same partitioning), gathered to the client."""
-    fraction = min(1.0, settings.DASK_SAMPLE_ROWS / max(1, n_rows))
-    seed = random_state if isinstance(random_state, int) else 0
-    sample = frame if fraction >= 1.0 else frame.sample(frac=fraction, random_state=seed)
-    return sample.compute().reset_index(drop=True)
 
 
 def _segments_table(segment_ids, names, profile, numeric):
