@@ -117,9 +117,11 @@ def fit_kmeans(
     (k, d) array; ``random_state`` a ``numpy.random.RandomState``. The run with the
     lowest inertia wins. ``algorithm`` is a name of :data:`ALGORITHMS` ('auto': see
     :func:`choose_algorithm`); ``refine`` ('auto', True or False, see
-    :func:`centroids.engine.refine.refine_is_on`) runs swap refinement after each run:
+    :func:`centroids.engine.refine.refine_mode`) runs swap refinement after each run:
     random swap with local trials on dense X (:func:`centroids.engine.refine.random_swap`),
-    guided swaps on CSR X (:func:`centroids.engine.refine.refine`).
+    on a subsample for large dense X with 'auto'
+    (:func:`centroids.engine.refine.random_swap_on_sample`), guided swaps on CSR X
+    (:func:`centroids.engine.refine.refine`).
     Warns with ``ConvergenceWarning`` when fewer than ``n_clusters`` distinct clusters
     were found.
     """
