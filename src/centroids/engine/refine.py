@@ -32,6 +32,7 @@ from .._kernels import swap as swap_kernels
 from ..settings import (
     GEMM_MIN_FEATURES,
     REFINE_AUTO_MAX_WORK,
+    REFINE_AUTO_WORK_PASSES,
     REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER,
     REFINE_SAMPLE_WORK,
     REFINE_SWAP_FAILURES_PER_CLUSTER,
@@ -427,14 +428,30 @@ def random_swap(
     return KMeansRun(final.centers, final.labels, final.inertia, run.n_iter + final.n_iter)
 
 
+def auto_work_budget(data, n_clusters):
+    """The trial work ``refine='auto'`` allows random swap on ``data``:
+    ``REFINE_AUTO_WORK_PASSES`` assignment passes (rows × clusters × features)."""
+    return float(REFINE_AUTO_WORK_PASSES) * data.n_rows * data.n_features * n_clusters
+
+
 def random_swap_on_sample(
-    data, sample_weight, run, iterate, random_state, *, max_iter=300, tol=0.0, n_rows=None
+    data,
+    sample_weight,
+    run,
+    iterate,
+    random_state,
+    *,
+    max_iter=300,
+    tol=0.0,
+    n_rows=None,
+    budgeted=True,
 ):
     """Random swap on a uniform subsample of the rows, then Lloyd on all rows.
 
     The converged ``run``'s centers are refined by :func:`random_swap` on ``n_rows``
     rows drawn without replacement (None: :func:`sample_rows`); when a swap is kept
-    there, ``iterate`` runs from the swapped centers over all rows until it converges,
+    there (the trials capped at :func:`auto_work_budget` of the sample when
+    ``budgeted``), ``iterate`` runs from the swapped centers over all rows until it converges,
     and that run is returned if its inertia (on all rows) is below ``run.inertia``.
     A local optimum of the kind k-means++ leaves at small k (two centers in one group,
     one center across two) shows as plainly on a few thousand rows per cluster as on
@@ -449,8 +466,16 @@ def random_swap_on_sample(
         n_rows = sample_rows(data, n_clusters)
     n = data.n_rows
     if n_rows >= n:
+        budget = auto_work_budget(data, n_clusters) if budgeted else None
         return random_swap(
-            data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
+            data,
+            sample_weight,
+            run,
+            iterate,
+            random_state,
+            max_iter=max_iter,
+            tol=tol,
+            work_budget=budget,
         )
     picked = np.sort(random_state.choice(n, size=int(n_rows), replace=False))
     sample = engine_data(np.ascontiguousarray(data.X[picked]))
@@ -458,7 +483,14 @@ def random_swap_on_sample(
     labels, _, inertia = sample.assign_labels(sample_w, run.centers)
     sample_run = KMeansRun(run.centers, labels, float(inertia), 0)
     swapped = random_swap(
-        sample, sample_w, sample_run, iterate, random_state, max_iter=max_iter, tol=tol
+        sample,
+        sample_w,
+        sample_run,
+        iterate,
+        random_state,
+        max_iter=max_iter,
+        tol=tol,
+        work_budget=auto_work_budget(sample, n_clusters) if budgeted else None,
     )
     if swapped is sample_run or not swapped.inertia < sample_run.inertia:
         return run
