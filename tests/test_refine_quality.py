@@ -4,12 +4,14 @@ many equal clusters on a grid, clusters of very different sizes, 2-d and 8-d."""
 import numba
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from centroids import KMeans
 from centroids.engine.data import engine_data
 from centroids.engine.lloyd import lloyd
-from centroids.engine.refine import random_swap, refine
+from centroids.engine.refine import random_swap, refine, refine_mode
+from centroids.settings import REFINE_AUTO_MAX_WORK
 
 
 def centroid_index(found, true):
@@ -124,3 +126,67 @@ def test_random_swap_keeps_a_good_run_and_respects_weights():
     assert centroid_index(kept.centers, true) == 0
     with pytest.raises(ValueError, match="at least 1"):
         random_swap(data, w, run, lloyd, check_random_state(0), n_neighbours=0)
+
+
+def split_groups(n, k, n_numeric=8, seed=0):
+    """A prepared customer-like table: k groups of uneven sizes and spreads in
+    standardised numeric columns, and a categorical column one-hot encoded whose level
+    splits each group over two values (so every group is two nearby sub-blobs, the
+    shape where one k-means++ start puts two centers in one group). Rows in random order.
+    """
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(-10, 10, (k, n_numeric))
+    sizes = rng.uniform(1, 4, k)
+    group = rng.choice(k, n, p=sizes / sizes.sum())
+    spreads = rng.uniform(0.5, 1.5, k)
+    X = means[group] + rng.normal(size=(n, n_numeric)) * spreads[group, None]
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    levels = (group + rng.integers(0, 2, n)) % k
+    return np.ascontiguousarray(np.hstack([X, np.eye(k)[levels]]))
+
+
+# (data seed, random_state) pairs where one k-means++ start and Lloyd stop >15 % above
+# the best of five starts, at a size where the default refines on a subsample.
+LARGE_SMALL_K = [(2, 0), (2, 3), (3, 4)]
+
+
+@pytest.mark.parametrize(("data_seed", "state"), LARGE_SMALL_K)
+def test_default_reaches_the_best_of_several_starts_on_large_n_small_k(data_seed, state):
+    k = 8
+    X = split_groups(150_000, k, seed=data_seed)
+    assert engine_data(X).row_work * k > REFINE_AUTO_MAX_WORK  # the subsample path
+    plain = [KMeans(k, random_state=s, refine=False).fit(X).inertia_ for s in range(5)]
+    best = min(plain)
+    assert plain[state] > 1.15 * best  # the case is a hard one for a single start
+    model = KMeans(k, random_state=state).fit(X)
+    assert model.inertia_ <= best * (1 + 1e-6)
+    # A fixed point of Lloyd on all rows: one more pass changes nothing.
+    again = lloyd(engine_data(X), np.ones(len(X)), model.cluster_centers_, 300, 0.0)
+    np.testing.assert_array_equal(again.labels, model.labels_)
+    assert again.n_iter <= 1
+
+
+def test_subsample_refinement_is_deterministic_across_thread_counts():
+    X = split_groups(150_000, 8, seed=2).astype(np.float32)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (numba.config.NUMBA_NUM_THREADS, 1):
+            numba.set_num_threads(threads)
+            results.append(KMeans(8, random_state=0).fit(X))
+    finally:
+        numba.set_num_threads(before)
+    a, b = results
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.inertia_ == b.inertia_
+
+
+def test_refine_mode_resolves_the_option():
+    small = engine_data(np.zeros((100, 2)))
+    large = engine_data(np.zeros((200_000, 16)))
+    assert refine_mode("auto", small, 8) == "all"
+    assert refine_mode("auto", large, 8) == "sample"
+    assert refine_mode(True, large, 8) == "all"
+    assert refine_mode(False, small, 8) is None
+    assert refine_mode("auto", engine_data(sp.csr_matrix(np.ones((300_000, 8)))), 8) is None

@@ -111,6 +111,23 @@ CSR_CLUSTER_SUMS_PARALLEL_MIN_NONZEROS = 1 << 20
 #: fit there, measured 2026-12-07: a cost-based rule is still to be built).
 REFINE_AUTO_MAX_WORK = 1 << 24
 
+#: Above that size, ``refine='auto'`` on dense X runs random swap on a uniform
+#: subsample whose one assignment pass costs ``REFINE_SAMPLE_WORK`` (rows × features ×
+#: clusters; at least ``REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER`` rows per cluster), then
+#: Lloyd on all rows from the swapped centers (``centroids.engine.refine.random_swap_on_sample``).
+#: Measured on the 10^6-row customer table (8 groups, k = 8) where one k-means++ start
+#: stops 51 % above the optimum: see docs/benchmarks.md, "Refinement by default".
+REFINE_SAMPLE_WORK = 1 << 22
+
+#: ``refine='auto'`` caps the random swap trials' work (rows × local centers ×
+#: features × steps, summed) at this many full assignment passes over the rows it
+#: refines on (all rows, or the subsample): at small k every trial touches most
+#: clusters and costs about two passes, so without a cap the 50 rejected trials the
+#: stopping rule waits for cost a hundred passes (2.9 s on 150,000 × 13, k = 5, where
+#: Lloyd takes 0.2 s); with many clusters trials are local and thousands fit.
+REFINE_AUTO_WORK_PASSES = 10
+REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER = 500
+
 #: Random swap refinement (``centroids.engine.refine.random_swap``): stop after
 #: ``REFINE_SWAP_FAILURES_PER_CLUSTER × k`` rejected trials in a row (at least
 #: ``REFINE_SWAP_MIN_FAILURES``), at most ``REFINE_SWAP_TRIALS_PER_CLUSTER × k`` trials;

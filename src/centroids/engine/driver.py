@@ -24,7 +24,7 @@ from ..settings import (
 from .bounded import elkan, hamerly, yinyang
 from .data import CSRData, DenseData, engine_data
 from .lloyd import absolute_tolerance, lloyd
-from .refine import random_swap, refine_is_on
+from .refine import auto_work_budget, random_swap, random_swap_on_sample, refine_mode
 from .refine import refine as refine_run
 from .seeding import initial_centers
 
@@ -117,9 +117,11 @@ def fit_kmeans(
     (k, d) array; ``random_state`` a ``numpy.random.RandomState``. The run with the
     lowest inertia wins. ``algorithm`` is a name of :data:`ALGORITHMS` ('auto': see
     :func:`choose_algorithm`); ``refine`` ('auto', True or False, see
-    :func:`centroids.engine.refine.refine_is_on`) runs swap refinement after each run:
+    :func:`centroids.engine.refine.refine_mode`) runs swap refinement after each run:
     random swap with local trials on dense X (:func:`centroids.engine.refine.random_swap`),
-    guided swaps on CSR X (:func:`centroids.engine.refine.refine`).
+    on a subsample for large dense X with 'auto'
+    (:func:`centroids.engine.refine.random_swap_on_sample`), guided swaps on CSR X
+    (:func:`centroids.engine.refine.refine`).
     Warns with ``ConvergenceWarning`` when fewer than ``n_clusters`` distinct clusters
     were found.
     """
@@ -130,7 +132,9 @@ def fit_kmeans(
         algorithm = choose_algorithm(data, n_clusters)
     iterate = ITERATIONS[algorithm]
     # 'auto' leaves a start the caller chose (an array or a callable) to plain iterations.
-    refining = refine_is_on(refine, data, n_clusters) and (refine is True or isinstance(init, str))
+    mode = refine_mode(refine, data, n_clusters)
+    if refine is not True and not isinstance(init, str):
+        mode = None
     with blas_limited_to_one_thread():
         tol = absolute_tolerance(data, tol)
         best = None
@@ -139,11 +143,24 @@ def fit_kmeans(
             if verbose:
                 print("Initialization complete")
             run = iterate(data, sample_weight, centers, max_iter, tol, verbose)
-            if refining and isinstance(data, DenseData):
+            if mode == "all" and isinstance(data, DenseData):
+                # 'auto' caps the trials' work at a few passes; True runs them all.
+                budget = None if refine is True else auto_work_budget(data, n_clusters)
                 run = random_swap(
+                    data,
+                    sample_weight,
+                    run,
+                    iterate,
+                    random_state,
+                    max_iter=max_iter,
+                    tol=tol,
+                    work_budget=budget,
+                )
+            elif mode == "sample":
+                run = random_swap_on_sample(
                     data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
                 )
-            elif refining:
+            elif mode == "all":
                 run = refine_run(
                     data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
                 )

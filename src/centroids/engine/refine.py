@@ -32,6 +32,9 @@ from .._kernels import swap as swap_kernels
 from ..settings import (
     GEMM_MIN_FEATURES,
     REFINE_AUTO_MAX_WORK,
+    REFINE_AUTO_WORK_PASSES,
+    REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER,
+    REFINE_SAMPLE_WORK,
     REFINE_SWAP_FAILURES_PER_CLUSTER,
     REFINE_SWAP_MIN_FAILURES,
     REFINE_SWAP_NEIGHBOURS,
@@ -45,16 +48,42 @@ REMOVAL_COSTS = ("exact", "merge")
 
 
 def refine_is_on(option, data, n_clusters):
-    """Whether to refine a fit, from the estimator's ``refine`` option.
+    """Whether to refine a fit on all rows, from the estimator's ``refine`` option.
 
     ``True``/``False`` as given; ``"auto"`` refines when one assignment pass is small
     enough (``data.row_work × n_clusters ≤ REFINE_AUTO_MAX_WORK``, see :mod:`centroids.settings`).
+    Larger dense fits are refined on a subsample instead (:func:`refine_mode`).
     """
     if option is True or option is False:
         return option
     if isinstance(option, str) and option == "auto":
         return data.row_work * n_clusters <= REFINE_AUTO_MAX_WORK
     raise ValueError(f"refine must be 'auto', True or False, got {option!r}.")
+
+
+def refine_mode(option, data, n_clusters):
+    """How a fit is refined: ``"all"`` (every row), ``"sample"`` or ``None`` (not at all).
+
+    ``refine=True`` and small ``"auto"`` fits (:func:`refine_is_on`) refine on all rows;
+    ``"auto"`` on larger dense fits runs random swap on a subsample
+    (:func:`random_swap_on_sample`), whose cost is bounded by ``REFINE_SAMPLE_WORK``
+    whatever n, and on larger CSR fits does not refine.
+    """
+    if refine_is_on(option, data, n_clusters):
+        return "all"
+    if option is False or isinstance(data, CSRData):
+        return None
+    if sample_rows(data, n_clusters) >= data.n_rows:
+        return "all"
+    return "sample"
+
+
+def sample_rows(data, n_clusters):
+    """Rows of the subsample :func:`random_swap_on_sample` draws: one assignment pass
+    over them costs ``REFINE_SAMPLE_WORK`` (rows × features × clusters), and every
+    cluster gets ``REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER`` rows on average at least."""
+    per_row = max(int(data.n_features) * int(n_clusters), 1)
+    return max(REFINE_SAMPLE_WORK // per_row, REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER * n_clusters)
 
 
 def two_nearest_centers(data, centers):
@@ -396,6 +425,78 @@ def random_swap(
     final = iterate(data, sample_weight, swapped.astype(data.dtype), max_iter, tol)
     if not final.inertia <= run.inertia:  # rounding only: the swaps lowered the inertia
         return run
+    return KMeansRun(final.centers, final.labels, final.inertia, run.n_iter + final.n_iter)
+
+
+def auto_work_budget(data, n_clusters):
+    """The trial work ``refine='auto'`` allows random swap on ``data``:
+    ``REFINE_AUTO_WORK_PASSES`` assignment passes (rows × clusters × features)."""
+    return float(REFINE_AUTO_WORK_PASSES) * data.n_rows * data.n_features * n_clusters
+
+
+def random_swap_on_sample(
+    data,
+    sample_weight,
+    run,
+    iterate,
+    random_state,
+    *,
+    max_iter=300,
+    tol=0.0,
+    n_rows=None,
+    budgeted=True,
+):
+    """Random swap on a uniform subsample of the rows, then Lloyd on all rows.
+
+    The converged ``run``'s centers are refined by :func:`random_swap` on ``n_rows``
+    rows drawn without replacement (None: :func:`sample_rows`); when a swap is kept
+    there (the trials capped at :func:`auto_work_budget` of the sample when
+    ``budgeted``), ``iterate`` runs from the swapped centers over all rows until it converges,
+    and that run is returned if its inertia (on all rows) is below ``run.inertia``.
+    A local optimum of the kind k-means++ leaves at small k (two centers in one group,
+    one center across two) shows as plainly on a few thousand rows per cluster as on
+    all of them, so the trials cost a bounded work whatever n; the result is always a
+    fixed point of the iterations on the whole data. ``n_iter`` adds the iterations
+    on all rows spent by the final run (the sample's are not counted).
+    """
+    n_clusters = run.centers.shape[0]
+    if n_clusters < 2 or not run.inertia > 0:
+        return run
+    if n_rows is None:
+        n_rows = sample_rows(data, n_clusters)
+    n = data.n_rows
+    if n_rows >= n:
+        budget = auto_work_budget(data, n_clusters) if budgeted else None
+        return random_swap(
+            data,
+            sample_weight,
+            run,
+            iterate,
+            random_state,
+            max_iter=max_iter,
+            tol=tol,
+            work_budget=budget,
+        )
+    picked = np.sort(random_state.choice(n, size=int(n_rows), replace=False))
+    sample = engine_data(np.ascontiguousarray(data.X[picked]))
+    sample_w = np.ascontiguousarray(sample_weight[picked])
+    labels, _, inertia = sample.assign_labels(sample_w, run.centers)
+    sample_run = KMeansRun(run.centers, labels, float(inertia), 0)
+    swapped = random_swap(
+        sample,
+        sample_w,
+        sample_run,
+        iterate,
+        random_state,
+        max_iter=max_iter,
+        tol=tol,
+        work_budget=auto_work_budget(sample, n_clusters) if budgeted else None,
+    )
+    if swapped is sample_run or not swapped.inertia < sample_run.inertia:
+        return run
+    final = iterate(data, sample_weight, swapped.centers.astype(data.dtype), max_iter, tol)
+    if not final.inertia < run.inertia:
+        return KMeansRun(run.centers, run.labels, run.inertia, run.n_iter + final.n_iter)
     return KMeansRun(final.centers, final.labels, final.inertia, run.n_iter + final.n_iter)
 
 

@@ -108,11 +108,17 @@ class KMeans(
         two). On dense X this is random swap (Fränti 2018): trial swaps, each
         followed by two k-means steps over the rows of the clusters it touches,
         until many trials in a row bring nothing, then Lloyd to convergence on all
-        rows; on sparse X, guided swaps of the least useful center. 'auto' refines
-        when one assignment pass is small (rows × features × clusters up to about
-        1.7e7) after the built-in seedings, where it costs little, and leaves a
-        start given as an array or a callable to plain iterations; True always,
-        False never. ``n_iter_`` then counts the refinement's iterations too.
+        rows; on sparse X, guided swaps of the least useful center. 'auto' (after
+        the built-in seedings) refines on all rows when one assignment pass is small
+        (rows × features × clusters up to about 1.7e7); on larger dense X it runs
+        random swap on a uniform subsample whose pass costs about 4e6 (at least 500
+        rows per cluster), then Lloyd on all rows to convergence from the swapped
+        centers, kept when the inertia on all rows drops: the typical bad start at
+        small k (two centers in one group, one across two) is mended for a bounded
+        cost whatever n, and the result stays a fixed point of Lloyd on all rows.
+        Larger sparse fits are not refined by 'auto'. A start given as an array or a
+        callable is left to plain iterations. True refines on all rows always, False
+        never. ``n_iter_`` then counts the refinement's iterations on all rows too.
         backend='torch' does not refine ('auto' is off there).
     missing : {'error', 'kpod', 'masked'}, default='error'
         What a missing value (NaN) in dense X means. 'error': X must be finite (a
