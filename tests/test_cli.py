@@ -261,6 +261,7 @@ def test_every_command_has_help_with_an_example():
         "name",
         "quantize",
         "documents",
+        "warmup",
     ):
         result = invoke(command, "--help")
         assert result.exit_code == 0, result.output

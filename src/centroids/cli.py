@@ -9,6 +9,7 @@ import json
 import math
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -983,6 +984,32 @@ def serve(
                 "pip install 'centroids[serve]'"
             ) from None
         run_service(db, host=host, port=port, cors_origins=cors_origin or (), log_level=log_level)
+
+
+@app.command()
+def warmup(
+    fits_only: Annotated[
+        bool,
+        typer.Option("--fits-only", help="Compile the KMeans fits only, not the segment job."),
+    ] = False,
+):
+    """Compile the common kernels now, into numba's cache, so first calls do not wait.
+
+    A fresh install compiles each numba kernel on its first use (tens of seconds on the
+    first fit). This runs KMeans fits and the segment job once on small generated data
+    and leaves their compiled kernels in numba's on-disk cache (NUMBA_CACHE_DIR, or
+    __pycache__ beside the installed kernels); `make demo` runs it after installing.
+
+    Example:
+
+        centroids warmup
+    """
+    from .warmup import warm_up
+
+    console = _console()
+    started = time.perf_counter()
+    warm_up(segment=not fits_only, log=console.print)
+    console.print(f"Kernels compiled and cached in {time.perf_counter() - started:.0f} s.")
 
 
 def main():

@@ -205,7 +205,9 @@ def assign_labels_gemm(
             labels,
             min_sq_dist,
             chunk_inertia,
-            chunk,
+            # int64, as in the serial form and the block loop of assign_and_sum_gemm
+            # (a parallel loop's index is uint64): one compiled gemm_assign_chunk.
+            np.int64(chunk),
         )
 
 
@@ -484,7 +486,10 @@ def assign_and_sum_gemm(
     # Unpacked outside the parallel loops: numba's parfors take no nested tuple.
     centers, neg2_centers_T, c_sq_norms, tie_slack = product_centers
     for chunk in prange(n_chunks(n)):
-        if chunk_is_cut(n, n_blocks, chunk):
+        # int64 like the block loop's chunks (a parallel loop's index is uint64), so
+        # both loops call the same compiled gemm_assign_chunk and chunk_is_cut.
+        chunk64 = np.int64(chunk)
+        if chunk_is_cut(n, n_blocks, chunk64):
             gemm_assign_chunk(
                 X,
                 x_sq_norms,
@@ -493,7 +498,7 @@ def assign_and_sum_gemm(
                 labels,
                 min_sq_dist,
                 chunk_inertia,
-                chunk,
+                chunk64,
             )
     for b in prange(n_blocks):
         block_sums[b] = 0.0

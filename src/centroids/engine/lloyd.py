@@ -109,7 +109,10 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
         inertia = data.labelled_inertia(sample_weight, centers, labels)
     else:
         del labels  # before the final assignment allocates its own
-        labels, _, inertia = data.assign_labels(sample_weight, centers)
+        # Through the fused kernel the iterations already compiled (bit-identical to
+        # assign_labels; its sums are dropped): a first fit in a fresh process then
+        # compiles one assignment kernel, not two (issue 16 item 5).
+        labels, _, inertia, _, _ = data.assign_and_sum(sample_weight, centers)
     return KMeansRun(centers=centers, labels=labels, inertia=inertia, n_iter=iteration + 1)
 
 

@@ -85,6 +85,11 @@ class _SeedingState:
         # Work of the last pruned pass (distances × features, at least one per row): the
         # next pass is likely alike, so it picks the serial or parallel kernel form.
         self._recent_work = None
+        # The form of the filtered candidate kernel, chosen by the first pass (the
+        # largest: no pruning yet) and kept for the run: one form compiled per fit, not
+        # both (its parallel form alone takes numba seconds to compile; the two give
+        # bit-identical results).
+        self._filtered_form = None
         n_chunks = kernels.seeding_chunks(n)
         self._chunk_counts = np.empty(n_chunks, dtype=np.int64)
         self._block_max_sq = np.empty((kernels.seeding_blocks(n), capacity))
@@ -269,7 +274,9 @@ class _SeedingState:
         candidates_T[:, :n_cand] = candidates.T
         cand_sq_norms = np.zeros(width)
         cand_sq_norms[:n_cand] = kernels.dense_sq_norms(candidates)
-        kernels.dense_candidate_deltas_filtered.for_work(work)(
+        if self._filtered_form is None:
+            self._filtered_form = kernels.dense_candidate_deltas_filtered.for_work(work)
+        self._filtered_form(
             self.data.X,
             self.data.x_sq_norms,
             sample_weight,

@@ -1,0 +1,90 @@
+"""The cold first call (issue 16 item 5): one kernel form per fit, and the warm-up.
+
+A fresh process compiles every numba kernel a fit reaches, each form (parallel, serial)
+and each argument type apart; these tests hold the choices that keep that list short,
+and that they leave the results as they were. No timing is asserted here: the figures
+are in docs/benchmarks.md ("Cold first fit", ``benchmarks/cold_start.py``).
+"""
+
+import numpy as np
+import pytest
+from test_cli import invoke
+
+from centroids import KMeans
+from centroids import warmup as warmup_module
+from centroids._kernels import _compile
+from centroids._kernels import seeding as seeding_kernels
+
+DTYPES = [np.float32, np.float64]
+
+
+def _normal_rows(dtype, n_rows=10_000, n_features=8, seed=0):
+    return np.random.default_rng(seed).normal(size=(n_rows, n_features)).astype(dtype)
+
+
+class _FormSpy:
+    """Stands in for one form of a ChunkedKernel: records its calls, runs the form."""
+
+    def __init__(self, form, name, calls):
+        self.form, self.name, self.calls = form, name, calls
+
+    def __call__(self, *args):
+        self.calls.append(self.name)
+        return self.form(*args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_seeding_run_calls_one_form_of_the_filtered_kernel(dtype, monkeypatch):
+    # 10,000 x 8, k = 8: the first candidate pass is above PARALLEL_MIN_WORK and the
+    # pruned later ones below it; choosing the form per pass compiled both forms.
+    kernel = seeding_kernels.dense_candidate_deltas_filtered
+    calls = []
+    monkeypatch.setattr(kernel, "parallel", _FormSpy(kernel.parallel, "parallel", calls))
+    monkeypatch.setattr(kernel, "serial", _FormSpy(kernel.serial, "serial", calls))
+    KMeans(n_clusters=8, n_init=1, refine=False, random_state=0).fit(_normal_rows(dtype))
+    assert len(calls) > 1
+    assert len(set(calls)) == 1, calls
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_serial_and_parallel_forms_give_the_same_fit(dtype, monkeypatch):
+    X = _normal_rows(dtype, n_rows=6_000)
+    fits = {}
+    for name, threshold in (("serial", 1 << 62), ("parallel", 0)):
+        monkeypatch.setattr(_compile, "PARALLEL_MIN_WORK", threshold)
+        model = KMeans(n_clusters=8, random_state=0).fit(X)
+        fits[name] = (model.cluster_centers_, model.labels_, model.inertia_)
+    np.testing.assert_array_equal(fits["serial"][0], fits["parallel"][0])
+    np.testing.assert_array_equal(fits["serial"][1], fits["parallel"][1])
+    assert fits["serial"][2] == fits["parallel"][2]
+    assert fits["serial"][0].dtype == dtype
+
+
+def test_gemm_assignment_compiles_one_chunk_helper_per_dtype():
+    from centroids._kernels import dense
+
+    KMeans(n_clusters=8, random_state=0).fit(_normal_rows(np.float64))
+    # The chunk helper of the product assignment is called by the parallel and the
+    # serial loops with an int64 chunk index (a parallel loop's own index is uint64).
+    signatures = dense.gemm_assign_chunk.signatures
+    if not signatures:  # loaded inlined from numba's cache: nothing compiled here
+        pytest.skip("the kernels came from numba's cache")
+    chunk_types = {str(signature[-1]) for signature in signatures}
+    assert chunk_types == {"int64"}, chunk_types
+
+
+def test_warm_up_fits_every_shape_in_both_dtypes(monkeypatch):
+    monkeypatch.setattr(warmup_module, "WARMUP_FITS", ((300, 2, 3), (300, 8, 3)))
+    heard = []
+    steps = warmup_module.warm_up(segment=False, log=heard.append)
+    assert len(steps) == 4
+    assert sum("float32" in name for name in steps) == 2
+    assert len(heard) == 4 and all(line.endswith(" s") for line in heard)
+
+
+def test_warmup_command(monkeypatch):
+    monkeypatch.setattr(warmup_module, "WARMUP_FITS", ((300, 8, 3),))
+    result = invoke("warmup", "--fits-only")
+    assert result.exit_code == 0, result.output
+    assert "Kernels compiled and cached" in result.output
+    assert "300 x 8, k = 3, float32" in result.output
