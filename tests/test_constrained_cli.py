@@ -52,6 +52,8 @@ def test_every_row_gets_a_segment_within_the_bounds_and_the_version_keeps_them(
     with SegmentStore(db) as store:
         stored = store.load(payload["version"])
         assert stored.params_["size_min"] == 0.24 and stored.params_["size_max"] == 320
+        exported = json.dumps(store.export(payload["version"]))
+        assert '"size_min": 0.24' in exported and '"size_max": 320' in exported
         # the stored assignments are the bounded ones too
         assert np.bincount(stored.predict(pd.read_csv(customers_csv))).max() <= hi
         # a retrain on more rows keeps the bounds (the share scales, the count stays)
