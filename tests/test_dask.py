@@ -147,8 +147,9 @@ def test_large_k_inertia_close_to_in_memory_on_a_generated_family():
     """At large k one k-means|| draw reduced by k-means++ ended up to 5.6% above the
     in-memory default on this family (mean +1.2%), and reclustering the weighted
     candidates alone up to 1.0% (the in-memory default swap-refines these small fits on
-    all rows). Refining the start by random swap on the rows' seeded sample (all rows at
-    this size) brings every draw within 0.5% of it and the family's mean below it."""
+    all rows). Refining the start by random swap on the rows' seeded sample (all rows
+    where the in-memory default refines them) brings every draw within 0.5% of it and the
+    family's mean below it."""
     ratios = []
     for seed in range(9):
         X, k = family_draw(seed)
