@@ -37,6 +37,7 @@ RANKS = {
     "apps": 5,
     "datasets": 5,
     "cli": 6,
+    "warmup": 6,  # `centroids warmup`: runs fits and the segment job to fill numba's cache
     "__main__": 6,
     "__init__": 6,
 }
