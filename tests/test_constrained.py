@@ -212,3 +212,37 @@ def test_weight_zero_rows_never_move_a_center():
     alone = SizeConstrainedKMeans(3, init=init).fit(X)
     np.testing.assert_allclose(free.cluster_centers_, alone.cluster_centers_)
     np.testing.assert_array_equal(free.labels_[:300], alone.labels_)
+
+
+def test_large_fit_starts_from_a_constrained_fit_on_a_sample(monkeypatch):
+    """Above CONSTRAINED_SAMPLE_START_MIN_ROWS a run first fits a uniform sample under the
+    bounds scaled to it; the run on all rows then ends at a fixed point of its own: sizes in
+    the bounds, every row at its optimal bounded assignment for the final centers, the
+    centers near their clusters' means, and the same result from the same seed."""
+    from centroids.models import constrained as model_module
+
+    monkeypatch.setattr(model_module, "CONSTRAINED_SAMPLE_START_MIN_ROWS", 1_000)
+    monkeypatch.setattr(model_module, "CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER", 60)
+    runs = []
+    original = model_module._constrained_lloyd
+
+    def recording(X, *args, **kwargs):
+        runs.append(X.shape[0])
+        return original(X, *args, **kwargs)
+
+    monkeypatch.setattr(model_module, "_constrained_lloyd", recording)
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(c, 0.7, size=(s, 3)) for c, s in ((0, 900), (4, 500), (9, 600))])
+    X = X[rng.permutation(len(X))]
+    k, lo, hi = 5, 380, 420
+    model = SizeConstrainedKMeans(k, size_min=lo, size_max=hi, n_init=2, random_state=0).fit(X)
+    assert runs == [300, 2_000, 300, 2_000]  # each run: the sample's fit, then all rows
+    sizes = np.bincount(model.labels_, minlength=k)
+    assert sizes.min() >= lo and sizes.max() <= hi
+    labels, _ = assign_with_size_bounds(X, model.cluster_centers_, lo, hi)
+    np.testing.assert_array_equal(labels, model.labels_)
+    means = np.stack([X[model.labels_ == j].mean(axis=0) for j in range(k)])
+    # the run stops once the cost stops falling: centers within a small shift of the means
+    np.testing.assert_allclose(model.cluster_centers_, means, atol=0.1)
+    again = SizeConstrainedKMeans(k, size_min=lo, size_max=hi, n_init=2, random_state=0).fit(X)
+    np.testing.assert_array_equal(again.cluster_centers_, model.cluster_centers_)

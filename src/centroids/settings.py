@@ -275,3 +275,10 @@ TORCH_EXACT_BLOCK = 1 << 22
 #: A NumPy X is copied to the CUDA device whole when it takes at most this share of the
 #: device's free memory; larger X stays on the host and travels in chunks at every pass.
 TORCH_RESIDENT_SHARE = 0.5
+
+#: Size-constrained K-Means on at least this many rows starts each run from a constrained
+#: fit on a uniform sample of ``CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER × k`` rows (bounds
+#: scaled to the sample): from k-means++ centers the first assignments on all rows move
+#: most rows away from the carried prices, the costly part of a large fit.
+CONSTRAINED_SAMPLE_START_MIN_ROWS = 50_000
+CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER = 1_000

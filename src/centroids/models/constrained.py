@@ -18,6 +18,7 @@ from ..engine.constrained import (
     default_tolerance,
     resolve_size_bounds,
 )
+from ..settings import CONSTRAINED_SAMPLE_START_MIN_ROWS, CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER
 
 
 class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseEstimator):
@@ -152,10 +153,10 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
             if given is not None:
                 centers = given
             else:
-                with blas_limited_to_one_thread():
-                    centers, _ = kmeans_plusplus_centers(
-                        engine_data(X), self.n_clusters, weights, rs
-                    )
+                centers = _sample_start(
+                    X, weights, sample_weight, self.n_clusters, self.size_min, self.size_max,
+                    self.max_iter, self.tol, rs,
+                )  # fmt: skip
             centers, labels, inertia, it = _constrained_lloyd(
                 X,
                 np.asarray(centers, dtype=X.dtype),
@@ -209,6 +210,50 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         C = self.cluster_centers_
         d = (X * X).sum(1)[:, None] - 2 * X @ C.T + (C * C).sum(1)[None, :]
         return np.maximum(d, 0)
+
+
+def _sample_start(X, weights, sample_weight, k, size_min, size_max, max_iter, tol, rs):
+    """The start of one run: k-means++ centers, and on large X those centers first taken
+    to a constrained fixed point on a uniform sample of the rows.
+
+    Above ``CONSTRAINED_SAMPLE_START_MIN_ROWS`` rows a run seeds on a sample of
+    ``CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER × k`` rows drawn from ``rs`` and runs the
+    constrained Lloyd there under the bounds scaled to the sample (floor of the minimum,
+    ceiling of the maximum, so the sample's problem is feasible whenever X's is). The run
+    on all rows then starts near its end: its first assignments move few rows away from
+    the carried prices, where from k-means++ centers they move most of them (the costly
+    part of a large fit). The result is still a fixed point of the constrained Lloyd on
+    all rows; only the start differs.
+    """
+    n = X.shape[0]
+    m = CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER * k
+    if n < CONSTRAINED_SAMPLE_START_MIN_ROWS or m >= n:
+        with blas_limited_to_one_thread():
+            centers, _ = kmeans_plusplus_centers(engine_data(X), k, weights, rs)
+        return centers
+    rows = np.sort(rs.choice(n, size=m, replace=False))
+    Xs, ws = X[rows], sample_weight[rows]
+    if not ws.any():  # every sampled row has weight 0: seed on all rows instead
+        with blas_limited_to_one_thread():
+            centers, _ = kmeans_plusplus_centers(engine_data(X), k, weights, rs)
+        return centers
+    lo = None if size_min is None else int(np.floor(size_min * m / n))
+    hi = None if size_max is None else int(np.ceil(size_max * m / n))
+    with blas_limited_to_one_thread():
+        centers, _ = kmeans_plusplus_centers(engine_data(Xs), k, ws.astype(X.dtype), rs)
+    counted = Xs[ws > 0]
+    mean = np.average(counted, axis=0, weights=ws[ws > 0])
+    variance = np.average((counted - mean) ** 2, axis=0, weights=ws[ws > 0])
+    centers, _, _, _ = _constrained_lloyd(
+        Xs,
+        np.asarray(centers, dtype=X.dtype),
+        lo,
+        hi,
+        max_iter,
+        tol * float(np.mean(variance)),
+        ws,
+    )
+    return centers
 
 
 def _constrained_lloyd(X, centers, size_min, size_max, max_iter, threshold, weights):
