@@ -188,5 +188,8 @@ def test_refine_mode_resolves_the_option():
     assert refine_mode("auto", small, 8) == "all"
     assert refine_mode("auto", large, 8) == "sample"
     assert refine_mode(True, large, 8) == "all"
+    # a sample of more than half the rows (large k for n): no refinement by 'auto'
+    assert refine_mode("auto", large, 512) is None
+    assert refine_mode(True, large, 512) == "all"
     assert refine_mode(False, small, 8) is None
     assert refine_mode("auto", engine_data(sp.csr_matrix(np.ones((300_000, 8)))), 8) is None

@@ -127,6 +127,11 @@ REFINE_SAMPLE_WORK = 1 << 22
 #: Lloyd takes 0.2 s); with many clusters trials are local and thousands fit.
 REFINE_AUTO_WORK_PASSES = 10
 REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER = 500
+#: ``refine='auto'`` refines a large dense fit on a sample only where the sample is at most
+#: this share of the rows; above it (large k for n) it does not refine: refining every row
+#: there cost 4x scikit-learn's time on the suite's W2 and W4 (200,000 x 64, k = 256;
+#: 300,000 x 32, k = 1,024), whose plain fits take 1/4 of it.
+REFINE_SAMPLE_MAX_SHARE = 0.5
 
 #: Random swap refinement (``centroids.engine.refine.random_swap``): stop after
 #: ``REFINE_SWAP_FAILURES_PER_CLUSTER × k`` rejected trials in a row (at least
