@@ -24,7 +24,7 @@ from ..settings import (
 from .bounded import elkan, hamerly, yinyang
 from .data import CSRData, DenseData, engine_data
 from .lloyd import absolute_tolerance, lloyd
-from .refine import auto_work_budget, random_swap, random_swap_on_sample, refine_mode
+from .refine import random_swap_on_sample, refine_mode
 from .refine import refine as refine_run
 from .seeding import initial_centers
 
@@ -144,9 +144,9 @@ def fit_kmeans(
                 print("Initialization complete")
             run = iterate(data, sample_weight, centers, max_iter, tol, verbose)
             if mode == "all" and isinstance(data, DenseData):
-                # 'auto' caps the trials' work at a few passes; True runs them all.
-                budget = None if refine is True else auto_work_budget(data, n_clusters)
-                run = random_swap(
+                # every row is the sample; 'auto' caps the trials' work at a few passes,
+                # True runs them all
+                run = random_swap_on_sample(
                     data,
                     sample_weight,
                     run,
@@ -154,7 +154,8 @@ def fit_kmeans(
                     random_state,
                     max_iter=max_iter,
                     tol=tol,
-                    work_budget=budget,
+                    n_rows=data.n_rows,
+                    budgeted=refine is not True,
                 )
             elif mode == "sample":
                 run = random_swap_on_sample(
