@@ -20,11 +20,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ._utils.format import fixed_decimals, readable_number
-
-#: The segment store's default URL: ``centroids.segments.pipeline.DEFAULT_DB``, spelled out
-#: here (tests/test_cli_startup.py checks they agree) so that building the app imports
-#: neither pandas nor the engine: commands that do not cluster start fast (issue 16).
-DEFAULT_DB = "sqlite:///segments.db"
+from .settings import DEFAULT_STORE_URL as DEFAULT_DB
 
 app = typer.Typer(
     name="centroids",

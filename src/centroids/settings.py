@@ -3,6 +3,11 @@
 Kept in one place so that no kernel hard-codes a chunk size or a numba option.
 """
 
+#: The segment store a command or a SegmentStore opens when given no URL: a SQLite file in
+#: the working folder, so a first run needs no database server. (Here, not in the store
+#: package, so that the command line reads it without importing pandas or SQLAlchemy.)
+DEFAULT_STORE_URL = "sqlite:///segments.db"
+
 #: Flags for sequential kernels. ``cache=True`` stores the compiled machine code
 #: next to the sources, so only the first call on a machine pays for compilation.
 #: ``fastmath`` stays off: reductions must keep IEEE order for results that do not

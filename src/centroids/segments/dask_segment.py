@@ -49,7 +49,7 @@ def segment_dask(
     scale="standard",
     impute="drop",
     missing=None,
-    db="sqlite:///segments.db",
+    db=settings.DEFAULT_STORE_URL,
     write_back=None,
     out=None,
     report=None,

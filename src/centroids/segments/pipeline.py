@@ -22,8 +22,9 @@ import pandas as pd
 from .._utils.files import write_table
 from ..data.prepare import Preparation, complete_model_rows, model_missing_option
 from ..data.read import DataError, read_table
+from ..settings import DEFAULT_STORE_URL
 
-DEFAULT_DB = "sqlite:///segments.db"
+DEFAULT_DB = DEFAULT_STORE_URL
 # K tried by --k auto: a range that holds the number of segments people act on; the
 # upper end shrinks for small tables (each K needs a few rows per cluster).
 AUTO_K_RANGE = range(2, 11)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
+from ..settings import DEFAULT_STORE_URL
 from . import schema as tables
 from .errors import (
     ConcurrentWriteError,
@@ -29,7 +30,7 @@ from .errors import (
 )
 
 #: The database a store opens when given no URL: a SQLite file in the working folder.
-DEFAULT_URL = "sqlite:///segments.db"
+DEFAULT_URL = DEFAULT_STORE_URL
 
 #: PostgreSQL advisory lock key that serialises the store's writers (any 64-bit number
 #: private to centroids).
