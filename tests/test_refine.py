@@ -239,6 +239,26 @@ def test_refine_escapes_a_stuck_start(layout, dtype):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_refine_trial_budget_bounds_the_trials(layout):
+    """``trial_iter_budget`` caps the iterations of all trials together: 0 tries nothing
+    (the input run comes back), a budget no trial reaches changes nothing, and a budget
+    of a few iterations still escapes the stuck start when the first trial is the swap."""
+    X, _ = separated_clusters()
+    sample_weight = np.ones(X.shape[0])
+    data, run = lloyd_run(as_layout(X, layout), sample_weight, STUCK_START)
+    none = refine(data, sample_weight, run, lloyd, check_random_state(0), trial_iter_budget=0)
+    assert none is run or (none.inertia == run.inertia and none.n_iter == run.n_iter)
+    np.testing.assert_array_equal(none.centers, run.centers)
+    free = refine(data, sample_weight, run, lloyd, check_random_state(0))
+    roomy = refine(data, sample_weight, run, lloyd, check_random_state(0), trial_iter_budget=10**6)
+    np.testing.assert_array_equal(roomy.centers, free.centers)
+    assert roomy.n_iter == free.n_iter
+    tight = refine(data, sample_weight, run, lloyd, check_random_state(0), trial_iter_budget=3)
+    assert tight.inertia <= run.inertia
+    check_run_is_consistent(X, sample_weight, tight)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_refine_by_merge_costs_escapes_a_stuck_start(layout):
     X, true_labels = separated_clusters(seed=4)
     sample_weight = np.ones(X.shape[0])

@@ -137,6 +137,10 @@ REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER = 500
 #: there cost 4x scikit-learn's time on the suite's W2 and W4 (200,000 x 64, k = 256;
 #: 300,000 x 32, k = 1,024), whose plain fits take 1/4 of it.
 REFINE_SAMPLE_MAX_SHARE = 0.5
+#: ``refine='auto'`` on CSR X (guided swaps) lets the trials spend at most this share of
+#: the refined run's own iterations: uncapped, 3 rejected trials of up to 10 iterations each
+#: cost 4x a 5-iteration sparse fit for no gain (generated grid draw, 61,303 x 266, k = 4).
+REFINE_SPARSE_AUTO_TRIAL_SHARE = 1.0
 
 #: Random swap refinement (``centroids.engine.refine.random_swap``): stop after
 #: ``REFINE_SWAP_FAILURES_PER_CLUSTER × k`` rejected trials in a row (at least

@@ -18,6 +18,7 @@ from ..settings import (
     AUTO_LLOYD_MAX_CLUSTERS,
     AUTO_LLOYD_MAX_FEATURES,
     AUTO_SPARSE_ELKAN_MIN_CLUSTERS,
+    REFINE_SPARSE_AUTO_TRIAL_SHARE,
     SMALL_FIT_MAX_RESTARTS,
     SMALL_FIT_RESTART_BUDGET,
 )
@@ -162,8 +163,21 @@ def fit_kmeans(
                     data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
                 )
             elif mode == "all":
+                # CSR: guided swaps; 'auto' lets their trials cost at most
+                # REFINE_SPARSE_AUTO_TRIAL_SHARE of the run's own iterations
                 run = refine_run(
-                    data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
+                    data,
+                    sample_weight,
+                    run,
+                    iterate,
+                    random_state,
+                    max_iter=max_iter,
+                    tol=tol,
+                    trial_iter_budget=(
+                        None
+                        if refine is True
+                        else max(1, int(REFINE_SPARSE_AUTO_TRIAL_SHARE * run.n_iter))
+                    ),
                 )
             if best is None or run.inertia < best.inertia:
                 best = run

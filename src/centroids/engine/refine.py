@@ -207,6 +207,7 @@ def refine(
     trial_max_iter=10,
     n_candidates=None,
     removal_cost="exact",
+    trial_iter_budget=None,
 ):
     """Improve a converged run by guided swap steps, each accepted only if inertia drops.
 
@@ -240,6 +241,9 @@ def refine(
         How the center to delete is chosen: exact removal costs from each row's two
         nearest centers (one pass over X per accepted swap), or the merge upper bound
         from the centers alone (see the module docstring).
+    trial_iter_budget : int or None, default=None
+        Most iterations all trials may spend together (each trial then gets at most what
+        is left); ``None``: no limit beyond ``max_trials`` and ``trial_max_iter``.
 
     Returns
     -------
@@ -298,12 +302,17 @@ def refine(
             break
         trial_centers = best.centers.copy()
         trial_centers[removed] = replacement[0]
-        trial = iterate(data, sample_weight, trial_centers, trial_max_iter, tol)
+        trial_iter = trial_max_iter
+        if trial_iter_budget is not None:
+            trial_iter = min(trial_iter, trial_iter_budget - n_iter_spent)
+            if trial_iter < 1:
+                break
+        trial = iterate(data, sample_weight, trial_centers, trial_iter, tol)
         n_iter_spent += trial.n_iter
         if trial.inertia < best.inertia:
             best = trial
             accepted_any = True
-            best_is_converged = trial.n_iter < trial_max_iter
+            best_is_converged = trial.n_iter < trial_iter
             tried[:] = False
             failures = 0
         else:
