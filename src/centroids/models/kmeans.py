@@ -111,12 +111,14 @@ class KMeans(
         rows; on sparse X, guided swaps of the least useful center. 'auto' (after
         the built-in seedings) refines on all rows when one assignment pass is small
         (rows × features × clusters up to about 1.7e7); on larger dense X it runs
-        random swap on a uniform subsample whose pass costs about 4e6 (at least 500
+        random swap on a uniform subsample whose pass costs about 4e6 (at least 300
         rows per cluster), then Lloyd on all rows to convergence from the swapped
         centers, kept when the inertia on all rows drops: the typical bad start at
         small k (two centers in one group, one across two) is mended for a bounded
         cost whatever n, and the result stays a fixed point of Lloyd on all rows.
-        Larger sparse fits are not refined by 'auto'. A start given as an array or a
+        Where that sample would be more than half the rows (many clusters for n), and
+        on larger sparse fits, 'auto' does not refine; on small sparse fits the swap
+        trials spend at most the run's own iterations. A start given as an array or a
         callable is left to plain iterations. True refines on all rows always, False
         never. ``n_iter_`` then counts the refinement's iterations on all rows too.
         backend='torch' does not refine ('auto' is off there).
