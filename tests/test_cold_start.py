@@ -6,6 +6,11 @@ and that they leave the results as they were. No timing is asserted here: the fi
 are in docs/benchmarks.md ("Cold first fit", ``benchmarks/cold_start.py``).
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_cli import invoke
@@ -60,17 +65,34 @@ def test_serial_and_parallel_forms_give_the_same_fit(dtype, monkeypatch):
     assert fits["serial"][0].dtype == dtype
 
 
-def test_gemm_assignment_compiles_one_chunk_helper_per_dtype():
-    from centroids._kernels import dense
+#: Run in a fresh interpreter with an empty numba cache, so the kernels are compiled there
+#: (from a warm cache the helper is loaded inlined and lists no signature at all).
+_CHUNK_HELPER_PROBE = """
+import numpy as np
+from centroids import KMeans
+from centroids._kernels import dense
+X = np.random.default_rng(0).normal(size=(10_000, 8))
+KMeans(n_clusters=8, random_state=0).fit(X)
+print(sorted({str(signature[-1]) for signature in dense.gemm_assign_chunk.signatures}))
+"""
 
-    KMeans(n_clusters=8, random_state=0).fit(_normal_rows(np.float64))
+
+def test_gemm_assignment_compiles_one_chunk_helper_per_dtype(tmp_path):
     # The chunk helper of the product assignment is called by the parallel and the
     # serial loops with an int64 chunk index (a parallel loop's own index is uint64).
-    signatures = dense.gemm_assign_chunk.signatures
-    if not signatures:  # loaded inlined from numba's cache: nothing compiled here
-        pytest.skip("the kernels came from numba's cache")
-    chunk_types = {str(signature[-1]) for signature in signatures}
-    assert chunk_types == {"int64"}, chunk_types
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1] / "src"), env.get("PYTHONPATH", "")]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _CHUNK_HELPER_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['int64']", result.stdout
 
 
 def test_warm_up_fits_every_shape_in_both_dtypes(monkeypatch):
