@@ -86,6 +86,25 @@ def test_text_report_says_the_bounds(customers_csv, tmp_path):
     assert "Size bounds: every segment holds at least 350 and at most 450 rows" in result.output
 
 
+def test_html_report_says_the_bounds(customers_csv, tmp_path):
+    report = tmp_path / "report.html"
+    result = invoke(
+        "segment", customers_csv, "--db", f"sqlite:///{tmp_path / 's.db'}", "--k", "3",
+        "--min-size", "0.3", "--report", report,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = report.read_text(encoding="utf-8")
+    assert "Segment sizes bounded" in page
+    assert f"{int(np.floor(0.3 * N_ROWS)):,} to no maximum rows" in page
+    plain = tmp_path / "plain.html"
+    result = invoke(
+        "segment", customers_csv, "--db", f"sqlite:///{tmp_path / 'p.db'}", "--k", "3",
+        "--report", plain,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Segment sizes bounded" not in plain.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -242,9 +242,25 @@ def _summary_cards(segmentation, data, k, version):
     if "missing" in metrics:
         holes = int(metrics.get("n_rows_with_holes") or 0)
         cards.append(("Rows with missing values", f"{holes:,} (--missing {metrics['missing']})"))
+    bounds = _size_bounds_text(segmentation, metrics)
+    if bounds is not None:
+        cards.append(("Segment sizes bounded", bounds))
     if version is not None:
         cards.append(("Version", str(version.version)))
     return cards
+
+
+def _size_bounds_text(segmentation, metrics):
+    """``'380 to 420 rows'`` for a segmentation fitted under size bounds, else None."""
+    params = getattr(segmentation, "params_", None) or {}
+    if params.get("size_min") is None and params.get("size_max") is None:
+        return None
+    if "n_used" not in metrics:
+        return None
+    lo, hi = segmentation.size_bounds(int(metrics["n_used"]))
+    low = "no minimum" if lo is None else f"{lo:,}"
+    high = "no maximum" if hi is None else f"{hi:,}"
+    return f"{low} to {high} rows"
 
 
 def _diagnosis_rows(diagnosis):
