@@ -47,6 +47,15 @@ def resolve_size_bounds(n_samples, n_clusters, size_min, size_max, where="size b
     return lo, hi
 
 
+def scaled_size_bounds(size_min, size_max, n_rows, n_fit_rows):
+    """Size bounds for ``n_rows`` rows from bounds given for ``n_fit_rows``: the minimum
+    scaled and rounded down, the maximum scaled and rounded up (None stays None), so
+    the scaled problem is feasible whenever the original one is."""
+    lo = None if size_min is None else int(np.floor(size_min * n_rows / n_fit_rows))
+    hi = None if size_max is None else int(np.ceil(size_max * n_rows / n_fit_rows))
+    return lo, hi
+
+
 def default_tolerance(X):
     """``1e-9`` (float64) or ``1e-5`` (float32) times the squared-distance scale of ``X``."""
     if X.shape[0] == 0:

@@ -18,15 +18,13 @@ from ..settings import (
     AUTO_LLOYD_MAX_CLUSTERS,
     AUTO_LLOYD_MAX_FEATURES,
     AUTO_SPARSE_ELKAN_MIN_CLUSTERS,
-    REFINE_SPARSE_AUTO_TRIAL_SHARE,
     SMALL_FIT_MAX_RESTARTS,
     SMALL_FIT_RESTART_BUDGET,
 )
 from .bounded import elkan, hamerly, yinyang
-from .data import CSRData, DenseData, engine_data
+from .data import CSRData, engine_data
 from .lloyd import absolute_tolerance, lloyd
-from .refine import random_swap_on_sample, refine_mode
-from .refine import refine as refine_run
+from .refine import refine_fit, refine_mode
 from .seeding import initial_centers
 
 __all__ = [
@@ -144,10 +142,10 @@ def fit_kmeans(
             if verbose:
                 print("Initialization complete")
             run = iterate(data, sample_weight, centers, max_iter, tol, verbose)
-            if mode == "all" and isinstance(data, DenseData):
-                # every row is the sample; 'auto' caps the trials' work at a few passes,
-                # True runs them all
-                run = random_swap_on_sample(
+            if mode is not None:
+                run = refine_fit(
+                    mode,
+                    refine,
                     data,
                     sample_weight,
                     run,
@@ -155,29 +153,6 @@ def fit_kmeans(
                     random_state,
                     max_iter=max_iter,
                     tol=tol,
-                    n_rows=data.n_rows,
-                    budgeted=refine is not True,
-                )
-            elif mode == "sample":
-                run = random_swap_on_sample(
-                    data, sample_weight, run, iterate, random_state, max_iter=max_iter, tol=tol
-                )
-            elif mode == "all":
-                # CSR: guided swaps; 'auto' lets their trials cost at most
-                # REFINE_SPARSE_AUTO_TRIAL_SHARE of the run's own iterations
-                run = refine_run(
-                    data,
-                    sample_weight,
-                    run,
-                    iterate,
-                    random_state,
-                    max_iter=max_iter,
-                    tol=tol,
-                    trial_iter_budget=(
-                        None
-                        if refine is True
-                        else max(1, int(REFINE_SPARSE_AUTO_TRIAL_SHARE * run.n_iter))
-                    ),
                 )
             if best is None or run.inertia < best.inertia:
                 best = run

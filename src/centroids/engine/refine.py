@@ -36,6 +36,7 @@ from ..settings import (
     REFINE_SAMPLE_MAX_SHARE,
     REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER,
     REFINE_SAMPLE_WORK,
+    REFINE_SPARSE_AUTO_TRIAL_SHARE,
     REFINE_SWAP_FAILURES_PER_CLUSTER,
     REFINE_SWAP_MIN_FAILURES,
     REFINE_SWAP_NEIGHBOURS,
@@ -82,6 +83,43 @@ def refine_mode(option, data, n_clusters):
     if REFINE_SAMPLE_MAX_SHARE * data.n_rows < sample_rows(data, n_clusters):
         return None
     return "sample"
+
+
+def refine_fit(mode, option, data, sample_weight, run, iterate, random_state, *, max_iter, tol):
+    """Refine the converged ``run`` as :func:`refine_mode` decided (``mode`` "all" or
+    "sample"; ``option`` the estimator's ``refine``).
+
+    Dense X: random swap on every row ("all"; under 'auto' its trials capped at
+    :func:`auto_work_budget`, under True uncapped) or on a subsample ("sample"), through
+    :func:`random_swap_on_sample`. CSR X ("all" only): guided swaps (:func:`refine`),
+    whose trials may spend at most ``REFINE_SPARSE_AUTO_TRIAL_SHARE`` of the run's own
+    iterations under 'auto'.
+    """
+    if isinstance(data, CSRData):
+        budget = (
+            None if option is True else max(1, int(REFINE_SPARSE_AUTO_TRIAL_SHARE * run.n_iter))
+        )
+        return refine(
+            data,
+            sample_weight,
+            run,
+            iterate,
+            random_state,
+            max_iter=max_iter,
+            tol=tol,
+            trial_iter_budget=budget,
+        )
+    return random_swap_on_sample(
+        data,
+        sample_weight,
+        run,
+        iterate,
+        random_state,
+        max_iter=max_iter,
+        tol=tol,
+        n_rows=data.n_rows if mode == "all" else None,
+        budgeted=option is not True,
+    )
 
 
 def sample_rows(data, n_clusters):

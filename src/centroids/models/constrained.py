@@ -17,6 +17,7 @@ from ..engine.constrained import (
     assign_with_size_bounds,
     default_tolerance,
     resolve_size_bounds,
+    scaled_size_bounds,
 )
 from ..settings import CONSTRAINED_SAMPLE_START_MIN_ROWS, CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER
 
@@ -134,14 +135,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         if not sample_weight.any():
             raise ValueError("sample_weight is 0 for every row; nothing to fit.")
         weights = sample_weight.astype(X.dtype)
-        # the spread of the rows that count (weight 0 rows change no stopping rule)
-        counted = X[sample_weight > 0]
-        variance = np.average(
-            (counted - np.average(counted, axis=0, weights=sample_weight[sample_weight > 0])) ** 2,
-            axis=0,
-            weights=sample_weight[sample_weight > 0],
-        )
-        threshold = self.tol * float(np.mean(variance))
+        threshold = _shift_threshold(X, sample_weight, self.tol)
         best = None
         given = None if isinstance(self.init, str) else np.asarray(self.init, dtype=X.dtype)
         if given is not None and given.shape != (self.n_clusters, X.shape[1]):
@@ -184,9 +178,7 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         X = check_features(self, X, reset=False, where="predict")
         if not constrained:
             return np.argmin(self._sq_distances(X), axis=1)
-        m = X.shape[0]
-        lo = None if self.size_min is None else int(np.floor(self.size_min * m / self._n_fit_rows))
-        hi = None if self.size_max is None else int(np.ceil(self.size_max * m / self._n_fit_rows))
+        lo, hi = scaled_size_bounds(self.size_min, self.size_max, X.shape[0], self._n_fit_rows)
         labels, _ = assign_with_size_bounds(X, self.cluster_centers_, lo, hi)
         return labels
 
@@ -228,32 +220,40 @@ def _sample_start(X, weights, sample_weight, k, size_min, size_max, max_iter, to
     n = X.shape[0]
     m = CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER * k
     if n < CONSTRAINED_SAMPLE_START_MIN_ROWS or m >= n:
-        with blas_limited_to_one_thread():
-            centers, _ = kmeans_plusplus_centers(engine_data(X), k, weights, rs)
-        return centers
+        return _kmeans_plusplus(X, k, weights, rs)
     rows = np.sort(rs.choice(n, size=m, replace=False))
     Xs, ws = X[rows], sample_weight[rows]
     if not ws.any():  # every sampled row has weight 0: seed on all rows instead
-        with blas_limited_to_one_thread():
-            centers, _ = kmeans_plusplus_centers(engine_data(X), k, weights, rs)
-        return centers
-    lo = None if size_min is None else int(np.floor(size_min * m / n))
-    hi = None if size_max is None else int(np.ceil(size_max * m / n))
-    with blas_limited_to_one_thread():
-        centers, _ = kmeans_plusplus_centers(engine_data(Xs), k, ws.astype(X.dtype), rs)
-    counted = Xs[ws > 0]
-    mean = np.average(counted, axis=0, weights=ws[ws > 0])
-    variance = np.average((counted - mean) ** 2, axis=0, weights=ws[ws > 0])
+        return _kmeans_plusplus(X, k, weights, rs)
+    lo, hi = scaled_size_bounds(size_min, size_max, m, n)
+    centers = _kmeans_plusplus(Xs, k, ws.astype(X.dtype), rs)
     centers, _, _, _ = _constrained_lloyd(
         Xs,
         np.asarray(centers, dtype=X.dtype),
         lo,
         hi,
         max_iter,
-        tol * float(np.mean(variance)),
+        _shift_threshold(Xs, ws, tol),
         ws,
     )
     return centers
+
+
+def _kmeans_plusplus(X, k, weights, rs):
+    """k-means++ centers of X (weights in X's dtype), BLAS on one thread."""
+    with blas_limited_to_one_thread():
+        centers, _ = kmeans_plusplus_centers(engine_data(X), k, weights, rs)
+    return centers
+
+
+def _shift_threshold(X, sample_weight, tol):
+    """``tol`` times the mean weighted variance of the rows that count (weight 0 rows
+    change no stopping rule): the center shift below which a run stops."""
+    counted = sample_weight > 0
+    rows, weights = X[counted], sample_weight[counted]
+    mean = np.average(rows, axis=0, weights=weights)
+    variance = np.average((rows - mean) ** 2, axis=0, weights=weights)
+    return tol * float(np.mean(variance))
 
 
 def _constrained_lloyd(X, centers, size_min, size_max, max_iter, threshold, weights):

@@ -900,13 +900,10 @@ class Segmentation:
         params = getattr(self, "params_", None) or self.get_params()
         if params.get("size_min") is None and params.get("size_max") is None:
             return None
-        from ..engine.constrained import assign_with_size_bounds
+        from ..engine.constrained import assign_with_size_bounds, scaled_size_bounds
 
         n_fit = int(self.metrics_["n_used"])
-        lo, hi = self.size_bounds(n_fit)
-        m = rows.shape[0]
-        lo = None if lo is None else int(np.floor(lo * m / n_fit))
-        hi = None if hi is None else int(np.ceil(hi * m / n_fit))
+        lo, hi = scaled_size_bounds(*self.size_bounds(n_fit), rows.shape[0], n_fit)
         labels, _ = assign_with_size_bounds(rows, self.centers_, lo, hi)
         return labels.astype(np.int64)
 
