@@ -219,83 +219,95 @@ def _progress_bar(enabled, description):
 # -- segment -----------------------------------------------------------------------------
 
 
+KOption = Annotated[
+    str, typer.Option("--k", help="Number of segments: auto, N, or a range A-B to choose from.")
+]
+MissingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--missing",
+        help="Missing numeric values: drop (rows left out of the fit, then placed by "
+        "their observed columns), impute (column median), kpod or masked (clustered "
+        "with their holes). Every row gets a segment. Default: --impute's choice.",
+    ),
+]
+WriteBackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--write-back",
+        help="TABLE.KEY:SEGMENT_COLUMN of the --db database to update with segment ids.",
+    ),
+]
+LabelsOutOption = Annotated[
+    Path | None, typer.Option("--out", help="Labels file to write (.csv or .parquet).")
+]
+ReportOption = Annotated[
+    Path | None, typer.Option("--report", help="Self-contained HTML report to write.")
+]
+MixedOption = Annotated[
+    bool,
+    typer.Option(
+        "--mixed",
+        help="K-Prototypes instead of K-Means: categorical columns as they are "
+        "(segment profile: their modes) instead of one-hot means. Needs a categorical "
+        "column.",
+    ),
+]
+PromoteOption = Annotated[
+    bool,
+    typer.Option(
+        "--promote",
+        help="Serve the new version (centroids serve, SQL scoring of the served "
+        "version), promoted in the transaction that saves it.",
+    ),
+]
+MinSizeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--min-size",
+        help="Fewest rows in every segment: a count (500) or a share of the rows "
+        "(0.05 = 5%). Fits K-Means under size bounds; stored with the version.",
+    ),
+]
+MaxSizeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-size",
+        help="Most rows in every segment: a count or a share of the rows (0.3).",
+    ),
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Segment DATA, a directory of Parquet files, on Dask: 'local' or a "
+        "scheduler address (tcp://host:8786). Needs --id-column; --out is then a "
+        "directory; assignments are written a transaction per partition.",
+    ),
+]
+
+
 @app.command()
 def segment(
     data: DataArgument,
     table: TableOption = None,
     id_column: IdOption = None,
     columns: ColumnsOption = None,
-    k: Annotated[
-        str, typer.Option("--k", help="Number of segments: auto, N, or a range A-B to choose from.")
-    ] = "auto",
+    k: KOption = "auto",
     scale: ScaleOption = "standard",
     impute: ImputeOption = "drop",
-    missing: Annotated[
-        str | None,
-        typer.Option(
-            "--missing",
-            help="Missing numeric values: drop (rows left out of the fit, then placed by "
-            "their observed columns), impute (column median), kpod or masked (clustered "
-            "with their holes). Every row gets a segment. Default: --impute's choice.",
-        ),
-    ] = None,
+    missing: MissingOption = None,
     db: DbOption = DEFAULT_DB,
-    write_back: Annotated[
-        str | None,
-        typer.Option(
-            "--write-back",
-            help="TABLE.KEY:SEGMENT_COLUMN of the --db database to update with segment ids.",
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Labels file to write (.csv or .parquet).")
-    ] = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", help="Self-contained HTML report to write.")
-    ] = None,
+    write_back: WriteBackOption = None,
+    out: LabelsOutOption = None,
+    report: ReportOption = None,
     seed: SeedOption = 0,
     json_output: JsonOption = False,
-    mixed: Annotated[
-        bool,
-        typer.Option(
-            "--mixed",
-            help="K-Prototypes instead of K-Means: categorical columns as they are "
-            "(segment profile: their modes) instead of one-hot means. Needs a categorical "
-            "column.",
-        ),
-    ] = False,
-    promote: Annotated[
-        bool,
-        typer.Option(
-            "--promote",
-            help="Serve the new version (centroids serve, SQL scoring of the served "
-            "version), promoted in the transaction that saves it.",
-        ),
-    ] = False,
-    min_size: Annotated[
-        str | None,
-        typer.Option(
-            "--min-size",
-            help="Fewest rows in every segment: a count (500) or a share of the rows "
-            "(0.05 = 5%). Fits K-Means under size bounds; stored with the version.",
-        ),
-    ] = None,
-    max_size: Annotated[
-        str | None,
-        typer.Option(
-            "--max-size",
-            help="Most rows in every segment: a count or a share of the rows (0.3).",
-        ),
-    ] = None,
-    dask_scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--dask",
-            help="Segment DATA, a directory of Parquet files, on Dask: 'local' or a "
-            "scheduler address (tcp://host:8786). Needs --id-column; --out is then a "
-            "directory; assignments are written a transaction per partition.",
-        ),
-    ] = None,
+    mixed: MixedOption = False,
+    promote: PromoteOption = False,
+    min_size: MinSizeOption = None,
+    max_size: MaxSizeOption = None,
+    dask_scheduler: DaskOption = None,
 ):
     """Find segments in DATA, store them as a new version with stable ids, write outputs.
 
@@ -310,29 +322,10 @@ def segment(
 
         centroids segment customers/ --dask tcp://scheduler:8786 --id-column customer_id
     """
-    from .segments.pipeline import segment_data
-
     with _user_errors():
-        _check_choice(scale, ("standard", "robust", "minmax", "none"), "--scale")
-        _check_choice(impute, ("drop", "median"), "--impute")
-        if missing is not None:
-            from .data.prepare import MISSING_POLICIES
-
-            _check_choice(missing, MISSING_POLICIES, "--missing")
-        if dask_scheduler is not None and table is not None:
-            raise _BadInput("--dask reads a directory of Parquet files; --table does not apply")
-        bounds = {
-            "size_min": _size_option(min_size, "--min-size"),
-            "size_max": _size_option(max_size, "--max-size"),
-        }
-        if dask_scheduler is not None and (min_size is not None or max_size is not None):
-            raise _BadInput("--min-size / --max-size do not apply with --dask")
-        segment_function = segment_data
-        options = {"table": table, **bounds}
-        if dask_scheduler is not None:
-            from .segments.dask_segment import segment_dask as segment_function
-
-            options = {"scheduler": dask_scheduler}
+        segment_function, options = _segment_function(
+            scale, impute, missing, dask_scheduler, table, min_size, max_size
+        )
         with _optional_extra(), _progress_bar(not json_output, "segmenting") as progress:
             run = segment_function(
                 data,
@@ -356,6 +349,32 @@ def segment(
             _print_json(_run_payload(run))
         else:
             _print_run(run)
+
+
+def _segment_function(scale, impute, missing, dask_scheduler, table, min_size, max_size):
+    """The flags of ``centroids segment`` checked: the function that segments (in memory or
+    on Dask) and the options only it takes."""
+    from .segments.pipeline import segment_data
+
+    _check_choice(scale, ("standard", "robust", "minmax", "none"), "--scale")
+    _check_choice(impute, ("drop", "median"), "--impute")
+    if missing is not None:
+        from .data.prepare import MISSING_POLICIES
+
+        _check_choice(missing, MISSING_POLICIES, "--missing")
+    if dask_scheduler is not None and table is not None:
+        raise _BadInput("--dask reads a directory of Parquet files; --table does not apply")
+    bounds = {
+        "size_min": _size_option(min_size, "--min-size"),
+        "size_max": _size_option(max_size, "--max-size"),
+    }
+    if dask_scheduler is not None and (min_size is not None or max_size is not None):
+        raise _BadInput("--min-size / --max-size do not apply with --dask")
+    if dask_scheduler is not None:
+        from .segments.dask_segment import segment_dask
+
+        return segment_dask, {"scheduler": dask_scheduler}
+    return segment_data, {"table": table, **bounds}
 
 
 def _size_option(text, flag):
@@ -499,37 +518,44 @@ def _print_run(run):
 # -- predict -----------------------------------------------------------------------------
 
 
+VersionOption = Annotated[
+    str, typer.Option("--version", help="Stored version to use: latest or a number.")
+]
+PredictOutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write the labels here (.csv or .parquet).")
+]
+JsonLinesOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object per row (JSON Lines).")
+]
+PredictDaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Score DATA, a directory of Parquet files, on Dask: 'local' or a scheduler "
+        "address (tcp://host:8786); a task per partition, --out is then a directory.",
+    ),
+]
+PredictWriteBackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--write-back",
+        help="With --dask: TABLE.KEY:SEGMENT_COLUMN of the --db database to update, "
+        "one transaction per partition.",
+    ),
+]
+
+
 @app.command()
 def predict(
     data: DataArgument,
-    version: Annotated[
-        str, typer.Option("--version", help="Stored version to use: latest or a number.")
-    ] = "latest",
+    version: VersionOption = "latest",
     table: TableOption = None,
     id_column: IdOption = None,
     db: DbOption = DEFAULT_DB,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the labels here (.csv or .parquet).")
-    ] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per row (JSON Lines).")
-    ] = False,
-    dask_scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--dask",
-            help="Score DATA, a directory of Parquet files, on Dask: 'local' or a scheduler "
-            "address (tcp://host:8786); a task per partition, --out is then a directory.",
-        ),
-    ] = None,
-    write_back: Annotated[
-        str | None,
-        typer.Option(
-            "--write-back",
-            help="With --dask: TABLE.KEY:SEGMENT_COLUMN of the --db database to update, "
-            "one transaction per partition.",
-        ),
-    ] = None,
+    out: PredictOutOption = None,
+    json_output: JsonLinesOption = False,
+    dask_scheduler: PredictDaskOption = None,
+    write_back: PredictWriteBackOption = None,
 ):
     """Segment ids and names of new rows, with a stored version's model.
 
@@ -567,14 +593,19 @@ def predict(
         )
         if out is not None:
             write_table(labels, out)
-        if json_output:
-            records = labels.astype(object).where(labels.notna(), None)
-            for record in records.to_dict(orient="records"):
-                sys.stdout.write(json.dumps(record, default=_json_value) + "\n")
-        else:
-            _console().print(_frame_table(labels.head(50), title=f"{len(labels):,} rows"))
-            if len(labels) > 50:
-                _console().print(f"... {len(labels) - 50:,} more (use --out or --json)")
+        _print_labels(labels, json_output)
+
+
+def _print_labels(labels, json_output):
+    """The labels of ``centroids predict``: JSON Lines, or a table of the first 50 rows."""
+    if json_output:
+        records = labels.astype(object).where(labels.notna(), None)
+        for record in records.to_dict(orient="records"):
+            sys.stdout.write(json.dumps(record, default=_json_value) + "\n")
+    else:
+        _console().print(_frame_table(labels.head(50), title=f"{len(labels):,} rows"))
+        if len(labels) > 50:
+            _console().print(f"... {len(labels) - 50:,} more (use --out or --json)")
 
 
 def _predict_on_dask(data, scheduler, version, id_column, db, out, write_back, json_output):
@@ -854,33 +885,40 @@ def quantize(
 # -- documents -----------------------------------------------------------------------------
 
 
+DocumentsArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="Documents: CSV/TSV, Parquet, JSON lines or JSON, or plain text (a line each).",
+        show_default=False,
+    ),
+]
+TextColumnOption = Annotated[
+    str | None,
+    typer.Option("--text-column", help="Column holding the text (tables and JSON)."),
+]
+TopicsOption = Annotated[int, typer.Option("--k", help="Number of clusters (topics).")]
+TopicsOutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Labels file to write (.csv or .parquet): cluster, similarity."),
+]
+TopTermsOption = Annotated[
+    int, typer.Option("--top-terms", help="Distinctive terms listed per cluster.")
+]
+MaxFeaturesOption = Annotated[
+    int, typer.Option("--max-features", help="Largest vocabulary kept (most frequent terms).")
+]
+BigramsOption = Annotated[bool, typer.Option("--bigrams", help="Count word pairs as terms too.")]
+
+
 @app.command()
 def documents(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="Documents: CSV/TSV, Parquet, JSON lines or JSON, or plain text (a line each).",
-            show_default=False,
-        ),
-    ],
-    text_column: Annotated[
-        str | None,
-        typer.Option("--text-column", help="Column holding the text (tables and JSON)."),
-    ] = None,
-    k: Annotated[int, typer.Option("--k", help="Number of clusters (topics).")] = 8,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Labels file to write (.csv or .parquet): cluster, similarity."),
-    ] = None,
-    top_terms: Annotated[
-        int, typer.Option("--top-terms", help="Distinctive terms listed per cluster.")
-    ] = 10,
-    max_features: Annotated[
-        int, typer.Option("--max-features", help="Largest vocabulary kept (most frequent terms).")
-    ] = 50_000,
-    bigrams: Annotated[
-        bool, typer.Option("--bigrams", help="Count word pairs as terms too.")
-    ] = False,
+    file: DocumentsArgument,
+    text_column: TextColumnOption = None,
+    k: TopicsOption = 8,
+    out: TopicsOutOption = None,
+    top_terms: TopTermsOption = 10,
+    max_features: MaxFeaturesOption = 50_000,
+    bigrams: BigramsOption = False,
     seed: SeedOption = 0,
     json_output: JsonOption = False,
 ):
@@ -910,40 +948,45 @@ def documents(
             from ._utils.files import write_table
 
             write_table(result.to_frame().reset_index(), out)
-        clusters = [
-            {"cluster": c, "documents": int(size), "top_terms": list(terms)}
-            for c, (size, terms) in enumerate(zip(result.sizes, result.top_terms, strict=True))
-        ]
-        if json_output:
-            _print_json(
-                {
-                    "documents": len(texts),
-                    "empty_dropped": int(texts.attrs.get("n_dropped_empty", 0)),
-                    "unclustered": int(result.n_unclustered),
-                    "clusters": clusters,
-                    "labels": str(out) if out is not None else None,
-                }
+        _print_documents(texts, result, k, out, json_output)
+
+
+def _print_documents(texts, result, k, out, json_output):
+    """What ``centroids documents`` found: JSON, or a table of the clusters' top terms."""
+    clusters = [
+        {"cluster": c, "documents": int(size), "top_terms": list(terms)}
+        for c, (size, terms) in enumerate(zip(result.sizes, result.top_terms, strict=True))
+    ]
+    if json_output:
+        _print_json(
+            {
+                "documents": len(texts),
+                "empty_dropped": int(texts.attrs.get("n_dropped_empty", 0)),
+                "unclustered": int(result.n_unclustered),
+                "clusters": clusters,
+                "labels": str(out) if out is not None else None,
+            }
+        )
+    else:
+        listing = Table(title=f"{len(texts):,} documents in {k} clusters")
+        listing.add_column("cluster", justify="right")
+        listing.add_column("documents", justify="right")
+        listing.add_column("top terms")
+        for cluster in clusters:
+            listing.add_row(
+                str(cluster["cluster"]),
+                f"{cluster['documents']:,}",
+                ", ".join(cluster["top_terms"]),
             )
-        else:
-            listing = Table(title=f"{len(texts):,} documents in {k} clusters")
-            listing.add_column("cluster", justify="right")
-            listing.add_column("documents", justify="right")
-            listing.add_column("top terms")
-            for cluster in clusters:
-                listing.add_row(
-                    str(cluster["cluster"]),
-                    f"{cluster['documents']:,}",
-                    ", ".join(cluster["top_terms"]),
-                )
-            console = _console()
-            console.print(listing)
-            if result.n_unclustered:
-                console.print(
-                    f"{result.n_unclustered:,} documents share no term with the vocabulary "
-                    "(cluster -1)."
-                )
-            if out is not None:
-                console.print(f"Labels: {out}")
+        console = _console()
+        console.print(listing)
+        if result.n_unclustered:
+            console.print(
+                f"{result.n_unclustered:,} documents share no term with the vocabulary "
+                "(cluster -1)."
+            )
+        if out is not None:
+            console.print(f"Labels: {out}")
 
 
 # -- serve -------------------------------------------------------------------------------

@@ -461,6 +461,29 @@ class Preparation:
         frame = _as_frame(data, "Preparation.fit")
         available = [str(c) for c in frame.columns]
         frame = frame.set_axis(available, axis=1)
+        features = self._fit_feature_names(frame, available)
+        kinds = self._fit_feature_types(frame, features)
+        numeric_values, row_mask, holes, missing_counts = self._fit_missing(frame, features, kinds)
+        n_kept = int(row_mask.sum())
+        specs = []
+        for name in features:
+            if kinds[name] == "numeric":
+                specs.append(self._fit_numeric(name, numeric_values[name], row_mask))
+            else:
+                specs.append(self._fit_categorical(name, frame[name], row_mask))
+        self.feature_names_ = features
+        self.feature_types_ = dict(kinds)
+        self._specs = specs
+        self.model_feature_names_ = self._model_feature_names()
+        self.n_rows_ = len(frame)
+        self.n_dropped_ = len(frame) - n_kept
+        self.n_rows_with_holes_ = int(holes.sum())
+        self.missing_counts_ = missing_counts
+        self.row_mask_ = row_mask
+        return self._transform_frame(frame.loc[row_mask], "Preparation.fit")
+
+    def _fit_feature_names(self, frame, available):
+        """The feature columns, the column options checked against the table."""
         for option in ("id_column", "columns", "categorical", "numeric"):
             value = getattr(self, option)
             names = [] if value is None else [value] if isinstance(value, str) else value
@@ -493,6 +516,10 @@ class Preparation:
                 "The data passed to Preparation.fit is empty (0 rows). Check the filter, "
                 "query or file that produced it."
             )
+        return features
+
+    def _fit_feature_types(self, frame, features):
+        """'numeric' or 'categorical' for every feature: as forced, else by its dtype."""
         forced_categorical = set(self.categorical or ())
         forced_numeric = set(self.numeric or ())
         kinds = {}
@@ -507,7 +534,11 @@ class Preparation:
                 )
                 if kinds[name] == "categorical":
                     _reject_numbers_stored_as_text(frame[name], name)
+        return kinds
 
+    def _fit_missing(self, frame, features, kinds):
+        """The numeric columns' float values, the rows the missing-value policy keeps, the
+        rows with a hole, and each feature's count of missing values."""
         numeric_values = {}
         row_mask = np.ones(len(frame), dtype=bool)
         holes = np.zeros(len(frame), dtype=bool)
@@ -535,30 +566,13 @@ class Preparation:
                         "missing); drop it from columns."
                     )
             missing_counts[name] = int(missing.sum())
-        n_kept = int(row_mask.sum())
-        if n_kept == 0:
+        if not row_mask.any():
             raise ValueError(
                 f"Every one of the {len(frame)} rows has a missing numeric value, so "
                 "missing='drop' leaves nothing to cluster; use missing='median' or fill "
                 "the gaps first."
             )
-
-        specs = []
-        for name in features:
-            if kinds[name] == "numeric":
-                specs.append(self._fit_numeric(name, numeric_values[name], row_mask))
-            else:
-                specs.append(self._fit_categorical(name, frame[name], row_mask))
-        self.feature_names_ = features
-        self.feature_types_ = dict(kinds)
-        self._specs = specs
-        self.model_feature_names_ = self._model_feature_names()
-        self.n_rows_ = len(frame)
-        self.n_dropped_ = len(frame) - n_kept
-        self.n_rows_with_holes_ = int(holes.sum())
-        self.missing_counts_ = missing_counts
-        self.row_mask_ = row_mask
-        return self._transform_frame(frame.loc[row_mask], "Preparation.fit")
+        return numeric_values, row_mask, holes, missing_counts
 
     def _fit_numeric(self, name, values, row_mask):
         observed = values[~np.isnan(values)]

@@ -285,8 +285,46 @@ def fit_preparation_and_sample_dask(
     (Preparation, pandas.DataFrame or None)
         ``row_mask_`` is None (the rows were not gathered); the sample, when asked.
     """
-    import dask
+    preparation, features = _checked_preparation(frame, columns, id_column, scale, missing)
+    meta = frame._meta
+    kinds = {
+        name: "categorical" if _is_categorical_dtype(meta[name].dtype) else "numeric"
+        for name in features
+    }
+    numeric = [n for n in features if kinds[n] == "numeric"]
+    categorical = [n for n in features if kinds[n] == "categorical"]
+    first, n_rows, n_kept = _run_first_pass(frame, numeric, categorical, missing)
+    imputing = missing in ("impute", "median")
+    numeric_stats = _combined_numeric_stats(first, numeric, n_rows)
+    combined_ranks, wanted = _wanted_order_statistics(first, numeric_stats, imputing)
+    sample = None
+    if sample_rows is not None:
+        sample = (min(1.0, sample_rows / n_rows), int(sample_seed))
+    ranks, sample = _order_statistics(frame, numeric, missing, wanted, sample)
+    medians = _observed_medians(numeric_stats, ranks)
+    kept_ranks, extra = _kept_ranks_and_moments(
+        first, numeric_stats, combined_ranks, ranks, medians, imputing
+    )
+    specs, missing_counts = _feature_specs(
+        features, kinds, first, numeric_stats, kept_ranks, extra, medians, n_kept, scale,
+        preparation,
+    )  # fmt: skip
+    preparation.feature_names_ = features
+    preparation.feature_types_ = dict(kinds)
+    preparation._specs = specs
+    preparation.model_feature_names_ = preparation._model_feature_names()
+    preparation.n_rows_ = n_rows
+    preparation.n_dropped_ = n_rows - n_kept
+    preparation.n_rows_with_holes_ = int(sum(p["holes"] for p in first))
+    preparation.missing_counts_ = missing_counts
+    preparation.row_mask_ = None
+    # rows of each partition the missing-value policy keeps: the prepared rows' chunks
+    preparation._dask_partition_rows = tuple(int(p["kept"]) for p in first)
+    return preparation, sample
 
+
+def _checked_preparation(frame, columns, id_column, scale, missing):
+    """An unfitted :class:`Preparation` of checked parameters, and the feature columns."""
     if missing not in ("drop", "impute", "median"):
         raise ValueError(
             f"missing={missing!r} is not available on Dask: k-POD and masked fits need every "
@@ -308,15 +346,13 @@ def fit_preparation_and_sample_dask(
         raise ValueError("No feature columns to cluster on: the data has only the id column.")
     if len(set(features)) != len(features):
         raise ValueError(f"columns lists a column more than once: {features}.")
-    meta = frame._meta
-    kinds = {
-        name: "categorical" if _is_categorical_dtype(meta[name].dtype) else "numeric"
-        for name in features
-    }
-    numeric = [n for n in features if kinds[n] == "numeric"]
-    categorical = [n for n in features if kinds[n] == "categorical"]
-    whole = frame
-    frame = frame[features]
+    return preparation, features
+
+
+def _run_first_pass(whole, numeric, categorical, missing):
+    """The first pass's aggregates of every partition, the rows and the rows kept."""
+    import dask
+
     parts = whole.to_delayed()
     first = dask.compute(
         [dask.delayed(_first_pass, pure=True)(p, numeric, categorical, missing) for p in parts]
@@ -330,7 +366,11 @@ def fit_preparation_and_sample_dask(
             f"Every one of the {n_rows} rows has a missing numeric value, so missing='drop' "
             "leaves nothing to cluster; use missing='median' or fill the gaps first."
         )
-    imputing = missing in ("impute", "median")
+    return first, n_rows, n_kept
+
+
+def _combined_numeric_stats(first, numeric, n_rows):
+    """Every numeric column's counts, extremes and sums, combined over the partitions."""
     numeric_stats = {}
     for name in numeric:
         stats = [p["numeric"][name] for p in first]
@@ -353,9 +393,14 @@ def fit_preparation_and_sample_dask(
             "kept_sum": sum(s["kept"][3] for s in stats),
             "integer": all(s["integer"] for s in stats),
         }
-    # every order statistic in one gathering pass: the observed medians, and the kept
-    # quartiles and median (under impute from the observed values, the holes' copies of
-    # the median added on the client)
+    return numeric_stats
+
+
+def _wanted_order_statistics(first, numeric_stats, imputing):
+    """Every order statistic in one gathering pass: the observed medians, and the kept
+    quartiles and median (under impute from the observed values, the holes' copies of
+    the median added on the client). The ranks of the combined values each column's
+    quartiles need, and the bracket of every wanted (selection, column, rank)."""
     kept_selection = "observed" if imputing else "kept"
     combined_ranks = {}
     for name, s in numeric_stats.items():
@@ -377,15 +422,25 @@ def fit_preparation_and_sample_dask(
             bounds = s["observed"] if which == "observed" else s["kept_range"]
             top = float(np.nextafter(bounds[1], np.inf))
             wanted[(which, name, rank)] = _bracket([g[which] for g in grids], rank, top)
-    sample = None
-    if sample_rows is not None:
-        sample = (min(1.0, sample_rows / n_rows), int(sample_seed))
-    ranks, sample = _order_statistics(whole, numeric, missing, wanted, sample)
+    return combined_ranks, wanted
+
+
+def _observed_medians(numeric_stats, ranks):
+    """The median of each numeric column's observed values (np.median's middle mean)."""
     medians = {}
     for name, s in numeric_stats.items():
         n = s["n_observed"]
         middle = [ranks[("observed", name, (n - 1) // 2)], ranks[("observed", name, n // 2)]]
         medians[name] = float(np.mean(middle))
+    return medians
+
+
+def _kept_ranks_and_moments(first, numeric_stats, combined_ranks, ranks, medians, imputing):
+    """The order statistics of the kept values (under impute, the holes as copies of the
+    median), each column's centered sum of squares of its data values; under impute the
+    kept counts, sums and ranges of ``numeric_stats`` take in the median's copies. The
+    kept ranks, and each imputed column's (median, copies)."""
+    kept_selection = "observed" if imputing else "kept"
     kept_ranks = {}
     extra = {}
     for name, s in numeric_stats.items():
@@ -412,36 +467,21 @@ def fit_preparation_and_sample_dask(
             low, high = s["kept_range"]
             s["kept_range"] = (min(low, medians[name]), max(high, medians[name]))
             s["integer"] = s["integer"] and float(np.floor(medians[name])) == medians[name]
+    return kept_ranks, extra
+
+
+def _feature_specs(
+    features, kinds, first, numeric_stats, kept_ranks, extra, medians, n_kept, scale, preparation
+):
+    """The column spec of every feature, and its count of missing values."""
     means = {name: s["kept_sum"] / s["kept_n"] for name, s in numeric_stats.items()}
     specs = []
-    holes = sum(p["holes"] for p in first)
     missing_counts = {}
     for name in features:
         if kinds[name] == "numeric":
             s = numeric_stats[name]
-            n = s["kept_n"]
-            square_sum = s["data_squares"] + s["data_n"] * (s["data_mean"] - means[name]) ** 2
-            if name in extra:
-                square_sum += extra[name][1] * (extra[name][0] - means[name]) ** 2
-            quantiles = {}
-            for q in (0.25, 0.5, 0.75):
-                low, high, fraction = _percentile_ranks(n, q)
-                pair = np.array([kept_ranks[(name, low)], kept_ranks[(name, high)]])
-                quantiles[q] = float(np.quantile(pair, fraction))
-            # np.median of the kept values: the mean of the middle two (ranks of q=0.5)
-            middle = [kept_ranks[(name, (n - 1) // 2)], kept_ranks[(name, n // 2)]]
-            kept_median = float(np.mean(middle))
             specs.append(
-                _numeric_spec(
-                    name,
-                    scale,
-                    s,
-                    medians[name],
-                    means[name],
-                    np.sqrt(square_sum / n),
-                    quantiles,
-                    kept_median,
-                )
+                _numeric_spec_from_ranks(name, scale, s, kept_ranks, extra, medians, means)
             )
             missing_counts[name] = s["n_missing"]
         else:
@@ -449,18 +489,27 @@ def fit_preparation_and_sample_dask(
             spec, n_missing = _categorical_spec(name, partials, n_kept, preparation)
             specs.append(spec)
             missing_counts[name] = n_missing
-    preparation.feature_names_ = features
-    preparation.feature_types_ = dict(kinds)
-    preparation._specs = specs
-    preparation.model_feature_names_ = preparation._model_feature_names()
-    preparation.n_rows_ = n_rows
-    preparation.n_dropped_ = n_rows - n_kept
-    preparation.n_rows_with_holes_ = int(holes)
-    preparation.missing_counts_ = missing_counts
-    preparation.row_mask_ = None
-    # rows of each partition the missing-value policy keeps: the prepared rows' chunks
-    preparation._dask_partition_rows = tuple(int(p["kept"]) for p in first)
-    return preparation, sample
+    return specs, missing_counts
+
+
+def _numeric_spec_from_ranks(name, scale, s, kept_ranks, extra, medians, means):
+    """A numeric column's spec: its kept values' standard deviation, quartiles and median."""
+    n = s["kept_n"]
+    square_sum = s["data_squares"] + s["data_n"] * (s["data_mean"] - means[name]) ** 2
+    if name in extra:
+        square_sum += extra[name][1] * (extra[name][0] - means[name]) ** 2
+    quantiles = {}
+    for q in (0.25, 0.5, 0.75):
+        low, high, fraction = _percentile_ranks(n, q)
+        pair = np.array([kept_ranks[(name, low)], kept_ranks[(name, high)]])
+        quantiles[q] = float(np.quantile(pair, fraction))
+    # np.median of the kept values: the mean of the middle two (ranks of q=0.5)
+    middle = [kept_ranks[(name, (n - 1) // 2)], kept_ranks[(name, n // 2)]]
+    kept_median = float(np.mean(middle))
+    return _numeric_spec(
+        name, scale, s, medians[name], means[name], np.sqrt(square_sum / n), quantiles,
+        kept_median,
+    )  # fmt: skip
 
 
 def _numeric_spec(name, scale, s, median, mean, std, quantiles, kept_median):

@@ -778,74 +778,94 @@ def _nearest_centers(X, centers):
 
 
 def _size_findings(sizes, n_samples):
+    """Empty clusters, tiny clusters, and (when none is tiny) very unbalanced sizes."""
     findings = []
-    k = sizes.size
+    empty = _empty_clusters_finding(sizes)
+    if empty is not None:
+        findings.append(empty)
+    tiny = _tiny_clusters_finding(sizes, n_samples)
+    if tiny is not None:
+        findings.append(tiny)
+    else:
+        unbalanced = _unbalanced_sizes_finding(sizes, n_samples)
+        if unbalanced is not None:
+            findings.append(unbalanced)
+    return findings
+
+
+def _empty_clusters_finding(sizes):
+    """Centers that are the nearest center of no row."""
     empty = np.flatnonzero(sizes == 0)
-    if empty.size:
-        findings.append(
-            Finding(
-                "empty-clusters",
-                Severity.WARNING,
-                "Clusters without rows",
-                f"{empty.size} of {k} centers are the nearest center of no row of X "
-                f"(clusters {empty.tolist()[:10]}).",
-                "An empty cluster is a wasted center: the model was fitted on other data, "
-                "or K exceeds the number of groups the data holds.",
-                "Refit on this data, or lower n_clusters.",
-                {"clusters": empty.tolist()},
-            )
-        )
-    mean_size = n_samples / k
+    if not empty.size:
+        return None
+    return Finding(
+        "empty-clusters",
+        Severity.WARNING,
+        "Clusters without rows",
+        f"{empty.size} of {sizes.size} centers are the nearest center of no row of X "
+        f"(clusters {empty.tolist()[:10]}).",
+        "An empty cluster is a wasted center: the model was fitted on other data, "
+        "or K exceeds the number of groups the data holds.",
+        "Refit on this data, or lower n_clusters.",
+        {"clusters": empty.tolist()},
+    )
+
+
+def _tiny_clusters_finding(sizes, n_samples):
+    """Clusters of a handful of rows next to the mean size."""
+    mean_size = n_samples / sizes.size
     tiny_limit = min(TINY_CLUSTER_SHARE_OF_MEAN * mean_size, TINY_CLUSTER_MAX_SHARE * n_samples)
     tiny = np.flatnonzero((sizes > 0) & (sizes < tiny_limit))
-    if tiny.size:
-        described = ", ".join(f"{c}: {int(sizes[c]):,} rows" for c in tiny[:10])
-        findings.append(
-            Finding(
-                "tiny-clusters",
-                Severity.WARNING,
-                "Tiny clusters",
-                f"{tiny.size} of {k} clusters hold fewer than {_fmt(tiny_limit)} rows "
-                f"(average size {_fmt(mean_size)}): {described}.",
-                "K-Means spent a center on a handful of rows: usually outliers or errors "
-                "far from everything else, sometimes a real niche. The other clusters then "
-                "share fewer centers than they need.",
-                "Look at those rows: remove or cap errors and outliers (or scale with "
-                "RobustScaler), then refit; keep the cluster only if it is a real, "
-                "explainable niche.",
-                {
-                    "clusters": tiny.tolist(),
-                    "sizes": {int(c): int(sizes[c]) for c in tiny},
-                    "mean_size": mean_size,
-                },
-            )
-        )
+    if not tiny.size:
+        return None
+    described = ", ".join(f"{c}: {int(sizes[c]):,} rows" for c in tiny[:10])
+    return Finding(
+        "tiny-clusters",
+        Severity.WARNING,
+        "Tiny clusters",
+        f"{tiny.size} of {sizes.size} clusters hold fewer than {_fmt(tiny_limit)} rows "
+        f"(average size {_fmt(mean_size)}): {described}.",
+        "K-Means spent a center on a handful of rows: usually outliers or errors "
+        "far from everything else, sometimes a real niche. The other clusters then "
+        "share fewer centers than they need.",
+        "Look at those rows: remove or cap errors and outliers (or scale with "
+        "RobustScaler), then refit; keep the cluster only if it is a real, "
+        "explainable niche.",
+        {
+            "clusters": tiny.tolist(),
+            "sizes": {int(c): int(sizes[c]) for c in tiny},
+            "mean_size": mean_size,
+        },
+    )
+
+
+def _unbalanced_sizes_finding(sizes, n_samples):
+    """The largest cluster many times the smallest non-empty one."""
     non_empty = sizes[sizes > 0]
-    if not tiny.size and non_empty.size >= 2:
-        ratio = non_empty.max() / non_empty.min()
-        if ratio > UNBALANCED_SIZE_RATIO:
-            largest, smallest = (
-                int(np.argmax(sizes)),
-                int(np.argmin(np.where(sizes > 0, sizes, np.inf))),
-            )
-            findings.append(
-                Finding(
-                    "unbalanced-clusters",
-                    Severity.INFO,
-                    "Very unbalanced cluster sizes",
-                    f"The largest cluster ({largest}: {int(sizes[largest]):,} rows, "
-                    f"{sizes[largest] / n_samples:.0%}) is {_fmt(ratio)} times the smallest "
-                    f"({smallest}: {int(sizes[smallest]):,} rows).",
-                    "K-Means places its boundaries halfway between centers, which suits "
-                    "groups of similar size and spread; with very unequal groups it tends "
-                    "to split a large one and to hand its border rows to small ones.",
-                    "Check that the small clusters are real segments (explain them); if "
-                    "the groups truly differ in size and spread, compare with a Gaussian "
-                    "mixture (sklearn.mixture.GaussianMixture).",
-                    {"size_ratio": float(ratio), "sizes": sizes.astype(int).tolist()},
-                )
-            )
-    return findings
+    if non_empty.size < 2:
+        return None
+    ratio = non_empty.max() / non_empty.min()
+    if ratio <= UNBALANCED_SIZE_RATIO:
+        return None
+    largest, smallest = (
+        int(np.argmax(sizes)),
+        int(np.argmin(np.where(sizes > 0, sizes, np.inf))),
+    )
+    return Finding(
+        "unbalanced-clusters",
+        Severity.INFO,
+        "Very unbalanced cluster sizes",
+        f"The largest cluster ({largest}: {int(sizes[largest]):,} rows, "
+        f"{sizes[largest] / n_samples:.0%}) is {_fmt(ratio)} times the smallest "
+        f"({smallest}: {int(sizes[smallest]):,} rows).",
+        "K-Means places its boundaries halfway between centers, which suits "
+        "groups of similar size and spread; with very unequal groups it tends "
+        "to split a large one and to hand its border rows to small ones.",
+        "Check that the small clusters are real segments (explain them); if "
+        "the groups truly differ in size and spread, compare with a Gaussian "
+        "mixture (sklearn.mixture.GaussianMixture).",
+        {"size_ratio": float(ratio), "sizes": sizes.astype(int).tolist()},
+    )
 
 
 def _continuous_features(X):
@@ -857,60 +877,17 @@ def _continuous_features(X):
 def _outlier_finding(X, names, labels, sq_distances, centers, tiny_clusters):
     """Rows far from their center or with extreme values, and how they move the centers."""
     n_samples, n_clusters = X.shape[0], centers.shape[0]
-    distances = np.sqrt(sq_distances)
-    continuous = _continuous_features(X)
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-    far = np.zeros(n_samples, dtype=bool)
-    extreme = np.zeros(n_samples, dtype=bool)
-    extreme_features = {}
-
-    def mark_extreme(rows, reference):
-        median, spread = _robust_sd(reference[:, continuous])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.abs(X[np.ix_(rows, continuous)] - median) / spread
-        flagged = (z > FEATURE_ROBUST_Z) & (spread > 0)
-        if reference.shape[0] == rows.size:  # within a cluster: rare values only
-            flagged[:, flagged.mean(axis=0) > EXTREME_MAX_SHARE] = False
-        extreme[rows[flagged.any(axis=1)]] = True
-        for position in np.flatnonzero(flagged.any(axis=0)):
-            name = names[continuous[position]]
-            extreme_features[name] = extreme_features.get(name, 0) + int(flagged[:, position].sum())
-
-    for cluster in range(n_clusters):
-        rows = order[bounds[cluster] : bounds[cluster + 1]]
-        if rows.size < OUTLIER_MIN_CLUSTER_ROWS:
-            continue
-        median, spread = _robust_sd(distances[rows])
-        if spread > 0:
-            far[rows[(distances[rows] - median) / spread > OUTLIER_ROBUST_Z]] = True
-        if continuous:
-            mark_extreme(rows, X[rows])
-    # A tiny cluster of rows extreme for the whole data: outliers that took a center.
-    captured = []
-    for cluster in tiny_clusters:
-        rows = order[bounds[cluster] : bounds[cluster + 1]]
-        if rows.size and continuous:
-            before = int(extreme[rows].sum())
-            mark_extreme(rows, X)
-            if extreme[rows].sum() - before >= 0.5 * rows.size:
-                captured.append(int(cluster))
+    far, extreme, extreme_features, captured = _mark_outliers(
+        X, names, np.sqrt(sq_distances), order, bounds, tiny_clusters
+    )
     n_far, n_extreme = int(far.sum()), int(extreme.sum())
     outlier = far | extreme
     n_outliers = int(outlier.sum())
     if n_outliers == 0:
         return None
-    pulls = {}
-    for cluster in range(n_clusters):
-        rows = order[bounds[cluster] : bounds[cluster + 1]]
-        flagged = outlier[rows]
-        if cluster in captured or rows.size == 0 or not flagged.any() or flagged.all():
-            continue
-        kept = rows[~flagged]
-        mean_kept = X[kept].mean(axis=0)
-        radius = np.sqrt(np.mean(np.sum((X[kept] - mean_kept) ** 2, axis=1)))
-        if radius > 0:
-            pulls[cluster] = float(np.linalg.norm(X[rows].mean(axis=0) - mean_kept) / radius)
+    pulls = _outlier_pulls(X, outlier, order, bounds, captured)
     share = n_outliers / n_samples
     max_pull = max(pulls.values(), default=0.0)
     heavy_tail = share >= OUTLIER_SHARE_WARNING and n_outliers >= OUTLIER_TAIL_MIN_ROWS
@@ -920,31 +897,7 @@ def _outlier_finding(X, names, labels, sq_distances, centers, tiny_clusters):
         severity = Severity.INFO
     else:
         return None
-    seen = [
-        f"{_rows(n_outliers)} ({share:.2%}) are outliers: {n_far:,} far from their center "
-        f"(more than {OUTLIER_ROBUST_Z:g} robust standard deviations beyond their cluster's "
-        f"median distance), {n_extreme:,} with an extreme value (more than "
-        f"{FEATURE_ROBUST_Z:g} robust standard deviations from their cluster's median of "
-        "the feature)."
-    ]
-    if extreme_features:
-        features = sorted(extreme_features, key=extreme_features.get, reverse=True)
-        seen.append(
-            "Extreme values lie mostly in "
-            + ", ".join(f"{name!r} ({_rows(extreme_features[name])})" for name in features[:3])
-            + "."
-        )
-    if captured:
-        seen.append(
-            f"Tiny cluster(s) {captured[:10]} are made of rows extreme for the whole data: a "
-            "center was spent on outliers."
-        )
-    if pulls:
-        worst = max(pulls, key=pulls.get)
-        seen.append(
-            f"Removing them would move the center of cluster {worst} by {max_pull:.0%} of its "
-            "root-mean-square radius."
-        )
+    seen = _outliers_seen(n_outliers, share, n_far, n_extreme, extreme_features, captured, pulls)
     return Finding(
         "outliers",
         severity,
@@ -968,6 +921,99 @@ def _outlier_finding(X, names, labels, sq_distances, centers, tiny_clusters):
             "outlier_rows": np.flatnonzero(outlier)[:100].tolist(),
         },
     )
+
+
+def _mark_outliers(X, names, distances, order, bounds, tiny_clusters):
+    """The rows far from their center and the rows with an extreme value (within their
+    cluster; in a tiny cluster, for the whole data), the count of extreme values by feature,
+    and the tiny clusters made of rows extreme for the whole data."""
+    n_samples, n_clusters = X.shape[0], bounds.size - 1
+    continuous = _continuous_features(X)
+    far = np.zeros(n_samples, dtype=bool)
+    extreme = np.zeros(n_samples, dtype=bool)
+    extreme_features = {}
+    for cluster in range(n_clusters):
+        rows = order[bounds[cluster] : bounds[cluster + 1]]
+        if rows.size < OUTLIER_MIN_CLUSTER_ROWS:
+            continue
+        median, spread = _robust_sd(distances[rows])
+        if spread > 0:
+            far[rows[(distances[rows] - median) / spread > OUTLIER_ROBUST_Z]] = True
+        if continuous:
+            _mark_extreme(X, names, continuous, rows, X[rows], extreme, extreme_features)
+    # A tiny cluster of rows extreme for the whole data: outliers that took a center.
+    captured = []
+    for cluster in tiny_clusters:
+        rows = order[bounds[cluster] : bounds[cluster + 1]]
+        if rows.size and continuous:
+            before = int(extreme[rows].sum())
+            _mark_extreme(X, names, continuous, rows, X, extreme, extreme_features)
+            if extreme[rows].sum() - before >= 0.5 * rows.size:
+                captured.append(int(cluster))
+    return far, extreme, extreme_features, captured
+
+
+def _mark_extreme(X, names, continuous, rows, reference, extreme, extreme_features):
+    """Mark in ``extreme`` the ``rows`` with a value of a continuous feature more than
+    FEATURE_ROBUST_Z robust standard deviations from ``reference``'s median, and count
+    them by feature in ``extreme_features``; within a cluster, only rare values count."""
+    median, spread = _robust_sd(reference[:, continuous])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(X[np.ix_(rows, continuous)] - median) / spread
+    flagged = (z > FEATURE_ROBUST_Z) & (spread > 0)
+    if reference.shape[0] == rows.size:  # within a cluster: rare values only
+        flagged[:, flagged.mean(axis=0) > EXTREME_MAX_SHARE] = False
+    extreme[rows[flagged.any(axis=1)]] = True
+    for position in np.flatnonzero(flagged.any(axis=0)):
+        name = names[continuous[position]]
+        extreme_features[name] = extreme_features.get(name, 0) + int(flagged[:, position].sum())
+
+
+def _outlier_pulls(X, outlier, order, bounds, captured):
+    """Per cluster with some outliers (not a captured one): how far removing them moves its
+    mean, over the root-mean-square radius of the rest."""
+    pulls = {}
+    for cluster in range(bounds.size - 1):
+        rows = order[bounds[cluster] : bounds[cluster + 1]]
+        flagged = outlier[rows]
+        if cluster in captured or rows.size == 0 or not flagged.any() or flagged.all():
+            continue
+        kept = rows[~flagged]
+        mean_kept = X[kept].mean(axis=0)
+        radius = np.sqrt(np.mean(np.sum((X[kept] - mean_kept) ** 2, axis=1)))
+        if radius > 0:
+            pulls[cluster] = float(np.linalg.norm(X[rows].mean(axis=0) - mean_kept) / radius)
+    return pulls
+
+
+def _outliers_seen(n_outliers, share, n_far, n_extreme, extreme_features, captured, pulls):
+    """The sentences of what the outlier finding saw."""
+    seen = [
+        f"{_rows(n_outliers)} ({share:.2%}) are outliers: {n_far:,} far from their center "
+        f"(more than {OUTLIER_ROBUST_Z:g} robust standard deviations beyond their cluster's "
+        f"median distance), {n_extreme:,} with an extreme value (more than "
+        f"{FEATURE_ROBUST_Z:g} robust standard deviations from their cluster's median of "
+        "the feature)."
+    ]
+    if extreme_features:
+        features = sorted(extreme_features, key=extreme_features.get, reverse=True)
+        seen.append(
+            "Extreme values lie mostly in "
+            + ", ".join(f"{name!r} ({_rows(extreme_features[name])})" for name in features[:3])
+            + "."
+        )
+    if captured:
+        seen.append(
+            f"Tiny cluster(s) {captured[:10]} are made of rows extreme for the whole data: a "
+            "center was spent on outliers."
+        )
+    if pulls:
+        worst = max(pulls, key=pulls.get)
+        seen.append(
+            f"Removing them would move the center of cluster {worst} by {pulls[worst]:.0%} of "
+            "its root-mean-square radius."
+        )
+    return seen
 
 
 def _elongation(X, labels, n_clusters):

@@ -168,29 +168,7 @@ def split_columns(X, feature_names=None, *, where="explain"):
             "Pass X.toarray() when it has few columns, or reduce it first (for example to "
             "its top TruncatedSVD components)."
         )
-    if isinstance(X, pd.Series):
-        X = X.to_frame()
-    if isinstance(X, pd.DataFrame):
-        n_samples, n_features = X.shape
-        names = _feature_names(X, n_features, feature_names)
-        columns = [X.iloc[:, j] for j in range(n_features)]
-    else:
-        array = np.asarray(X)
-        if array.ndim == 1:
-            array = array.reshape(-1, 1)
-        if array.ndim != 2:
-            raise ValueError(
-                f"{where} needs a 2-d table of shape (n_samples, n_features); X has "
-                f"{array.ndim} dimension(s) (shape {array.shape})."
-            )
-        n_samples, n_features = array.shape
-        names = _feature_names(X, n_features, feature_names)
-        columns = [array[:, j] for j in range(n_features)]
-    if n_samples == 0 or n_features == 0:
-        raise ValueError(
-            f"X passed to {where} is empty (shape ({n_samples}, {n_features})); it needs at "
-            "least one row and one column."
-        )
+    n_samples, names, columns = _columns_of(X, feature_names, where)
     numeric, numeric_names, categorical, other = [], [], {}, {}
     for name, column in zip(names, columns, strict=True):
         if isinstance(column, pd.Series):
@@ -225,6 +203,34 @@ def split_columns(X, feature_names=None, *, where="explain"):
         np.column_stack(numeric) if numeric else np.empty((n_samples, 0), dtype=np.float64)
     )
     return SplitColumns(numeric_array, numeric_names, categorical, other, n_samples)
+
+
+def _columns_of(X, feature_names, where):
+    """The rows, names and columns (Series of a DataFrame, else 1-d arrays) of a table."""
+    if isinstance(X, pd.Series):
+        X = X.to_frame()
+    if isinstance(X, pd.DataFrame):
+        n_samples, n_features = X.shape
+        names = _feature_names(X, n_features, feature_names)
+        columns = [X.iloc[:, j] for j in range(n_features)]
+    else:
+        array = np.asarray(X)
+        if array.ndim == 1:
+            array = array.reshape(-1, 1)
+        if array.ndim != 2:
+            raise ValueError(
+                f"{where} needs a 2-d table of shape (n_samples, n_features); X has "
+                f"{array.ndim} dimension(s) (shape {array.shape})."
+            )
+        n_samples, n_features = array.shape
+        names = _feature_names(X, n_features, feature_names)
+        columns = [array[:, j] for j in range(n_features)]
+    if n_samples == 0 or n_features == 0:
+        raise ValueError(
+            f"X passed to {where} is empty (shape ({n_samples}, {n_features})); it needs at "
+            "least one row and one column."
+        )
+    return n_samples, names, columns
 
 
 def _check_labels(labels, n_samples):
@@ -289,6 +295,40 @@ def _numeric_statistics(X, codes, n_clusters):
     total_between = between_ss.sum(axis=0)
     total_ss = total_within + total_between
 
+    rest_mean, pooled_sd, cluster_sd, overall_sd, std_difference = _versus_rest(
+        means, overall_mean, sizes, within_ss, between_ss, total_ss, zero_tolerance, constant,
+        n_samples,
+    )  # fmt: skip
+    f_statistic, eta_squared, p_value = _anova(
+        total_between, total_within, total_ss, n_samples, n_clusters, zero_tolerance
+    )
+    difference = means - overall_mean
+    difference[np.abs(difference) <= zero_tolerance] = 0.0
+    cluster_sd[cluster_sd <= zero_tolerance] = 0.0
+    overall_sd = np.where(overall_sd <= zero_tolerance, 0.0, overall_sd)
+    pooled_sd[pooled_sd <= zero_tolerance] = 0.0
+    return {
+        "sizes": sizes,
+        "cluster_mean": means,
+        "overall_mean": overall_mean,
+        "difference": difference,
+        "rest_mean": rest_mean,
+        "cluster_sd": cluster_sd,
+        "overall_sd": overall_sd,
+        "pooled_sd": pooled_sd,
+        "std_difference": std_difference,
+        "f_statistic": f_statistic,
+        "p_value": p_value,
+        "eta_squared": eta_squared,
+    }
+
+
+def _versus_rest(
+    means, overall_mean, sizes, within_ss, between_ss, total_ss, zero_tolerance, constant,
+    n_samples,
+):  # fmt: skip
+    """Every cluster against the rows outside it: the rest's mean, the pooled, cluster and
+    overall standard deviations, and the standardised difference (Cohen's d)."""
     rest_sizes = n_samples - sizes
     rest_mean = (n_samples * overall_mean - sizes[:, None] * means) / rest_sizes[:, None]
     rest_ss = (
@@ -309,7 +349,12 @@ def _numeric_statistics(X, codes, n_clusters):
         std_difference = np.where(scale_sd > zero_tolerance, difference_vs_rest / scale_sd, 0.0)
     std_difference[:, constant] = 0.0
 
-    n_groups = n_clusters
+    return rest_mean, pooled_sd, cluster_sd, overall_sd, std_difference
+
+
+def _anova(total_between, total_within, total_ss, n_samples, n_groups, zero_tolerance):
+    """Per feature: the one-way ANOVA F statistic, eta squared and the p-value of F, with a
+    feature of no spread at F = 0 (p = 1) and a perfectly separated one at F = inf."""
     with np.errstate(divide="ignore", invalid="ignore"):
         f_statistic = (total_between / (n_groups - 1)) / (
             total_within / max(n_samples - n_groups, 1)
@@ -323,27 +368,9 @@ def _numeric_statistics(X, codes, n_clusters):
     if n_samples > n_groups:
         p_value = stats.f.sf(f_statistic, n_groups - 1, n_samples - n_groups)
     else:
-        p_value = np.full(X.shape[1], np.nan)
+        p_value = np.full(total_ss.shape[0], np.nan)
     p_value[no_spread] = 1.0
-    difference = means - overall_mean
-    difference[np.abs(difference) <= zero_tolerance] = 0.0
-    cluster_sd[cluster_sd <= zero_tolerance] = 0.0
-    overall_sd = np.where(overall_sd <= zero_tolerance, 0.0, overall_sd)
-    pooled_sd[pooled_sd <= zero_tolerance] = 0.0
-    return {
-        "sizes": sizes,
-        "cluster_mean": means,
-        "overall_mean": overall_mean,
-        "difference": difference,
-        "rest_mean": rest_mean,
-        "cluster_sd": cluster_sd,
-        "overall_sd": overall_sd,
-        "pooled_sd": pooled_sd,
-        "std_difference": std_difference,
-        "f_statistic": f_statistic,
-        "p_value": p_value,
-        "eta_squared": eta_squared,
-    }
+    return f_statistic, eta_squared, p_value
 
 
 def _proportion_effect(share, rest_share):
@@ -624,6 +651,30 @@ def explain(X, labels, feature_names=None):
         )
     n_clusters = clusters.size
     cluster_index = pd.Index(clusters, name="cluster")
+    numeric_table, ranking_rows = _numeric_table(split, codes, clusters)
+    category_tables = []
+    for name, values in split.categorical.items():
+        table, ranking = _categorical_statistics(values, codes, n_clusters, clusters, name)
+        category_tables.append(table)
+        ranking_rows[name] = ranking
+    if category_tables:
+        categories = pd.concat(category_tables).sort_index(level="cluster", sort_remaining=False)
+    else:
+        categories = pd.DataFrame(
+            columns=CATEGORICAL_COLUMNS,
+            index=pd.MultiIndex.from_arrays([[], []], names=["cluster", "feature"]),
+        )
+    ranking = pd.DataFrame.from_dict(ranking_rows, orient="index", columns=RANKING_COLUMNS)
+    ranking.index.name = "feature"
+    ranking = ranking.sort_values(["association", "statistic"], ascending=False, kind="stable")
+    sizes = pd.Series(np.bincount(codes, minlength=n_clusters), index=cluster_index, name="size")
+    return Explanation(numeric_table, categories, ranking, sizes)
+
+
+def _numeric_table(split, codes, clusters):
+    """The per (cluster, numeric feature) table of :func:`explain`, and the ranking row
+    (ANOVA) of every numeric feature."""
+    n_clusters = clusters.size
     ranking_rows = {}
     numeric_table = pd.DataFrame(
         columns=NUMERIC_COLUMNS,
@@ -659,20 +710,4 @@ def explain(X, labels, feature_names=None):
                 "cramers_v": np.nan,
                 "association": float(statistics["eta_squared"][j]),
             }
-    category_tables = []
-    for name, values in split.categorical.items():
-        table, ranking = _categorical_statistics(values, codes, n_clusters, clusters, name)
-        category_tables.append(table)
-        ranking_rows[name] = ranking
-    if category_tables:
-        categories = pd.concat(category_tables).sort_index(level="cluster", sort_remaining=False)
-    else:
-        categories = pd.DataFrame(
-            columns=CATEGORICAL_COLUMNS,
-            index=pd.MultiIndex.from_arrays([[], []], names=["cluster", "feature"]),
-        )
-    ranking = pd.DataFrame.from_dict(ranking_rows, orient="index", columns=RANKING_COLUMNS)
-    ranking.index.name = "feature"
-    ranking = ranking.sort_values(["association", "statistic"], ascending=False, kind="stable")
-    sizes = pd.Series(np.bincount(codes, minlength=n_clusters), index=cluster_index, name="size")
-    return Explanation(numeric_table, categories, ranking, sizes)
+    return numeric_table, ranking_rows

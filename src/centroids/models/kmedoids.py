@@ -282,6 +282,36 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
                 f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}: X has "
                 "fewer rows than clusters. Lower n_clusters or pass more rows."
             )
+        weights, init = self._checked_weights_and_init(sample_weight, n_samples)
+        random_state = check_random_state(self.random_state)
+        source, norms, metric = self._distance_source(X)
+
+        medoids = _initial_medoids(
+            source, norms, metric, self.n_clusters, init, random_state, weights
+        )
+        n_iter, converged, near, d_near = self._search(
+            source, norms, metric, medoids, weights, random_state
+        )
+        if not converged:
+            warnings.warn(
+                f"KMedoids ({self.method}) did not converge within max_iter={self.max_iter}; "
+                "increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if metric == PRECOMPUTED and self.metric != "precomputed":
+            # The search read float32 distances; report the total in float64 from X.
+            exact_metric = _METRIC_CODES[self.metric]
+            exact_norms = _row_norms(X) if exact_metric == COSINE else np.empty(0)
+            d_near = _distances_to_assigned(X, exact_norms, exact_metric, medoids, near)
+        self.medoid_indices_ = medoids
+        self.labels_ = near.astype(np.int32)
+        self.inertia_ = float(weights @ d_near)
+        self.n_iter_ = int(n_iter)
+        self.cluster_centers_ = None if self.metric == "precomputed" else X[medoids].copy()
+
+    def _checked_weights_and_init(self, sample_weight, n_samples):
+        """The sample weights and the resolved init, checked to leave enough medoids."""
         weights = check_sample_weight(sample_weight, n_samples, np.float64)
         n_weighted = int(np.count_nonzero(weights))
         if n_weighted < self.n_clusters:
@@ -296,12 +326,12 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
                 f"init names row {zero} as an initial medoid, but its sample_weight is 0; a "
                 "row of weight 0 is never a medoid. Choose rows of positive weight."
             )
-        random_state = check_random_state(self.random_state)
-        source, norms, metric = self._distance_source(X)
+        return weights, init
 
-        medoids = _initial_medoids(
-            source, norms, metric, self.n_clusters, init, random_state, weights
-        )
+    def _search(self, source, norms, metric, medoids, weights, random_state):
+        """The medoid search (FasterPAM or alternate) from ``medoids``, updated in place:
+        its iterations, whether it converged, every row's nearest medoid and distance."""
+        n_samples = weights.shape[0]
         near = np.empty(n_samples, dtype=np.int64)
         second = np.empty(n_samples, dtype=np.int64)
         d_near = np.empty(n_samples)
@@ -334,23 +364,7 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, 
                 second,
                 d_second,
             )
-        if not converged:
-            warnings.warn(
-                f"KMedoids ({self.method}) did not converge within max_iter={self.max_iter}; "
-                "increase max_iter.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        if metric == PRECOMPUTED and self.metric != "precomputed":
-            # The search read float32 distances; report the total in float64 from X.
-            exact_metric = _METRIC_CODES[self.metric]
-            exact_norms = _row_norms(X) if exact_metric == COSINE else np.empty(0)
-            d_near = _distances_to_assigned(X, exact_norms, exact_metric, medoids, near)
-        self.medoid_indices_ = medoids
-        self.labels_ = near.astype(np.int32)
-        self.inertia_ = float(weights @ d_near)
-        self.n_iter_ = int(n_iter)
-        self.cluster_centers_ = None if self.metric == "precomputed" else X[medoids].copy()
+        return n_iter, converged, near, d_near
 
     def _distance_source(self, X):
         """(source, norms, metric code) the kernels read distances from."""

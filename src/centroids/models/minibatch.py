@@ -102,57 +102,23 @@ class MiniBatchSteps:
         the exit state is one of the kernels' ``RAN_ALL_STEPS``,
         ``CONVERGED_CENTER_SHIFT`` or ``CONVERGED_NO_IMPROVEMENT``.
         """
-        n_clusters, n_features = self.centers.shape
         n_batches = batch_starts.shape[0] - 1
-        sizes = np.diff(batch_starts)
-        longest = int(sizes.max())
+        longest = int(np.diff(batch_starts).max())
         checking = convergence is not None
-        alpha, tol, max_no_improvement = convergence if checking else (0.0, 0.0, -1)
-        settings = np.array(
-            [
-                alpha,
-                tol,
-                max_no_improvement,
-                1.0 if checking else 0.0,
-                10 * n_clusters,
-                self.reassignment_ratio,
-                self.reassign_after,
-            ]
-        )
+        settings = self._step_settings(convergence)
         batch_inertia = np.zeros(n_batches)
         center_shift = np.zeros(n_batches)
         batch_labels = np.empty(longest, dtype=np.int32)
-        if hasattr(data, "minibatch_steps"):  # rows on a torch device
-            kernel, arrays = data.minibatch_steps, ()
-        elif sp.issparse(data.X):
-            X = data.X
-            row_work = max(1, X.nnz // max(1, X.shape[0])) * longest * n_clusters
-            kernel = kernels.for_batch_work(kernels.sparse_steps, row_work)
-            arrays = (X.data, X.indices, X.indptr)
-        else:
-            kernel = kernels.for_batch_work(kernels.dense_steps, longest * n_clusters * n_features)
-            arrays = (data.X,)
+        kernel, arrays = self._step_kernel(data, longest)
         first = 0
         state = kernels.RAN_ALL_STEPS
         last = n_batches - 1
         while first < n_batches:
             state, last = kernel(
-                *arrays,
-                sample_weight,
-                use_weights,
-                indices,
-                batch_starts,
-                first,
-                step_offset,
-                self.centers,
-                self.counts,
-                self.ewa_state,
-                self.reassign_state,
-                settings,
-                batch_inertia,
-                center_shift,
-                batch_labels,
-            )
+                *arrays, sample_weight, use_weights, indices, batch_starts, first, step_offset,
+                self.centers, self.counts, self.ewa_state, self.reassign_state, settings,
+                batch_inertia, center_shift, batch_labels,
+            )  # fmt: skip
             self.last_batch_inertia = batch_inertia[last]
             self.last_run_batch_inertia = batch_inertia
             if state != kernels.REASSIGN_DUE:
@@ -167,9 +133,7 @@ class MiniBatchSteps:
                     step_offset + last,
                     batch_inertia[last],
                     center_shift[last],
-                    alpha,
-                    tol,
-                    max_no_improvement,
+                    *convergence,
                 )
                 if state != kernels.RAN_ALL_STEPS:
                     break
@@ -182,6 +146,36 @@ class MiniBatchSteps:
                 f"inertia {float(batch_inertia[: last + 1].mean())}, ewa inertia {ewa}"
             )
         return state, last + 1
+
+    def _step_settings(self, convergence):
+        """The settings array of the step kernels (convergence, then reassignment)."""
+        checking = convergence is not None
+        alpha, tol, max_no_improvement = convergence if checking else (0.0, 0.0, -1)
+        return np.array(
+            [
+                alpha,
+                tol,
+                max_no_improvement,
+                1.0 if checking else 0.0,
+                10 * self.centers.shape[0],
+                self.reassignment_ratio,
+                self.reassign_after,
+            ]
+        )
+
+    def _step_kernel(self, data, longest):
+        """The step kernel for ``data`` (torch, CSR or dense; serial for a small batch
+        work) and the arrays of X it takes first."""
+        n_clusters, n_features = self.centers.shape
+        if hasattr(data, "minibatch_steps"):  # rows on a torch device
+            return data.minibatch_steps, ()
+        if sp.issparse(data.X):
+            X = data.X
+            row_work = max(1, X.nnz // max(1, X.shape[0])) * longest * n_clusters
+            kernel = kernels.for_batch_work(kernels.sparse_steps, row_work)
+            return kernel, (X.data, X.indices, X.indptr)
+        kernel = kernels.for_batch_work(kernels.dense_steps, longest * n_clusters * n_features)
+        return kernel, (data.X,)
 
     def _reassign(self, data, batch_rows, weights, random_state, verbose):
         """Move the centers of low count to random rows of the batch; their squared jumps."""

@@ -349,7 +349,28 @@ class SphericalKMeans(
             )
         init, n_init = self._resolved_init(n_features, X.dtype)
         random_state = check_random_state(self.random_state)
-        data = engine_data(X)
+        best = self._best_of_runs(
+            engine_data(X), sample_weight, zero_rows, seed_weight, init, n_init, random_state
+        )
+        n_distinct = count_distinct_labels(best.labels, self.n_clusters)
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}): X probably has fewer than "
+                f"{self.n_clusters} distinct directions (rows that are multiples of each "
+                "other count once). Some centers are duplicates; lower n_clusters.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.cluster_centers_ = best.centers
+        self.labels_ = best.labels
+        self.inertia_ = best.inertia
+        self.n_iter_ = best.n_iter
+
+    def _best_of_runs(
+        self, data, sample_weight, zero_rows, seed_weight, init, n_init, random_state
+    ):
+        """The spherical Lloyd run of lowest inertia among ``n_init`` seedings."""
         best = None
         with blas_limited_to_one_thread():
             for _ in range(n_init):
@@ -374,20 +395,7 @@ class SphericalKMeans(
                 )
                 if best is None or run.inertia < best.inertia:
                     best = run
-        n_distinct = count_distinct_labels(best.labels, self.n_clusters)
-        if n_distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({self.n_clusters}): X probably has fewer than "
-                f"{self.n_clusters} distinct directions (rows that are multiples of each "
-                "other count once). Some centers are duplicates; lower n_clusters.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self.cluster_centers_ = best.centers
-        self.labels_ = best.labels
-        self.inertia_ = best.inertia
-        self.n_iter_ = best.n_iter
+        return best
 
     def _resolved_init(self, n_features, dtype):
         """The init (a name, or unit centers of ``dtype``) and the number of runs."""

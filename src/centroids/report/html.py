@@ -94,15 +94,7 @@ def render_report(
     from .. import __version__
 
     k = int(np.asarray(segmentation.centers_).shape[0])
-    if segment_ids is None:
-        segment_ids = version.segment_ids if version is not None else range(k)
-    segment_ids = [int(i) for i in segment_ids]
-    names = list(segment_names) if segment_names is not None else list(segmentation.names_)
-    if len(segment_ids) != k or len(names) != k:
-        raise ValueError(
-            f"segment_ids and segment_names need one entry per segment ({k}); "
-            f"got {len(segment_ids)} ids and {len(names)} names"
-        )
+    segment_ids, names = _ids_and_names(segmentation, k, version, segment_ids, segment_names)
     labels = np.asarray(segmentation.predict(data))
     used = labels >= 0
     # The plots of the model space need whole rows: rows with a hole are left out there.
@@ -144,6 +136,20 @@ def render_report(
             ),
         )
     )
+
+
+def _ids_and_names(segmentation, k, version, segment_ids, segment_names):
+    """The stable id and the name of every cluster, as given or by default, checked."""
+    if segment_ids is None:
+        segment_ids = version.segment_ids if version is not None else range(k)
+    segment_ids = [int(i) for i in segment_ids]
+    names = list(segment_names) if segment_names is not None else list(segmentation.names_)
+    if len(segment_ids) != k or len(names) != k:
+        raise ValueError(
+            f"segment_ids and segment_names need one entry per segment ({k}); "
+            f"got {len(segment_ids)} ids and {len(names)} names"
+        )
+    return segment_ids, names
 
 
 def write_report(path, segmentation, data, **options):
@@ -203,28 +209,31 @@ def _report_figures(
         )
     )
     if len(np.unique(labels_whole)) >= 2:
-        figures.append(
-            _embed(
-                plot_silhouette(
-                    Z,
-                    labels_whole,
-                    sample_size=min(SILHOUETTE_PLOT_ROWS, len(labels_whole)),
-                    random_state=random_state,
-                    names=label_names,
-                ),
-                "silhouette",
-                "Silhouette by segment",
-                "Silhouette plot: each segment's rows sorted by silhouette value",
-                "Values near 1: rows well inside their segment; below 0: rows closer to "
-                "another segment."
-                + (
-                    f" Computed on a sample of {SILHOUETTE_PLOT_ROWS:,} rows."
-                    if len(labels_whole) > SILHOUETTE_PLOT_ROWS
-                    else ""
-                ),
-            )
-        )
+        figures.append(_silhouette_figure(Z, labels_whole, label_names, random_state))
     return figures
+
+
+def _silhouette_figure(Z, labels_whole, label_names, random_state):
+    """The silhouette plot, embedded; on a sample of :data:`SILHOUETTE_PLOT_ROWS` rows."""
+    return _embed(
+        plot_silhouette(
+            Z,
+            labels_whole,
+            sample_size=min(SILHOUETTE_PLOT_ROWS, len(labels_whole)),
+            random_state=random_state,
+            names=label_names,
+        ),
+        "silhouette",
+        "Silhouette by segment",
+        "Silhouette plot: each segment's rows sorted by silhouette value",
+        "Values near 1: rows well inside their segment; below 0: rows closer to "
+        "another segment."
+        + (
+            f" Computed on a sample of {SILHOUETTE_PLOT_ROWS:,} rows."
+            if len(labels_whole) > SILHOUETTE_PLOT_ROWS
+            else ""
+        ),
+    )
 
 
 def _summary_cards(segmentation, data, k, version):

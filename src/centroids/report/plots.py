@@ -508,7 +508,32 @@ def plot_k_selection(result=None, *, table=None, k=None, elbow=None, figsize=Non
     k = _check_mark(k if k is not None else getattr(result, "k", None), ks, "k")
     elbow = _check_mark(elbow if elbow is not None else getattr(result, "elbow", None), ks, "elbow")
     reason = getattr(result, "reason", None)
+    panels = _k_selection_panels(table)
+    width, height = figsize or (7.5, 1.2 + 2.4 * len(panels))
+    fig = _new_figure(width, height)
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (column, values) in zip(axes, panels, strict=True):
+        _draw_k_panel(ax, column, values, ks, table, k, elbow)
+    bottom = axes[-1]
+    bottom.set_xlabel("number of clusters k", fontsize=FONT_SIZE + 1)
+    if ks.size <= 30:
+        bottom.set_xticks(ks)
+    else:
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if k is not None:
+        _annotate_chosen_k(axes[0], k)
+    headline = "Choosing the number of clusters: " + (
+        f"k = {k}" if k is not None else "no k recommended"
+    )
+    if reason:
+        headline += "\n" + _shorten(reason, width=max(int(width * 13), 40), max_lines=3)
+    fig.suptitle(headline, fontsize=FONT_SIZE + 2)
+    return fig
 
+
+def _k_selection_panels(table):
+    """(column, values) of every score column of the table with a finite value, in the
+    order of :data:`K_SELECTION_PANELS`."""
     panels = []
     for column in K_SELECTION_PANELS:
         if column in table.columns:
@@ -520,89 +545,75 @@ def plot_k_selection(result=None, *, table=None, k=None, elbow=None, figsize=Non
             "the k-selection table has no finite values in any of the columns "
             f"{list(K_SELECTION_PANELS)}; it has columns {list(table.columns)}."
         )
+    return panels
 
-    width, height = figsize or (7.5, 1.2 + 2.4 * len(panels))
-    fig = _new_figure(width, height)
-    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (column, values) in zip(axes, panels, strict=True):
-        finite = np.isfinite(values)
-        if column == "gap" and "gap_se" in table.columns:
-            errors = np.nan_to_num(np.asarray(table["gap_se"], dtype=np.float64)[finite])
-            ax.errorbar(
-                ks[finite],
-                values[finite],
-                yerr=errors,
-                fmt="o-",
-                color="C0",
-                capsize=3,
-                markersize=4,
-                label="gap ± standard error",
-            )
-        else:
-            ax.plot(ks[finite], values[finite], "o-", color="C0", markersize=4)
-        if column == "silhouette":
-            best = ks[finite][np.argmax(values[finite])]
-            ax.plot(
-                [best],
-                [values[ks == best][0]],
-                "o",
-                markersize=11,
-                markerfacecolor="none",
-                markeredgecolor="C2",
-                markeredgewidth=1.8,
-                linestyle="none",
-                label=f"highest silhouette (k = {best})",
-            )
-        if column == "inertia" and elbow is not None and np.isfinite(values[ks == elbow][0]):
-            ax.plot(
-                [elbow],
-                [values[ks == elbow][0]],
-                "o",
-                markersize=11,
-                markerfacecolor="none",
-                markeredgecolor="C1",
-                markeredgewidth=1.8,
-                linestyle="none",
-                label=f"elbow (k = {elbow})",
-            )
-        if k is not None:
-            ax.axvline(k, color=MARK_COLOR, linestyle="--", linewidth=1.4)
-        ax.set_ylabel(K_SELECTION_PANELS[column], fontsize=FONT_SIZE + 1)
-        ax.grid(True, alpha=0.3)
-        ax.tick_params(labelsize=FONT_SIZE)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=FONT_SIZE, loc="best", framealpha=0.9)
-    bottom = axes[-1]
-    bottom.set_xlabel("number of clusters k", fontsize=FONT_SIZE + 1)
-    if ks.size <= 30:
-        bottom.set_xticks(ks)
-    else:
-        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if k is not None:
-        low, high = axes[0].get_xlim()
-        where_on_axis = (k - low) / (high - low) if high > low else 0.5
-        # Near an end of the axis the text runs inwards, clear of the corner tick labels.
-        align = "left" if where_on_axis < 0.15 else "right" if where_on_axis > 0.85 else "center"
-        axes[0].annotate(
-            f"chosen k = {k}",
-            xy=(k, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(0, 6),
-            textcoords="offset points",
-            ha=align,
-            va="bottom",
-            color=MARK_COLOR,
-            fontsize=FONT_SIZE + 1,
-            fontweight="bold",
-            annotation_clip=False,
+
+def _draw_k_panel(ax, column, values, ks, table, k, elbow):
+    """One score against k: the gap with its error bars, the best silhouette and the
+    elbow of the inertia ringed, the chosen k as a dashed line."""
+    finite = np.isfinite(values)
+    if column == "gap" and "gap_se" in table.columns:
+        errors = np.nan_to_num(np.asarray(table["gap_se"], dtype=np.float64)[finite])
+        ax.errorbar(
+            ks[finite],
+            values[finite],
+            yerr=errors,
+            fmt="o-",
+            color="C0",
+            capsize=3,
+            markersize=4,
+            label="gap ± standard error",
         )
-    headline = "Choosing the number of clusters: " + (
-        f"k = {k}" if k is not None else "no k recommended"
+    else:
+        ax.plot(ks[finite], values[finite], "o-", color="C0", markersize=4)
+    if column == "silhouette":
+        best = ks[finite][np.argmax(values[finite])]
+        _ring(ax, best, values[ks == best][0], "C2", f"highest silhouette (k = {best})")
+    if column == "inertia" and elbow is not None and np.isfinite(values[ks == elbow][0]):
+        _ring(ax, elbow, values[ks == elbow][0], "C1", f"elbow (k = {elbow})")
+    if k is not None:
+        ax.axvline(k, color=MARK_COLOR, linestyle="--", linewidth=1.4)
+    ax.set_ylabel(K_SELECTION_PANELS[column], fontsize=FONT_SIZE + 1)
+    ax.grid(True, alpha=0.3)
+    ax.tick_params(labelsize=FONT_SIZE)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=FONT_SIZE, loc="best", framealpha=0.9)
+
+
+def _ring(ax, x, y, color, label):
+    """An open circle around the point (x, y), named in the legend."""
+    ax.plot(
+        [x],
+        [y],
+        "o",
+        markersize=11,
+        markerfacecolor="none",
+        markeredgecolor=color,
+        markeredgewidth=1.8,
+        linestyle="none",
+        label=label,
     )
-    if reason:
-        headline += "\n" + _shorten(reason, width=max(int(width * 13), 40), max_lines=3)
-    fig.suptitle(headline, fontsize=FONT_SIZE + 2)
-    return fig
+
+
+def _annotate_chosen_k(ax, k):
+    """The label ``chosen k = K`` above the top panel, over the chosen k's line."""
+    low, high = ax.get_xlim()
+    where_on_axis = (k - low) / (high - low) if high > low else 0.5
+    # Near an end of the axis the text runs inwards, clear of the corner tick labels.
+    align = "left" if where_on_axis < 0.15 else "right" if where_on_axis > 0.85 else "center"
+    ax.annotate(
+        f"chosen k = {k}",
+        xy=(k, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(0, 6),
+        textcoords="offset points",
+        ha=align,
+        va="bottom",
+        color=MARK_COLOR,
+        fontsize=FONT_SIZE + 1,
+        fontweight="bold",
+        annotation_clip=False,
+    )
 
 
 # -- silhouette ----------------------------------------------------------------------

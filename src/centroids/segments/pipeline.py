@@ -237,8 +237,7 @@ def segment_data(
     """
     k = parse_k(k)
     missing = _check_options(impute, missing, mixed, out, report)
-    target = parse_write_back(write_back) if write_back is not None else None
-    _check_write_back(target, id_column)
+    target = _write_back_target(write_back, id_column)
     check_size_options(size_min, size_max, mixed, missing)
     step = _StepClock(progress)
 
@@ -255,31 +254,33 @@ def segment_data(
     bounds = size_bounds_for(size_min, size_max, k, Z.shape[0])
     step("fit")
     segmentation = fit_segmentation(
-        frame,
-        k,
-        columns=columns,
-        id_column=id_column,
-        scale=scale,
-        missing=missing,
-        mixed=mixed,
-        initial_centers=initial_centers,
-        random_state=random_state,
-        size_min=size_min,
-        size_max=size_max,
-    )
+        frame, k, columns=columns, id_column=id_column, scale=scale, missing=missing,
+        mixed=mixed, initial_centers=initial_centers, random_state=random_state,
+        size_min=size_min, size_max=size_max,
+    )  # fmt: skip
     step("diagnose")
     diagnosis = diagnose_segments(Z, segmentation, scale=scale, random_state=random_state)
     step("store")
     stored = store_segments(
-        segmentation,
-        frame,
-        db=db,
-        id_column=id_column,
-        write_back=target,
-        note=f"centroids segment {source}",
-        promote=promote,
-    )
+        segmentation, frame, db=db, id_column=id_column, write_back=target,
+        note=f"centroids segment {source}", promote=promote,
+    )  # fmt: skip
     step("write")
+    run = _write_step(
+        segmentation, frame, preparation, stored, choice, diagnosis, id_column=id_column,
+        out=out, report=report, source=source, random_state=random_state, missing=missing,
+        size_bounds=bounds, timings=step.timings,
+    )  # fmt: skip
+    step(None)
+    return run
+
+
+def _write_step(
+    segmentation, frame, preparation, stored, choice, diagnosis, *, id_column, out, report,
+    source, random_state, missing, size_bounds, timings,
+):  # fmt: skip
+    """The last step of :func:`segment_data`: the assignments, the outputs asked for, and
+    the :class:`SegmentRun` that tells of the whole run."""
     assignments = assignments_table(frame, id_column, stored.scored, stored.names)
     segments, labels_path, report_path = _write_outputs(
         segmentation,
@@ -293,7 +294,6 @@ def segment_data(
         source,
         random_state,
     )
-    step(None)
     return SegmentRun(
         segmentation=segmentation,
         choice=choice,
@@ -310,8 +310,8 @@ def segment_data(
         n_dropped=int(segmentation.metrics_.get("n_dropped", 0) or 0),
         missing=missing,
         n_rows_with_holes=int(preparation.n_rows_with_holes_),
-        size_bounds=bounds,
-        timings=step.timings,
+        size_bounds=size_bounds,
+        timings=timings,
     )
 
 
@@ -696,9 +696,12 @@ def assignments_table(frame, id_column, scored, names):
     )
 
 
-def _check_write_back(target, id_column):
+def _write_back_target(write_back, id_column):
+    """The parsed ``write_back`` target (None without one), checked to have an id column."""
+    target = parse_write_back(write_back) if write_back is not None else None
     if target is not None and id_column is None:
         raise ValueError("write-back needs id_column: the key that matches rows of the table")
+    return target
 
 
 def _write_outputs(

@@ -740,46 +740,13 @@ class Segmentation:
             )
         categorical = [n for n, kind in preparation.feature_types_.items() if kind != "numeric"]
         kprototypes = self._kprototypes().set_params(gamma=gamma, categorical=categorical)
-        # The table KPrototypes clusters: the prepared numeric columns and, for every
-        # categorical column, the index of its level in the preparation's one-hot block
-        # (so categories compare exactly as the preparation compares them).
-        table = {}
-        blocks = {}
-        position = 0
-        for spec in preparation.specs:
-            if spec.kind == "numeric":
-                table[spec.name] = Z[:, position]
-                position += 1
-            else:
-                width = len(spec.levels)
-                blocks[spec.name] = (position, width)
-                table[spec.name] = np.argmax(Z[:, position : position + width], axis=1)
-                position += width
-        table = pd.DataFrame(table)
+        table, blocks = _kprototypes_table(preparation, Z)
         kprototypes.fit(table, None)
         labels = np.asarray(kprototypes.labels_, dtype=np.int64)
-        prototypes = kprototypes.cluster_centers_
-        centers = np.zeros((self.n_clusters, Z.shape[1]))
-        weight = embedding_weight(gamma)
-        shares = {}
-        sizes = np.bincount(labels, minlength=self.n_clusters)
-        position = 0
-        for spec in preparation.specs:
-            if spec.kind == "numeric":
-                centers[:, position] = prototypes[spec.name].to_numpy(dtype=np.float64)
-                position += 1
-                continue
-            start, width = blocks[spec.name]
-            modes = prototypes[spec.name].to_numpy(dtype=np.int64)
-            centers[np.arange(self.n_clusters), start + modes] = weight
-            counts = np.zeros((self.n_clusters, width))
-            np.add.at(counts, (labels, table[spec.name].to_numpy()), 1.0)
-            segment_shares = np.divide(
-                counts, sizes[:, None], out=np.zeros_like(counts), where=sizes[:, None] > 0
-            )
-            for j, level in enumerate(spec.levels):
-                shares[f"{spec.name}={level}"] = segment_shares[:, j].tolist()
-            position += width
+        centers, shares = _embedded_prototypes(
+            preparation, kprototypes.cluster_centers_, labels, table, blocks, gamma,
+            (self.n_clusters, Z.shape[1]),
+        )  # fmt: skip
         model = _centers_holder(centers, policy=self.missing)
         model.labels_ = labels
         model.inertia_ = float(kprototypes.cost_)
@@ -1033,3 +1000,51 @@ class Segmentation:
         segmentation.names_ = list(description["names"])
         segmentation.labels_ = None
         return segmentation
+
+
+def _kprototypes_table(preparation, Z):
+    """The table KPrototypes clusters: the prepared numeric columns and, for every
+    categorical column, the index of its level in the preparation's one-hot block (so
+    categories compare exactly as the preparation compares them); and each categorical
+    column's (start, width) in ``Z``."""
+    table = {}
+    blocks = {}
+    position = 0
+    for spec in preparation.specs:
+        if spec.kind == "numeric":
+            table[spec.name] = Z[:, position]
+            position += 1
+        else:
+            width = len(spec.levels)
+            blocks[spec.name] = (position, width)
+            table[spec.name] = np.argmax(Z[:, position : position + width], axis=1)
+            position += width
+    return pd.DataFrame(table), blocks
+
+
+def _embedded_prototypes(preparation, prototypes, labels, table, blocks, gamma, shape):
+    """The prototypes as centers of the weighted one-hot embedding (a mode is its level's
+    column at the embedding weight), and every level's share of each segment."""
+    n_clusters = shape[0]
+    centers = np.zeros(shape)
+    weight = embedding_weight(gamma)
+    shares = {}
+    sizes = np.bincount(labels, minlength=n_clusters)
+    position = 0
+    for spec in preparation.specs:
+        if spec.kind == "numeric":
+            centers[:, position] = prototypes[spec.name].to_numpy(dtype=np.float64)
+            position += 1
+            continue
+        start, width = blocks[spec.name]
+        modes = prototypes[spec.name].to_numpy(dtype=np.int64)
+        centers[np.arange(n_clusters), start + modes] = weight
+        counts = np.zeros((n_clusters, width))
+        np.add.at(counts, (labels, table[spec.name].to_numpy()), 1.0)
+        segment_shares = np.divide(
+            counts, sizes[:, None], out=np.zeros_like(counts), where=sizes[:, None] > 0
+        )
+        for j, level in enumerate(spec.levels):
+            shares[f"{spec.name}={level}"] = segment_shares[:, j].tolist()
+        position += width
+    return centers, shares

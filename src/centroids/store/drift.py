@@ -144,10 +144,32 @@ def compute_drift(connection: sa.Connection, from_version: int, to_version: int)
     born = tuple(int(i) for i in after_ids if i not in set(before_ids))
     retired = tuple(int(i) for i in before_ids if i not in set(after_ids))
 
+    sizes = _size_changes(before, after, names)
+    center_shifts = _center_shifts(before, after)
+    transitions, counts = _transitions(connection, from_version, to_version)
+    compared = int(counts["records"].sum())
+    changed = int(counts.loc[counts["before"] != counts["after"], "records"].sum())
+    return Drift(
+        from_version=from_version,
+        to_version=to_version,
+        records_compared=compared,
+        records_changed=changed,
+        transitions=transitions,
+        sizes=sizes,
+        center_shifts=center_shifts,
+        born=born,
+        retired=retired,
+        names=names,
+    )
+
+
+def _size_changes(before, after, names):
+    """Every segment's size and share before and after (0 where it did not exist)."""
+    before_ids, after_ids = list(before.index), list(after.index)
     all_ids = sorted(set(before_ids) | set(after_ids))
     size_before = before["_size"].reindex(all_ids, fill_value=0).astype(np.int64)
     size_after = after["_size"].reindex(all_ids, fill_value=0).astype(np.int64)
-    sizes = pd.DataFrame(
+    return pd.DataFrame(
         {
             "name": [names.get(i) for i in all_ids],
             "size_before": size_before.to_numpy(),
@@ -159,6 +181,11 @@ def compute_drift(connection: sa.Connection, from_version: int, to_version: int)
         index=pd.Index(all_ids, name="segment_id"),
     )
 
+
+def _center_shifts(before, after):
+    """The shift of every segment in both versions, column by column in original units:
+    after - before for a number, 'old → new' for a category that changed."""
+    before_ids, after_ids = list(before.index), list(after.index)
     common = [i for i in after_ids if i in set(before_ids)]
     shifts = {}
     columns = [c for c in after.columns if c != "_size"]
@@ -176,8 +203,12 @@ def compute_drift(connection: sa.Connection, from_version: int, to_version: int)
                 [f"{a} → {b}" if a != b else "" for a, b in zip(old, new, strict=True)],
                 index=old.index,
             )
-    center_shifts = pd.DataFrame(shifts, index=pd.Index(common, name="segment_id"))
+    return pd.DataFrame(shifts, index=pd.Index(common, name="segment_id"))
 
+
+def _transitions(connection, from_version, to_version):
+    """Records assigned under both versions: the (segment before x segment after) table
+    of their counts, and the counts as (before, after, records) rows."""
     assignments = tables.assignments_table
     first = assignments.alias("first")
     second = assignments.alias("second")
@@ -193,17 +224,4 @@ def compute_drift(connection: sa.Connection, from_version: int, to_version: int)
         .astype(np.int64)
         .rename_axis(index="segment before", columns="segment after")
     )
-    compared = int(counts["records"].sum())
-    changed = int(counts.loc[counts["before"] != counts["after"], "records"].sum())
-    return Drift(
-        from_version=from_version,
-        to_version=to_version,
-        records_compared=compared,
-        records_changed=changed,
-        transitions=transitions,
-        sizes=sizes,
-        center_shifts=center_shifts,
-        born=born,
-        retired=retired,
-        names=names,
-    )
+    return transitions, counts

@@ -299,7 +299,7 @@ def segmentation_to_sql(
     centers = [[float(v) for v in row] for row in segmentation.centers_]
     ids = _segment_id_literals(segment_ids, len(centers), writer)
     features, incomplete = _feature_expressions(preparation, writer)
-    output = writer.identifier(output_column, "output_column")
+    writer.identifier(output_column, "output_column")  # checked whatever is returned
 
     if table is None:
         if view_name is not None:
@@ -308,12 +308,29 @@ def segmentation_to_sql(
         distances = [f"({_sq_distance(features, expressions, c, writer)})" for c in centers]
         return _nearest_case(distances, writer.least(distances), ids, incomplete)
 
+    sql = _scoring_query(
+        writer, table, _returned_columns(preparation, columns), output_column, features,
+        incomplete, centers, ids,
+    )  # fmt: skip
+    if view_name is not None:
+        return f"CREATE VIEW {writer.identifier(view_name, 'view_name')} AS\n{sql}"
+    return sql
+
+
+def _returned_columns(preparation, columns):
+    """The table's columns returned next to the segment: as given, else the id column
+    (or, without one, the feature columns)."""
     if columns is None:
         id_column = getattr(preparation, "id_column", None)
         columns = [id_column] if id_column else list(preparation.feature_names_)
     if isinstance(columns, str):
         columns = [columns]
-    passthrough = [writer.identifier(c, "column name") for c in columns]
+    return columns
+
+
+def _query_aliases(columns, output_column, features, n_centers, incomplete):
+    """Names of the query's inner columns (features, distances, their minimum, the
+    incomplete-row flag), each one taken by no returned column nor by another."""
     taken = {c.lower() for c in columns} | {output_column.lower()}
 
     def alias(stem):
@@ -327,9 +344,44 @@ def segmentation_to_sql(
         alias(f"_centroids_z{j}" if spec.kind == "numeric" else f"_centroids_level{j}")
         for j, (_, spec, _) in enumerate(features)
     ]
-    distance_aliases = [alias(f"_centroids_d{i}") for i in range(len(centers))]
+    distance_aliases = [alias(f"_centroids_d{i}") for i in range(n_centers)]
     minimum_alias = alias("_centroids_dmin")
     incomplete_alias = alias("_centroids_incomplete") if incomplete else None
+    return feature_aliases, distance_aliases, minimum_alias, incomplete_alias
+
+
+def _fenced_query(
+    writer, table, passthrough, carried, prepared_columns, distance_columns, d_refs, nearest,
+    minimum,
+):  # fmt: skip
+    """The three nested SELECTs (prepared features, distances, their minimum) behind
+    optimisation fences, and the outer SELECT of the nearest segment."""
+    indent = "\n    "
+    return (
+        f"SELECT {', '.join([*passthrough, nearest])}\n"
+        f"FROM (\n  SELECT {', '.join([*carried, *d_refs])}, "
+        f"{writer.least(d_refs)} AS {minimum}\n"
+        f"  FROM (\n    SELECT {', '.join(carried)},{indent}"
+        f"{(',' + indent).join(distance_columns)}\n"
+        f"    FROM (\n      SELECT {(',' + indent + '  ').join(prepared_columns)}\n"
+        f"      FROM {writer.table(table)}\n"
+        f"      {writer.fence}\n"
+        f"    ) AS centroids_prepared\n"
+        f"    {writer.fence}\n"
+        f"  ) AS centroids_distances\n"
+        f"  {writer.fence}\n"
+        f") AS centroids_scored"
+    )
+
+
+def _scoring_query(writer, table, columns, output_column, features, incomplete, centers, ids):
+    """The full query: the returned columns and the nearest segment of every row of
+    ``table``."""
+    output = writer.identifier(output_column, "output_column")
+    passthrough = [writer.identifier(c, "column name") for c in columns]
+    feature_aliases, distance_aliases, minimum_alias, incomplete_alias = _query_aliases(
+        columns, output_column, features, len(centers), incomplete
+    )
     q = writer._preparer.quote_identifier
     carried = [*passthrough, *([q(incomplete_alias)] if incomplete else [])]
 
@@ -354,22 +406,7 @@ def segmentation_to_sql(
         ids,
         [f"{q(incomplete_alias)} = 1"] if incomplete else [],
     )
-    indent = "\n    "
-    sql = (
-        f"SELECT {', '.join([*passthrough, f'{nearest} AS {output}'])}\n"
-        f"FROM (\n  SELECT {', '.join([*carried, *d_refs])}, "
-        f"{writer.least(d_refs)} AS {q(minimum_alias)}\n"
-        f"  FROM (\n    SELECT {', '.join(carried)},{indent}"
-        f"{(',' + indent).join(distance_columns)}\n"
-        f"    FROM (\n      SELECT {(',' + indent + '  ').join(prepared_columns)}\n"
-        f"      FROM {writer.table(table)}\n"
-        f"      {writer.fence}\n"
-        f"    ) AS centroids_prepared\n"
-        f"    {writer.fence}\n"
-        f"  ) AS centroids_distances\n"
-        f"  {writer.fence}\n"
-        f") AS centroids_scored"
-    )
-    if view_name is not None:
-        return f"CREATE VIEW {writer.identifier(view_name, 'view_name')} AS\n{sql}"
-    return sql
+    return _fenced_query(
+        writer, table, passthrough, carried, prepared_columns, distance_columns, d_refs,
+        f"{nearest} AS {output}", q(minimum_alias),
+    )  # fmt: skip

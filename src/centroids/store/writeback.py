@@ -212,49 +212,15 @@ def load_staging(
 ) -> None:
     """Create the temporary staging table and bulk-load the (key, segment, distance) rows."""
     dialect = connection.dialect.name
-    key_sql = _sql_type(connection, key_type)
-    if dialect == "postgresql":
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{STAGING_TABLE}")
-        connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {STAGING_TABLE} (record_key {key_sql} NOT NULL, "
-            "segment_id BIGINT NOT NULL, distance DOUBLE PRECISION) ON COMMIT DROP"
-        )
-    else:
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}")
-        connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {STAGING_TABLE} (record_key {key_sql} NOT NULL, "
-            "segment_id INTEGER NOT NULL, distance REAL)"
-        )
+    key_sql = _create_staging_table(connection, key_type)
     # Rows in key order: the UPDATE then walks the target's key index in order (3x less
     # work on SQLite than in random order). Keys are unique (checked), so no index needed.
     order = np.argsort(keys, kind="stable")
-    key_values = keys[order].tolist()
-    segment_values = np.asarray(segment_ids, dtype=np.int64)[order].tolist()
-    if distances is None:
-        distance_values = [None] * len(key_values)
-    else:
-        distance_array = np.asarray(distances, dtype=np.float64)[order]
-        distance_values = [None if d != d else d for d in distance_array.tolist()]
-    rows = zip(key_values, segment_values, distance_values, strict=True)
+    rows = _staging_rows(keys, segment_ids, distances, order)
     driver = connection.connection.driver_connection
     if dialect == "postgresql":
         binary = _copy_binary(keys, segment_ids, distances, order, key_sql)
-        columns = "(record_key, segment_id, distance)"
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(
-                f"COPY {STAGING_TABLE} {columns} FROM STDIN"
-                + (" (FORMAT BINARY)" if binary is not None else "")
-            ) as copy,
-        ):
-            if binary is not None:
-                # Integer keys: the whole table as one block of COPY's binary format,
-                # built by NumPy (formatting a million rows as text costs seconds).
-                copy.write(binary)
-            else:
-                for row in rows:
-                    copy.write_row(row)
-        connection.exec_driver_sql(f"ANALYZE {STAGING_TABLE}")
+        _copy_staging_rows(connection, driver, rows, binary)
     elif dialect == "sqlite":
         cursor = driver.cursor()
         try:
@@ -269,6 +235,56 @@ def load_staging(
             staging.insert(),
             [{"record_key": k, "segment_id": s, "distance": d} for k, s, d in rows],
         )
+
+
+def _create_staging_table(connection, key_type):
+    """The temporary staging table, created afresh; the SQL type of its keys."""
+    key_sql = _sql_type(connection, key_type)
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{STAGING_TABLE}")
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {STAGING_TABLE} (record_key {key_sql} NOT NULL, "
+            "segment_id BIGINT NOT NULL, distance DOUBLE PRECISION) ON COMMIT DROP"
+        )
+    else:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}")
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {STAGING_TABLE} (record_key {key_sql} NOT NULL, "
+            "segment_id INTEGER NOT NULL, distance REAL)"
+        )
+    return key_sql
+
+
+def _staging_rows(keys, segment_ids, distances, order):
+    """The (key, segment, distance) rows in ``order``, a NaN distance as None (NULL)."""
+    key_values = keys[order].tolist()
+    segment_values = np.asarray(segment_ids, dtype=np.int64)[order].tolist()
+    if distances is None:
+        distance_values = [None] * len(key_values)
+    else:
+        distance_array = np.asarray(distances, dtype=np.float64)[order]
+        distance_values = [None if d != d else d for d in distance_array.tolist()]
+    return zip(key_values, segment_values, distance_values, strict=True)
+
+
+def _copy_staging_rows(connection, driver, rows, binary):
+    """Load the staging rows into PostgreSQL by COPY, then ANALYZE the staging table."""
+    columns = "(record_key, segment_id, distance)"
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(
+            f"COPY {STAGING_TABLE} {columns} FROM STDIN"
+            + (" (FORMAT BINARY)" if binary is not None else "")
+        ) as copy,
+    ):
+        if binary is not None:
+            # Integer keys: the whole table as one block of COPY's binary format,
+            # built by NumPy (formatting a million rows as text costs seconds).
+            copy.write(binary)
+        else:
+            for row in rows:
+                copy.write_row(row)
+    connection.exec_driver_sql(f"ANALYZE {STAGING_TABLE}")
 
 
 # PostgreSQL integer types and the width of their binary form.
