@@ -188,6 +188,21 @@ verbose
         )
     stream = _ChunkStream(model, weight_column)
     random_state = check_random_state(random_state)
+    steps, estimated_inertia = _run_epochs(model, stream, open_epoch, epochs, random_state)
+    model._steps = steps
+    model._random_state = random_state
+    model.cluster_centers_ = steps.centers.astype(model._fit_dtype)
+    model.n_iter_ = epochs
+    if compute_inertia and reiterable:
+        model.inertia_ = _stream_inertia(model, stream, open_epoch, epochs)
+    else:
+        model.inertia_ = estimated_inertia
+    return model
+
+
+def _run_epochs(model, stream, open_epoch, epochs, random_state):
+    """Seed from the first chunks, then run the mini-batch steps over every chunk of
+    every epoch; the steps' state and the last epoch's estimated inertia."""
     steps = None
     for epoch in range(1, epochs + 1):
         stream.start_epoch(epoch)
@@ -201,22 +216,19 @@ verbose
             estimated_inertia += _run_chunk(model, steps, X, sample_weight, random_state)
         if stream.n_rows == 0:
             raise ValueError(f"The source gave no rows in epoch {epoch}.")
-    model._steps = steps
-    model._random_state = random_state
-    model.cluster_centers_ = steps.centers.astype(model._fit_dtype)
-    model.n_iter_ = epochs
-    if compute_inertia and reiterable:
-        stream.start_epoch(epochs + 1)
-        with blas_limited_to_one_thread():
-            model.inertia_ = float(
-                sum(
-                    engine_data(X).assign_labels(w, model.cluster_centers_.astype(X.dtype))[2]
-                    for X, w in stream.validated_chunks(open_epoch())
-                )
+    return steps, estimated_inertia
+
+
+def _stream_inertia(model, stream, open_epoch, epochs):
+    """The exact inertia of the fitted centers, in one more pass over the source."""
+    stream.start_epoch(epochs + 1)
+    with blas_limited_to_one_thread():
+        return float(
+            sum(
+                engine_data(X).assign_labels(w, model.cluster_centers_.astype(X.dtype))[2]
+                for X, w in stream.validated_chunks(open_epoch())
             )
-    else:
-        model.inertia_ = estimated_inertia
-    return model
+        )
 
 
 def _epoch_opener(source, columns, weight_column, batch_rows):

@@ -493,6 +493,14 @@ def kmeans2(
     if missing not in _MISSING_METHODS:
         raise ValueError(f"Unknown missing method {missing!r}: use one of {_MISSING_METHODS}.")
     X, one_dimensional = _observations(data, "data", check_finite)
+    code_book = _initial_code_book(X, k, minit, one_dimensional, check_finite, seed, rng)
+    code_book, label = _kmeans2_iterations(X, code_book, iter, missing)
+    return _shaped(np.ascontiguousarray(code_book), one_dimensional), label
+
+
+def _initial_code_book(X, k, minit, one_dimensional, check_finite, seed, rng):
+    """The starting centroids of :func:`kmeans2`: ``k`` itself when it is an array (or
+    ``minit='matrix'``), else ``k`` of them drawn by ``minit``."""
     n, d = X.shape
     k_array = np.asarray(k)
     if minit == "matrix" or k_array.size > 1:
@@ -513,7 +521,7 @@ def kmeans2(
             raise ValueError(f"Cannot ask kmeans2 for {n_clusters} clusters (k was {k!r}).")
         if n_clusters != k_array:
             warnings.warn(
-                f"k was not an integer ({k!r}), was converted to {n_clusters}.", stacklevel=2
+                f"k was not an integer ({k!r}), was converted to {n_clusters}.", stacklevel=3
             )
         if minit in ("points", "++") and n_clusters > n:
             raise ValueError(
@@ -532,10 +540,16 @@ def kmeans2(
                     engine_view, n_clusters, np.ones(n, dtype=X.dtype), random_state
                 )[0]
         code_book = np.ascontiguousarray(start, dtype=X.dtype)
+    return code_book
+
+
+def _kmeans2_iterations(X, code_book, n_iter, missing):
+    """``n_iter`` Lloyd iterations from ``code_book``; an empty cluster keeps its centroid
+    (and warns, or raises with ``missing='raise'``). The centroids and the last labels."""
     data_view = engine_data(X)
     n_codes = code_book.shape[0]
     with blas_limited_to_one_thread():
-        for iteration in range(iter):
+        for iteration in range(n_iter):
             label = _assign(data_view, code_book)
             means, has_members = _cluster_means(data_view, label, n_codes)
             if not has_members.all():
@@ -547,6 +561,6 @@ def kmeans2(
                 )
                 if missing == "raise":
                     raise ClusterError(message)
-                warnings.warn(message, UserWarning, stacklevel=2)
+                warnings.warn(message, UserWarning, stacklevel=3)
             code_book = np.where(has_members[:, None], means, code_book).astype(X.dtype)
-    return _shaped(np.ascontiguousarray(code_book), one_dimensional), label
+    return code_book, label

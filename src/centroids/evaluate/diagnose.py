@@ -1343,34 +1343,17 @@ def _convergence_finding(X, labels, centers, model):
 
 def _stability_finding(X, model, rng, notes):
     """Refit with other seeds on a subsample and compare the labels (adjusted Rand)."""
-    init = getattr(model, "init", "k-means++")
-    if not isinstance(init, str):
-        notes.append("Stability across seeds was not checked: the model starts from given centers.")
+    checked = _reseedable(model, notes)
+    if checked is None:
         return None
-    try:
-        template = clone(model)
-        params = template.get_params()
-    except (TypeError, RuntimeError, AttributeError):
-        notes.append(
-            f"Stability across seeds was not checked: {type(model).__name__} cannot be cloned."
-        )
-        return None
-    if "random_state" not in params:
-        notes.append("Stability across seeds was not checked: the model takes no random_state.")
-        return None
+    template, params = checked
     n_clusters = params.get("n_clusters", model.cluster_centers_.shape[0])
     rows = _subsample(X.shape[0], STABILITY_MAX_ROWS, rng)
     if rows.size <= n_clusters or n_clusters < 2:
         return None
     sample = X[rows]
     seeds = rng.randint(np.iinfo(np.int32).max, size=STABILITY_RUNS)
-    runs = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for seed in seeds:
-            refit = clone(template).set_params(random_state=int(seed))
-            refit.fit(sample)
-            runs.append((np.asarray(refit.labels_), float(getattr(refit, "inertia_", np.nan))))
+    runs = _reseeded_runs(template, sample, seeds)
     agreements = [
         float(adjusted_rand_score(a[0], b[0])) for a, b in itertools.combinations(runs, 2)
     ]
@@ -1406,6 +1389,39 @@ def _stability_finding(X, model, rng, notes):
             "rows_examined": int(rows.size),
         },
     )
+
+
+def _reseedable(model, notes):
+    """A clone of the model and its parameters when it can be refitted with other seeds;
+    else None, with the reason added to ``notes``."""
+    init = getattr(model, "init", "k-means++")
+    if not isinstance(init, str):
+        notes.append("Stability across seeds was not checked: the model starts from given centers.")
+        return None
+    try:
+        template = clone(model)
+        params = template.get_params()
+    except (TypeError, RuntimeError, AttributeError):
+        notes.append(
+            f"Stability across seeds was not checked: {type(model).__name__} cannot be cloned."
+        )
+        return None
+    if "random_state" not in params:
+        notes.append("Stability across seeds was not checked: the model takes no random_state.")
+        return None
+    return template, params
+
+
+def _reseeded_runs(template, sample, seeds):
+    """(labels, inertia) of the template refitted on ``sample`` with every seed."""
+    runs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in seeds:
+            refit = clone(template).set_params(random_state=int(seed))
+            refit.fit(sample)
+            runs.append((np.asarray(refit.labels_), float(getattr(refit, "inertia_", np.nan))))
+    return runs
 
 
 # -- the entry point ------------------------------------------------------------------------

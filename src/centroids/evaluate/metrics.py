@@ -177,27 +177,9 @@ def _exact_silhouettes(X, codes, n_clusters, query_rows, metric, kwds, where):
     query_positions = np.ascontiguousarray(position[queries])
     offsets = np.concatenate(([0], np.cumsum(cluster_sizes))).astype(np.int64)
     if sp.issparse(X):
-        data, indices, indptr, norms = _sparse_rows_for(X, code)
-        sorted_rows = sp.csr_matrix((data, indices, indptr), shape=X.shape)[order]
-        query_matrix = _rows(sp.csr_matrix((data, indices, indptr), shape=X.shape), query_rows)
-        kernel = kernels.silhouette_sparse.for_work(query_matrix.nnz * n)
-        kernel(
-            query_matrix.data,
-            query_matrix.indices,
-            query_matrix.indptr,
-            np.ascontiguousarray(norms[queries]),
-            query_codes,
-            query_positions,
-            sorted_rows.data,
-            sorted_rows.indices,
-            sorted_rows.indptr,
-            np.ascontiguousarray(norms[order]),
-            X.shape[1],
-            offsets,
-            code,
-            out,
+        return _sparse_silhouettes(
+            X, code, queries, query_rows, query_codes, query_positions, order, offsets, out
         )
-        return out
     if code == kernels.COSINE:
         X = _unit_rows(X)
     if code != kernels.MANHATTAN and X.shape[1] >= SILHOUETTE_GEMM_MIN_FEATURES:
@@ -222,6 +204,34 @@ def _exact_silhouettes(X, codes, n_clusters, query_rows, metric, kwds, where):
     query_matrix = _rows(X, query_rows)
     kernel = kernels.silhouette_dense.for_work(queries.shape[0] * n * X.shape[1])
     kernel(query_matrix, query_codes, query_positions, columns_T, offsets, code, out)
+    return out
+
+
+def _sparse_silhouettes(
+    X, code, queries, query_rows, query_codes, query_positions, order, offsets, out
+):
+    """The exact silhouettes of CSR rows, by the sparse kernel over the rows sorted by
+    cluster; written to ``out``, which is returned."""
+    data, indices, indptr, norms = _sparse_rows_for(X, code)
+    sorted_rows = sp.csr_matrix((data, indices, indptr), shape=X.shape)[order]
+    query_matrix = _rows(sp.csr_matrix((data, indices, indptr), shape=X.shape), query_rows)
+    kernel = kernels.silhouette_sparse.for_work(query_matrix.nnz * order.shape[0])
+    kernel(
+        query_matrix.data,
+        query_matrix.indices,
+        query_matrix.indptr,
+        np.ascontiguousarray(norms[queries]),
+        query_codes,
+        query_positions,
+        sorted_rows.data,
+        sorted_rows.indices,
+        sorted_rows.indptr,
+        np.ascontiguousarray(norms[order]),
+        X.shape[1],
+        offsets,
+        code,
+        out,
+    )
     return out
 
 

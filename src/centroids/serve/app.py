@@ -386,6 +386,21 @@ def create_app(
         max_upload_bytes=max_upload_bytes,
         check_seconds=check_seconds,
     )
+    app = _application(service, __version__, cors_origins)
+    # The order of registration is the order of the OpenAPI document.
+    _add_inference_protocol_routes(app, service, __version__)
+    _add_mlflow_routes(app, service)
+    _add_segment_routes(app, service)
+    _add_write_routes(app, service)
+    _add_operator_routes(app, service)
+    return app
+
+
+def _application(service, version, cors_origins):
+    """The FastAPI application of ``service``: its state, error handlers and middleware
+    (body limits, CORS when origins are given, metrics), without routes."""
+    store = service.store
+    max_body_bytes, max_upload_bytes = service.max_body_bytes, service.max_upload_bytes
 
     @asynccontextmanager
     async def lifespan(app):
@@ -395,7 +410,7 @@ def create_app(
     app = FastAPI(
         lifespan=lifespan,
         title="centroids segments",
-        version=__version__,
+        version=version,
         description=(
             "Segments as a service: score rows (Open Inference Protocol V2, MLflow / "
             "SageMaker invocations), read versions, segments, centers and drift, and, with "
@@ -418,12 +433,6 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(ObserveMiddleware, metrics=service.metrics)
-    # The order of registration is the order of the OpenAPI document.
-    _add_inference_protocol_routes(app, service, __version__)
-    _add_mlflow_routes(app, service)
-    _add_segment_routes(app, service)
-    _add_write_routes(app, service)
-    _add_operator_routes(app, service)
     return app
 
 
@@ -446,6 +455,12 @@ def _model_metadata(model, versions):
 
 def _add_inference_protocol_routes(app: FastAPI, service: _Service, server_version: str):
     """Open Inference Protocol V2: health, metadata and ``infer``, served or by version."""
+    _add_oip_health_and_metadata_routes(app, service, server_version)
+    _add_oip_infer_routes(app, service)
+
+
+def _add_oip_health_and_metadata_routes(app: FastAPI, service: _Service, server_version: str):
+    """Open Inference Protocol V2: the server's and the model's health and metadata."""
     model_for = service.model_for
 
     @app.get("/v2/health/live", tags=["inference protocol"])
@@ -484,6 +499,11 @@ def _add_inference_protocol_routes(app: FastAPI, service: _Service, server_versi
     async def version_ready(version: PathId):
         model = await model_for(version)
         return {"name": MODEL_NAME, "ready": True, "model_version": str(model.version)}
+
+
+def _add_oip_infer_routes(app: FastAPI, service: _Service):
+    """Open Inference Protocol V2: ``infer`` by the served version or by a given one."""
+    model_for = service.model_for
 
     async def infer(request: Request, version: int | None):
         body = await service.read_json(request)

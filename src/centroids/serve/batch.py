@@ -92,22 +92,11 @@ def job_settings(environ) -> dict:
 
 def run_job(environ=None) -> dict:
     """Run the retrain-and-write-back job the environment describes; returns its summary."""
-    from ..data.prepare import MISSING_POLICIES
     from ..segments.pipeline import parse_k, segment_data
     from ..store import SegmentStore
 
     config = job_settings(os.environ if environ is None else environ)
-    if config["scale"] not in ("standard", "robust", "minmax", "none"):
-        raise JobConfigError(
-            f"CENTROIDS_SCALE must be standard, robust, minmax or none, got {config['scale']!r}"
-        )
-    if config["impute"] not in ("drop", "median"):
-        raise JobConfigError(f"CENTROIDS_IMPUTE must be drop or median, got {config['impute']!r}")
-    if config["missing"] is not None and config["missing"] not in MISSING_POLICIES:
-        raise JobConfigError(
-            f"CENTROIDS_MISSING must be one of {', '.join(MISSING_POLICIES)}, "
-            f"got {config['missing']!r}"
-        )
+    _check_job_choices(config)
     k = config["k"]
     with SegmentStore(config["db"]) as store:
         latest = store.latest_version
@@ -135,6 +124,28 @@ def run_job(environ=None) -> dict:
         random_state=config["random_state"],
         source="batch job",
     )
+    return _job_summary(run, store_url, config, started)
+
+
+def _check_job_choices(config):
+    """The job's scale, impute and missing settings are ones ``segment_data`` takes."""
+    from ..data.prepare import MISSING_POLICIES
+
+    if config["scale"] not in ("standard", "robust", "minmax", "none"):
+        raise JobConfigError(
+            f"CENTROIDS_SCALE must be standard, robust, minmax or none, got {config['scale']!r}"
+        )
+    if config["impute"] not in ("drop", "median"):
+        raise JobConfigError(f"CENTROIDS_IMPUTE must be drop or median, got {config['impute']!r}")
+    if config["missing"] is not None and config["missing"] not in MISSING_POLICIES:
+        raise JobConfigError(
+            f"CENTROIDS_MISSING must be one of {', '.join(MISSING_POLICIES)}, "
+            f"got {config['missing']!r}"
+        )
+
+
+def _job_summary(run, store_url, config, started):
+    """The summary the job prints: the version it saved and what the run did."""
     version = run.version
     return {
         "status": "succeeded",

@@ -333,34 +333,11 @@ def columns_from_oip(body, model: ServedModel, max_rows: int) -> tuple[dict, int
             "the request needs 'inputs': a list of tensors, one per feature column "
             f"{model.feature_names} (or one 2-D tensor)"
         )
-    for position, tensor in enumerate(inputs):
-        if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
-            raise BadRequestError(f"inputs[{position}] must be an object with a 'name'")
-        datatype = tensor.get("datatype")
-        if datatype not in DATATYPES:
-            raise BadRequestError(
-                f"input {tensor['name']!r}: datatype {datatype!r} is not one of the "
-                f"protocol's {sorted(DATATYPES)}"
-            )
+    _check_tensor_headers(inputs)
     names = [tensor["name"] for tensor in inputs]
     features = model.feature_names
     if len(inputs) == 1 and names[0] not in features and len(_shape(inputs[0], names[0])) == 2:
-        tensor = inputs[0]
-        n_rows, width = _shape(tensor, tensor["name"])
-        if width != len(features):
-            raise BadRequestError(
-                f"input {tensor['name']!r} has {width} columns but the model takes "
-                f"{len(features)}: {features} (in this order)"
-            )
-        check_row_count(n_rows, max_rows)
-        flat = _flatten(tensor.get("data"), f"input {tensor['name']!r}")
-        if len(flat) != n_rows * width:
-            raise BadRequestError(
-                f"input {tensor['name']!r}: shape {[n_rows, width]} needs {n_rows * width} "
-                f"values, 'data' has {len(flat)}"
-            )
-        columns = {name: flat[j::width] for j, name in enumerate(features)}
-        return columns, n_rows
+        return _columns_of_matrix(inputs[0], features, max_rows)
     unknown = [name for name in names if name not in features]
     if unknown:
         raise BadRowError(
@@ -377,6 +354,43 @@ def columns_from_oip(body, model: ServedModel, max_rows: int) -> tuple[dict, int
             f"feature column {features}",
             column=absent[0],
         )
+    return _columns_of_tensors(inputs, max_rows)
+
+
+def _check_tensor_headers(inputs):
+    """Every input tensor is an object with a name and one of the protocol's datatypes."""
+    for position, tensor in enumerate(inputs):
+        if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
+            raise BadRequestError(f"inputs[{position}] must be an object with a 'name'")
+        datatype = tensor.get("datatype")
+        if datatype not in DATATYPES:
+            raise BadRequestError(
+                f"input {tensor['name']!r}: datatype {datatype!r} is not one of the "
+                f"protocol's {sorted(DATATYPES)}"
+            )
+
+
+def _columns_of_matrix(tensor, features, max_rows):
+    """The feature columns of one 2-D tensor of shape [rows, n_features]."""
+    n_rows, width = _shape(tensor, tensor["name"])
+    if width != len(features):
+        raise BadRequestError(
+            f"input {tensor['name']!r} has {width} columns but the model takes "
+            f"{len(features)}: {features} (in this order)"
+        )
+    check_row_count(n_rows, max_rows)
+    flat = _flatten(tensor.get("data"), f"input {tensor['name']!r}")
+    if len(flat) != n_rows * width:
+        raise BadRequestError(
+            f"input {tensor['name']!r}: shape {[n_rows, width]} needs {n_rows * width} "
+            f"values, 'data' has {len(flat)}"
+        )
+    columns = {name: flat[j::width] for j, name in enumerate(features)}
+    return columns, n_rows
+
+
+def _columns_of_tensors(inputs, max_rows):
+    """The feature columns of one tensor each, of shape [rows] or [rows, 1]."""
     columns = {}
     n_rows = None
     for tensor in inputs:
