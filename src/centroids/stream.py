@@ -177,32 +177,9 @@ verbose
         refine=refine,
     )
     model._validate_params()
-    if not isinstance(epochs, Integral) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
-    open_epoch, reiterable = _epoch_opener(source, columns, weight_column, batch_rows)
-    if epochs > 1 and not reiterable:
-        raise TypeError(
-            f"epochs={epochs} needs a source that can be read again, but an iterator can "
-            "be read only once. Pass a callable that returns a fresh iterator of chunks "
-            "(e.g. lambda: read_chunks(...)), a list, or the path of a Parquet file."
-        )
+    open_epoch, reiterable = _epoch_source(source, columns, weight_column, batch_rows, epochs)
     stream = _ChunkStream(model, weight_column)
     random_state = check_random_state(random_state)
-    steps, estimated_inertia = _run_epochs(model, stream, open_epoch, epochs, random_state)
-    model._steps = steps
-    model._random_state = random_state
-    model.cluster_centers_ = steps.centers.astype(model._fit_dtype)
-    model.n_iter_ = epochs
-    if compute_inertia and reiterable:
-        model.inertia_ = _stream_inertia(model, stream, open_epoch, epochs)
-    else:
-        model.inertia_ = estimated_inertia
-    return model
-
-
-def _run_epochs(model, stream, open_epoch, epochs, random_state):
-    """Seed from the first chunks, then run the mini-batch steps over every chunk of
-    every epoch; the steps' state and the last epoch's estimated inertia."""
     steps = None
     for epoch in range(1, epochs + 1):
         stream.start_epoch(epoch)
@@ -216,7 +193,30 @@ def _run_epochs(model, stream, open_epoch, epochs, random_state):
             estimated_inertia += _run_chunk(model, steps, X, sample_weight, random_state)
         if stream.n_rows == 0:
             raise ValueError(f"The source gave no rows in epoch {epoch}.")
-    return steps, estimated_inertia
+    model._steps = steps
+    model._random_state = random_state
+    model.cluster_centers_ = steps.centers.astype(model._fit_dtype)
+    model.n_iter_ = epochs
+    if compute_inertia and reiterable:
+        model.inertia_ = _stream_inertia(model, stream, open_epoch, epochs)
+    else:
+        model.inertia_ = estimated_inertia
+    return model
+
+
+def _epoch_source(source, columns, weight_column, batch_rows, epochs):
+    """``epochs`` checked, and :func:`_epoch_opener`'s opener of the source, checked to
+    be readable again when there is more than one epoch."""
+    if not isinstance(epochs, Integral) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
+    open_epoch, reiterable = _epoch_opener(source, columns, weight_column, batch_rows)
+    if epochs > 1 and not reiterable:
+        raise TypeError(
+            f"epochs={epochs} needs a source that can be read again, but an iterator can "
+            "be read only once. Pass a callable that returns a fresh iterator of chunks "
+            "(e.g. lambda: read_chunks(...)), a list, or the path of a Parquet file."
+        )
+    return open_epoch, reiterable
 
 
 def _stream_inertia(model, stream, open_epoch, epochs):
