@@ -103,7 +103,9 @@ def assign_and_sum_lowd(
                 labels,
                 min_sq_dist,
             )
-            add_rows_to_block(X, start, stop, sample_weight, labels, block_sums[b], block_weights[b])
+            add_rows_to_block(
+                X, start, stop, sample_weight, labels, block_sums[b], block_weights[b]
+            )
             if not chunk_is_cut(n, n_blocks, chunk):
                 chunk_inertia[chunk] = partial
     cut_chunk_inertia(n_blocks, sample_weight, min_sq_dist, chunk_inertia)
