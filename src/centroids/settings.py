@@ -300,3 +300,10 @@ TORCH_RESIDENT_SHARE = 0.5
 #: most rows away from the carried prices, the costly part of a large fit.
 CONSTRAINED_SAMPLE_START_MIN_ROWS = 50_000
 CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER = 1_000
+
+#: Lloyd's fused assignment and cluster sums on dense X run the kernel for few features
+#: (``centroids._kernels.lowd``: rows in SIMD lanes, direct distances) with at most
+#: ``LOWD_MAX_FEATURES`` features and at most ``LOWD_MAX_CLUSTERS`` centers; above, the
+#: product kernel (or, below GEMM_MIN_FEATURES, the direct one over the centers) is faster.
+LOWD_MAX_FEATURES = 12
+LOWD_MAX_CLUSTERS = 256

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._kernels.lowd import assign_and_sum_lowd
+from ..settings import GEMM_MIN_FEATURES, LOWD_MAX_CLUSTERS, LOWD_MAX_FEATURES
+from .data import DenseData, _assignment_buffers, _cluster_sum_buffers, _fused_form
+
 
 def relocate_empty_clusters(data, sample_weight, labels, min_sq_dist, sums, weights):
     """Give every empty cluster the point farthest from its own center.
@@ -85,7 +89,7 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
     labels_old = np.full(data.n_rows, -1, dtype=np.int32)
     strict_convergence = False
     for iteration in range(max_iter):
-        labels, min_sq_dist, inertia, sums, weights = data.assign_and_sum(sample_weight, centers)
+        labels, min_sq_dist, inertia, sums, weights = assign_and_sum(data, sample_weight, centers)
         relocate_empty_clusters(data, sample_weight, labels, min_sq_dist, sums, weights)
         # Freed before the next assignment allocates its own (O(n) memory at the peak).
         del min_sq_dist
@@ -112,8 +116,49 @@ def lloyd(data, sample_weight, centers_init, max_iter, tol, verbose=False):
         # Through the fused kernel the iterations already compiled (bit-identical to
         # assign_labels; its sums are dropped): a first fit in a fresh process then
         # compiles one assignment kernel, not two (issue 16 item 5).
-        labels, _, inertia, _, _ = data.assign_and_sum(sample_weight, centers)
+        labels, _, inertia, _, _ = assign_and_sum(data, sample_weight, centers)
     return KMeansRun(centers=centers, labels=labels, inertia=inertia, n_iter=iteration + 1)
+
+
+def assign_and_sum(data, sample_weight, centers):
+    """``data.assign_and_sum`` (labels, min_sq_dist, inertia, sums, weights), through the
+    kernel for few features (:mod:`centroids._kernels.lowd`, rows in SIMD lanes) where it
+    is faster: dense X with at most ``LOWD_MAX_FEATURES`` features and at most
+    ``LOWD_MAX_CLUSTERS`` centers. The same labels and sums as the other kernels (the
+    distances below ``GEMM_MIN_FEATURES`` features too; from there on the direct
+    float64 ones, where the product kernel reports its own).
+    """
+    n_clusters, n_features = centers.shape
+    if (
+        not isinstance(data, DenseData)
+        or n_features > LOWD_MAX_FEATURES
+        or n_clusters > LOWD_MAX_CLUSTERS
+        or data.n_rows == 0
+    ):
+        return data.assign_and_sum(sample_weight, centers)
+    kernel = _fused_form(assign_and_sum_lowd, data, n_clusters)
+    if kernel is None:
+        return data.assign_and_sum(sample_weight, centers)
+    # The dtype of the distances: X's below GEMM_MIN_FEATURES (as the direct kernel),
+    # float64 from there on (as the exact distances behind the product kernel).
+    distance_dtype = data.dtype if n_features < GEMM_MIN_FEATURES else np.float64
+    centers_T = np.ascontiguousarray(np.asarray(centers, dtype=data.dtype).T, dtype=distance_dtype)
+    prune = n_features < GEMM_MIN_FEATURES and data.direct_pruning(n_clusters)
+    labels, min_sq_dist, chunk_inertia = _assignment_buffers(data)
+    sums, weights, scratch = _cluster_sum_buffers(data, n_clusters)
+    kernel(
+        data.X,
+        sample_weight,
+        centers_T,
+        prune,
+        labels,
+        min_sq_dist,
+        chunk_inertia,
+        *scratch,
+        sums,
+        weights,
+    )
+    return labels, min_sq_dist, float(chunk_inertia.sum()), sums, weights
 
 
 def stopping_rule(iteration, labels_unchanged, center_shift, tol, verbose):
