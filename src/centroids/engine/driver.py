@@ -24,8 +24,8 @@ from ..settings import (
 from .bounded import elkan, hamerly, yinyang
 from .data import CSRData, engine_data
 from .lloyd import absolute_tolerance, lloyd
-from .refine import refine_fit, refine_mode
-from .seeding import initial_centers
+from .refine import refine_fit, refine_mode, sample_rows
+from .seeding import initial_centers, sample_start, sample_start_rows
 
 __all__ = [
     "ALGORITHMS",
@@ -120,7 +120,9 @@ def fit_kmeans(
     random swap with local trials on dense X (:func:`centroids.engine.refine.random_swap`),
     on a subsample for large dense X with 'auto'
     (:func:`centroids.engine.refine.random_swap_on_sample`), guided swaps on CSR X
-    (:func:`centroids.engine.refine.refine`).
+    (:func:`centroids.engine.refine.refine`). A k-means++ run that 'auto' refines on a
+    subsample starts on that subsample (:func:`centroids.engine.seeding.sample_start`:
+    seeding, iterations and swaps there), then iterates on every row to convergence.
     Warns with ``ConvergenceWarning`` when fewer than ``n_clusters`` distinct clusters
     were found.
     """
@@ -134,17 +136,44 @@ def fit_kmeans(
     mode = refine_mode(refine, data, n_clusters)
     if refine is not True and not isinstance(init, str):
         mode = None
+    # A dense k-means++ fit that 'auto' refines on a subsample starts on it.
+    start_rows = sample_start_rows(
+        data, n_clusters, init, sample_rows(data, n_clusters) if mode == "sample" else 0
+    )
     with blas_limited_to_one_thread():
         tol = absolute_tolerance(data, tol)
         best = None
         for _ in range(n_init):
-            centers = initial_centers(data, X, n_clusters, init, sample_weight, random_state)
+            run_mode = mode
+            if start_rows:
+                # The refinement's subsample is the start's: seeding, iterations and
+                # swaps there, then one convergence on every row below (not two).
+                sample, sample_w, start = sample_start(
+                    data, n_clusters, sample_weight, random_state, start_rows, iterate,
+                    max_iter, tol,
+                )  # fmt: skip
+                start = refine_fit(
+                    "all",
+                    refine,
+                    sample,
+                    sample_w,
+                    start,
+                    iterate,
+                    random_state,
+                    max_iter=max_iter,
+                    tol=tol,
+                )
+                del sample, sample_w
+                centers = start.centers
+                run_mode = None
+            else:
+                centers = initial_centers(data, X, n_clusters, init, sample_weight, random_state)
             if verbose:
                 print("Initialization complete")
             run = iterate(data, sample_weight, centers, max_iter, tol, verbose)
-            if mode is not None:
+            if run_mode is not None:
                 run = refine_fit(
-                    mode,
+                    run_mode,
                     refine,
                     data,
                     sample_weight,
