@@ -40,13 +40,14 @@ class _FormSpy:
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_seeding_run_calls_one_form_of_the_filtered_kernel(dtype, monkeypatch):
-    # 10,000 x 8, k = 8: the first candidate pass is above PARALLEL_MIN_WORK and the
+    # 80,000 x 8, k = 8: the first candidate pass is above PARALLEL_MIN_WORK and the
     # pruned later ones below it; choosing the form per pass compiled both forms.
     kernel = seeding_kernels.dense_candidate_deltas_filtered
     calls = []
     monkeypatch.setattr(kernel, "parallel", _FormSpy(kernel.parallel, "parallel", calls))
     monkeypatch.setattr(kernel, "serial", _FormSpy(kernel.serial, "serial", calls))
-    KMeans(n_clusters=8, n_init=1, refine=False, random_state=0).fit(_normal_rows(dtype))
+    X = _normal_rows(dtype, n_rows=80_000)
+    KMeans(n_clusters=8, n_init=1, refine=False, random_state=0).fit(X)
     assert len(calls) > 1
     assert len(set(calls)) == 1, calls
 
@@ -93,6 +94,96 @@ def test_gemm_assignment_compiles_one_chunk_helper_per_dtype(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['int64']", result.stdout
+
+
+#: The default first fit of issue 16 item 5 in a fresh interpreter: prints, as JSON,
+#: every centroids kernel (numba dispatcher) compiled and its signatures, after a float64
+#: fit and again after a float32 fit of the same shape.
+_COLD_FIT_PROBE = """
+import gc, json
+import numpy as np
+from numba.core.registry import CPUDispatcher
+from centroids import KMeans
+
+def compiled():
+    return {
+        f"{o.py_func.__module__}.{o.py_func.__name__}": [str(s) for s in o.signatures]
+        for o in gc.get_objects()
+        if isinstance(o, CPUDispatcher)
+        and o.py_func.__module__.startswith("centroids")
+        and o.signatures
+    }
+
+X = np.random.default_rng(0).normal(size=(10_000, 8))
+KMeans(random_state=0).fit(X)
+after_float64 = compiled()
+KMeans(random_state=0).fit(X.astype(np.float32))
+print(json.dumps({"float64": after_float64, "both": compiled()}))
+"""
+
+
+def _run_in_fresh_interpreter(code, cache_dir):
+    """Run ``code`` in a new interpreter whose numba cache is the empty ``cache_dir``;
+    returns its stdout."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1] / "src"), env.get("PYTHONPATH", "")]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _parallel_form_names():
+    """Names of the parallel forms of every ChunkedKernel of the kernel modules."""
+    import importlib
+    import pkgutil
+
+    import centroids._kernels as package
+
+    names = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, _compile.ChunkedKernel):
+                names.add(f"{module.__name__}.{value.parallel.py_func.__name__}")
+    return names
+
+
+def test_small_cold_fit_compiles_only_the_serial_kernels_it_runs(tmp_path):
+    # KMeans().fit on 10,000 x 8 (default settings: k-means++, Lloyd through the matrix
+    # product, random swap): every pass is below PARALLEL_MIN_WORK, so no parallel form
+    # is compiled (they take numba several times as long); the seeding's filtered
+    # product kernels and chunk boxes are for more rows; one signature per dtype.
+    import json
+
+    compiled = json.loads(
+        _run_in_fresh_interpreter(_COLD_FIT_PROBE, tmp_path / "cache").splitlines()[-1]
+    )
+    after_float64, both = compiled["float64"], compiled["both"]
+    kernels = "centroids._kernels."
+    # The path did compile: the serial fused assignment, random swap, the seeding.
+    for name in ("dense.assign_and_sum_gemm_serial", "swap.random_swap", "seeding.draw_by_mass"):
+        assert kernels + name in after_float64, sorted(after_float64)
+    parallel = _parallel_form_names()
+    assert kernels + "dense.assign_and_sum_gemm" in parallel
+    assert not parallel & set(both), sorted(parallel & set(both))
+    not_on_the_path = (
+        "seeding.dense_candidate_deltas_filtered_serial",
+        "seeding.dense_add_near_center_serial",
+        "seeding.dense_chunk_boxes_serial",
+        "seeding.chunks_in_reach_serial",
+        "dense.assign_and_sum_direct_serial",
+    )
+    assert not {kernels + name for name in not_on_the_path} & set(both)
+    too_many = {name: sigs for name, sigs in after_float64.items() if len(sigs) > 1}
+    assert not too_many, too_many
+    too_many = {name: sigs for name, sigs in both.items() if len(sigs) > 2}
+    assert not too_many, too_many
+    # The float32 fit compiled its own forms of the dtype-dependent kernels.
+    assert len(both[kernels + "dense.assign_and_sum_gemm_serial"]) == 2
 
 
 def test_warm_up_fits_every_shape_in_both_dtypes(monkeypatch):

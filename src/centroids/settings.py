@@ -30,9 +30,14 @@ REDUCTION_BLOCKS = 64
 
 #: Below this much work (multiply-adds: rows × centers × features for dense data,
 #: non-zeros × centers for sparse data) a kernel runs on the calling thread: waking
-#: the thread pool costs more than it saves. Both paths cut the rows into the same
-#: chunks and combine them in the same order, so the choice never changes a result.
-PARALLEL_MIN_WORK = 1 << 18
+#: the thread pool costs more than it saves, and a fit that runs only serial forms
+#: never compiles the parallel ones, which take numba two to three times as long
+#: (issue 16 item 5: the cold first fit of 10,000 × 8, k = 8 compiled 23 CPU-s of
+#: kernels with their parallel forms, 16 with the serial ones). A pass of 2M
+#: multiply-adds takes about a millisecond on one thread. Both paths cut the rows into
+#: the same chunks and combine them in the same order, so the choice never changes a
+#: result.
+PARALLEL_MIN_WORK = 1 << 21
 
 #: Most bytes the bounds of the accelerated iterations (Elkan's n × k lower bounds,
 #: Yinyang's n × groups) may take. Elkan runs as Yinyang when its bounds would not
@@ -93,6 +98,21 @@ SEEDING_Z_ORDER_MIN_SPREAD = 0.1
 #: Share of a chunk's (point, candidate) pairs that must survive pruning for the seeding
 #: to take the chunk's candidate distances from the product (else: direct, pair by pair).
 SEEDING_PRODUCT_MIN_SHARE = 0.125
+
+#: Greedy k-means++ takes its candidate distances from the product (above) only from
+#: this many rows on; below, every distance is direct. The centers are the same either
+#: way (the product only filters which direct distances are computed); on fewer rows a
+#: seeding takes milliseconds either way, and the direct path compiles two small kernels
+#: where the filtered one compiles two large ones (issue 16 item 5: about 3 of the cold
+#: first fit's compile seconds at 10,000 × 8).
+SEEDING_PRODUCT_MIN_ROWS = 1 << 15
+
+#: Greedy k-means++ rules chunks of rows out by their bounding boxes (``chunks_in_reach``)
+#: only from this many rows on; below, every chunk is taken as in reach (always valid:
+#: the same centers). On so few rows (at most 64 chunks) a seeding takes milliseconds
+#: either way, and the boxes' two kernels cost a cold first fit about 0.6 s of compiling
+#: (issue 16 item 5).
+SEEDING_CHUNK_BOXES_MIN_ROWS = 1 << 14
 
 #: Below this many values (rows × features) the cluster sums of dense X run on the
 #: calling thread. The pass is memory-bound and cheap (200k × 8 float64: 0.6 ms on one

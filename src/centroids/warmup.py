@@ -25,8 +25,9 @@ __all__ = ["WARMUP_FITS", "warm_up"]
 #: (rows, features, clusters) of the warm-up fits, each in float64 and float32: small
 #: fits reach the serial kernel forms, larger ones the parallel forms (the split is
 #: ``centroids.settings.PARALLEL_MIN_WORK``); 2 features take the direct assignment,
-#: 8 the matrix-product one; 40 clusters take Hamerly's bounded iterations.
-WARMUP_FITS = ((1_000, 2, 8), (1_000, 8, 8), (20_000, 2, 8), (20_000, 8, 8), (20_000, 8, 40))
+#: 8 the matrix-product one; 40 clusters take Hamerly's bounded iterations; 40,000 rows
+#: (from ``SEEDING_PRODUCT_MIN_ROWS``) the seeding's filtered product kernels.
+WARMUP_FITS = ((1_000, 2, 8), (1_000, 8, 8), (40_000, 2, 32), (40_000, 8, 8), (20_000, 8, 40))
 
 #: Rows of the generated customer tables the segment job runs on: the demo's size (its
 #: parallel forms) and a small one (the serial forms).

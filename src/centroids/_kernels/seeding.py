@@ -769,7 +769,7 @@ def draw_by_mass(sample_weight, closest_sq_dist, draws, out, position=None):
         target = draws[t] * total
         # searchsorted(side='right') is the first row whose cumulative sum exceeds the
         # target; it lies in the first block whose sum at its end does.
-        block = np.searchsorted(block_end, target, side="right")
+        block = _first_above(block_end, target)
         if block == n_blocks:  # past every cumulative sum
             out[t] = last_with_mass
             continue
@@ -782,6 +782,22 @@ def draw_by_mass(sample_weight, closest_sq_dist, draws, out, position=None):
                 break
         out[t] = min(row, last_with_mass)
     return total
+
+
+@njit(**JIT_OPTIONS)
+def _first_above(ascending, goal):
+    """``searchsorted(ascending, goal, side='right')``: the first index whose value
+    exceeds ``goal`` (``len(ascending)`` when none does), by bisection. Written out:
+    numba's ``searchsorted`` takes it over a second to compile (issue 16 item 5)."""
+    lo = 0
+    hi = ascending.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ascending[mid] > goal:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 @njit(**JIT_OPTIONS)

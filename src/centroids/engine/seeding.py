@@ -14,7 +14,9 @@ import scipy.sparse as sp
 
 from .._kernels import seeding as kernels
 from ..settings import (
+    SEEDING_CHUNK_BOXES_MIN_ROWS,
     SEEDING_GEMM_MIN_FEATURES,
+    SEEDING_PRODUCT_MIN_ROWS,
     SEEDING_PRODUCT_MIN_SHARE,
     SEEDING_Z_ORDER_MAX_FEATURES,
     SEEDING_Z_ORDER_MIN_ROWS,
@@ -48,7 +50,8 @@ class _SeedingState:
     ``centers`` holds the chosen centers (rows of X's dtype); ``n_centers`` how many.
     ``distance_count`` counts the point-to-center distances computed over X.
 
-    Dense X with ``SEEDING_GEMM_MIN_FEATURES`` features or more is *filtered*: the
+    Dense X with ``SEEDING_GEMM_MIN_FEATURES`` features or more (and
+    ``SEEDING_PRODUCT_MIN_ROWS`` rows) is *filtered*: the
     candidate distances of busy chunks come from a matrix product in X's dtype (float32
     for float32 X), whose error against the direct float64 distance is bounded. The
     product only decides which rows a candidate may bring closer and estimates the
@@ -76,7 +79,7 @@ class _SeedingState:
         self.filtered = False
         if self.candidate_gemm:
             self.error_scale, self.error_floor = product_error_bound(data.dtype, data.n_features)
-            self.filtered = self.error_scale < 1e-3
+            self.filtered = self.error_scale < 1e-3 and n >= SEEDING_PRODUCT_MIN_ROWS
         self.closest_sq_dist = np.full(n, np.inf)
         self.closest_center = np.zeros(n, dtype=np.int32)
         self.centers = np.empty((capacity, data.n_features), dtype=data.dtype)
@@ -115,6 +118,8 @@ class _SeedingState:
         """(n_chunks, t) uint8: whether dense rows ``points`` may bring a row of each
         chunk closer (0 rules the chunk out; see ``chunks_in_reach``)."""
         n_chunks = self._chunk_max_sq.shape[0]
+        if self.data.n_rows < SEEDING_CHUNK_BOXES_MIN_ROWS:
+            return np.ones((n_chunks, points.shape[0]), dtype=np.uint8)
         if self._reach_rest > 0:  # the boxes ruled out next to nothing lately
             self._reach_rest -= 1
             return np.ones((n_chunks, points.shape[0]), dtype=np.uint8)
