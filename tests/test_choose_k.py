@@ -24,6 +24,7 @@ COLUMNS = [
     "gap",
     "gap_se",
     "stability",
+    "separation",
 ]
 
 

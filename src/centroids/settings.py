@@ -300,3 +300,22 @@ TORCH_RESIDENT_SHARE = 0.5
 #: most rows away from the carried prices, the costly part of a large fit.
 CONSTRAINED_SAMPLE_START_MIN_ROWS = 50_000
 CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER = 1_000
+
+# -- choose_k (centroids.evaluate.choose_k) ----------------------------------------------
+
+#: A partition whose every pair of clusters is this far apart (distance of the centers over
+#: the sum of the two clusters' spreads along it) has cut no cluster in two: a cluster cut
+#: by k-means scores 1.3-1.8, uniform or Gaussian data up to 1.97 (64-d, k = 20), blobs
+#: three spreads apart 2.8-3.0.
+CHOOSE_K_SEPARATION_MIN = 2.5
+
+#: Fewest rows of every cluster for a partition's separation to be measured (NaN below):
+#: the spread of a handful of rows says too little.
+CHOOSE_K_SEPARATION_MIN_ROWS = 20
+
+#: Rows (a sample of every cluster, at least 200 each) the pair separations are measured on.
+CHOOSE_K_SEPARATION_ROWS = 20_000
+
+#: Rows of the sample on which starts from the neighbouring K's fits are polished before
+#: one pass over all rows says whether they beat the fit in hand.
+CHOOSE_K_NEIGHBOUR_SAMPLE_ROWS = 20_000
