@@ -303,10 +303,10 @@ CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER = 1_000
 
 # -- choose_k (centroids.evaluate.choose_k) ----------------------------------------------
 
-#: A partition whose every pair of clusters is this far apart (distance of the centers over
-#: the sum of the two clusters' spreads along it) has cut no cluster in two: a cluster cut
-#: by k-means scores 1.3-1.8, uniform or Gaussian data up to 1.97 (64-d, k = 20), blobs
-#: three spreads apart 2.8-3.0.
+#: A partition whose every pair of clusters is this far apart (medians' distance over the
+#: sum of the two spreads along the pair's discriminant direction) has cut no cluster in
+#: two: uniform, Gaussian and skewed data cut by k-means score 1.1-1.85 (2-64 features,
+#: k up to 20), blobs three spreads apart 2.7-3.0 (uneven sizes and spreads, standardised).
 CHOOSE_K_SEPARATION_MIN = 2.5
 
 #: Fewest rows of every cluster for a partition's separation to be measured (NaN below):

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The median absolute deviation of a Gaussian times this is its standard deviation.
+MAD_TO_SD = 1.482602218505602
+
 
 def sampled_rows_per_cluster(labels, n_clusters, rows, min_per_cluster, rng):
     """Sorted rows: a uniform sample of every cluster, its share of ``rows`` but at least
@@ -32,32 +35,74 @@ def sampled_rows_per_cluster(labels, n_clusters, rows, min_per_cluster, rng):
     return np.sort(np.concatenate(kept))
 
 
+def _covariances(X, labels, k, sample_weight):
+    """Every cluster's (weighted) covariance matrix; None for a cluster without weight."""
+    covariances = []
+    for i in range(k):
+        members = np.flatnonzero(labels == i)
+        weights = None if sample_weight is None else sample_weight[members]
+        if members.size == 0 or (weights is not None and not weights.sum() > 0):
+            covariances.append(None)
+            continue
+        rows = np.asarray(X[members], dtype=np.float64)
+        deviations = rows - np.average(rows, axis=0, weights=weights)
+        weighted = deviations if weights is None else deviations * weights[:, None]
+        total = members.size if weights is None else weights.sum()
+        covariances.append(weighted.T @ deviations / total)
+    return covariances
+
+
+def _weighted_median(values, weights):
+    if weights is None:
+        return float(np.median(values))
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def _robust_location_scale(values, weights):
+    """Median and the scaled median absolute deviation (the sd for a Gaussian)."""
+    median = _weighted_median(values, weights)
+    return median, MAD_TO_SD * _weighted_median(np.abs(values - median), weights)
+
+
 def pairwise_separation(X, labels, centers, sample_weight=None):
     """The (n_clusters, n_clusters) matrix of pair separations (inf on the diagonal).
 
+    Each pair is measured along its discriminant direction ``w = (S_i + S_j)^-1 (c_j -
+    c_i)`` (S the clusters' covariances): the distance of the two clusters' medians along
+    w over the sum of their spreads there (median absolute deviations, scaled to the
+    standard deviation of a Gaussian), so that the tail of one cluster that k-means
+    gives to its neighbour does not count as spread. The measure is the same whatever
+    linear scaling the features had (standardised blobs stay as far apart as before).
     ``labels`` index ``centers``; a cluster with no row of X gives NaN in its row and
-    column. ``sample_weight`` weights the projected spreads.
+    column. ``sample_weight`` weights the medians.
     """
     centers = np.asarray(centers, dtype=np.float64)
-    k = centers.shape[0]
-    spreads = np.full((k, k), np.nan)
+    k, d = centers.shape
+    covariances = _covariances(X, labels, k, sample_weight)
+    members = [np.flatnonzero(labels == i) for i in range(k)]
+    separation = np.full((k, k), np.inf)
     for i in range(k):
-        members = np.flatnonzero(labels == i)
-        if members.size == 0:
-            continue
-        directions = centers - centers[i]
-        lengths = np.linalg.norm(directions, axis=1)
-        directions /= np.where(lengths > 0, lengths, 1.0)[:, None]
-        projected = np.asarray(X[members], dtype=np.float64) @ directions.T
-        weights = None if sample_weight is None else sample_weight[members]
-        if weights is not None and not weights.sum() > 0:
-            continue
-        mean = np.average(projected, axis=0, weights=weights)
-        spreads[i] = np.sqrt(np.average((projected - mean) ** 2, axis=0, weights=weights))
-    gaps = np.linalg.norm(centers[:, None, :] - centers[None, :, :], axis=2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        separation = gaps / (spreads + spreads.T)
-    np.fill_diagonal(separation, np.inf)
+        for j in range(i + 1, k):
+            if covariances[i] is None or covariances[j] is None:
+                separation[i, j] = separation[j, i] = np.nan
+                continue
+            pooled = covariances[i] + covariances[j]
+            ridge = 1e-9 * max(np.trace(pooled) / d, np.finfo(np.float64).tiny)
+            w = np.linalg.solve(pooled + ridge * np.eye(d), centers[j] - centers[i])
+            w /= max(np.linalg.norm(w), np.finfo(np.float64).tiny)
+            located = [
+                _robust_location_scale(
+                    np.asarray(X[rows], dtype=np.float64) @ w,
+                    None if sample_weight is None else sample_weight[rows],
+                )
+                for rows in (members[i], members[j])
+            ]
+            (median_i, scale_i), (median_j, scale_j) = located
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = abs(median_j - median_i) / (scale_i + scale_j)
+            separation[i, j] = separation[j, i] = value
     return separation
 
 
