@@ -104,55 +104,47 @@ def gather_costs(X, centers, weights, rows, out):
                 out[s, j] = weights[rows[s]] * row_sq_dist(X, rows[s], centers, j)
 
 
-#: Cheapest moves kept per pair of clusters between rescans of the source cluster.
-TOP_MOVES = 32
-
-
 @njit(**JIT_OPTIONS)
-def _rescan_cluster(
-    a, cost, head, nxt, top_key, top_row, top_start, top_count, floor, keys, rows_scratch, rows
-):
-    """The ``TOP_MOVES`` cheapest moves of cluster ``a``'s candidate rows to every other
-    cluster, sorted; ``floor[a, b]``: no row left out of the list costs less (inf when
-    none is left out). ``keys``, ``rows_scratch``: scratch of ``TOP_MOVES + 1``; ``rows``:
-    scratch of at least the cluster's size."""
-    k = cost.shape[1]
+def _rescan_pair(a, b, cost, head, nxt, top_key, top_row, top_start, top_count, floor, keys, rows):
+    """The ``cap`` cheapest moves of cluster ``a``'s candidate rows to cluster ``b``, sorted
+    (``cap = top_key.shape[2]``); ``floor[a, b]``: no row left out of the list costs
+    less (inf when none is left out). ``keys``, ``rows``: scratch of at least the
+    cluster's size."""
     cap = top_key.shape[2]
     size = 0
     s = head[a]
     while s >= 0:
         rows[size] = s
+        keys[size] = cost[s, b] - cost[s, a]
         size += 1
         s = nxt[s]
-    for b in range(k):
-        top_start[a, b] = 0
-        top_count[a, b] = 0
-        floor[a, b] = np.inf
-        if b == a or size == 0:
-            continue
-        # insertion into a sorted list of cap + 1 (the last one is the floor)
-        c = 0
-        for q in range(size):
-            r = rows[q]
-            key = cost[r, b] - cost[r, a]
-            if c == cap + 1:
-                if key >= keys[cap]:
-                    continue
-                c -= 1
-            t = c
-            while t > 0 and keys[t - 1] > key:
-                keys[t] = keys[t - 1]
-                rows_scratch[t] = rows_scratch[t - 1]
-                t -= 1
-            keys[t] = key
-            rows_scratch[t] = r
-            c += 1
-        for q in range(min(c, cap)):
-            top_key[a, b, q] = keys[q]
-            top_row[a, b, q] = rows_scratch[q]
-        top_count[a, b] = min(c, cap)
-        if c > cap:
-            floor[a, b] = keys[cap]
+    top_start[a, b] = 0
+    floor[a, b] = np.inf
+    if size > cap:
+        # the (cap + 1)-th smallest key bounds every row left out
+        bound = np.partition(keys[:size], cap)[cap]
+        floor[a, b] = bound
+        kept = 0
+        for q in range(size):  # strictly below the bound first, in row order
+            key = cost[rows[q], b] - cost[rows[q], a]
+            if key < bound:
+                keys[kept] = key
+                rows[kept] = rows[q]
+                kept += 1
+        if kept < cap:  # then rows at the bound, in row order, up to cap
+            s = head[a]
+            while s >= 0 and kept < cap:
+                if cost[s, b] - cost[s, a] == bound:
+                    keys[kept] = bound
+                    rows[kept] = s
+                    kept += 1
+                s = nxt[s]
+        size = kept
+    order = np.argsort(keys[:size], kind="mergesort")
+    for q in range(size):
+        top_key[a, b, q] = keys[order[q]]
+        top_row[a, b, q] = rows[order[q]]
+    top_count[a, b] = size
 
 
 @njit(**JIT_OPTIONS)
@@ -211,6 +203,7 @@ def successive_shortest_paths(
     hi,  # IN int
     sink_demand,  # IN int: n - k * lo
     max_paths,  # IN int
+    top_moves,  # IN int: cheapest moves kept per pair of clusters between rescans
 ):
     """Move candidate rows along shortest paths until no cluster has excess or deficit.
 
@@ -234,15 +227,21 @@ def successive_shortest_paths(
         head[a] = s
     edge = np.full((k, k), np.inf)
     edge_row = np.full((k, k), -1, dtype=np.int64)
-    dirty = np.ones(k, dtype=np.bool_)
-    top_key = np.empty((k, k, TOP_MOVES))
-    top_row = np.empty((k, k, TOP_MOVES), dtype=np.int64)
+    cap = max(1, min(top_moves, m))
+    top_key = np.empty((k, k, cap))
+    top_row = np.empty((k, k, cap), dtype=np.int64)
     top_start = np.zeros((k, k), dtype=np.int64)
     top_count = np.zeros((k, k), dtype=np.int64)
     floor = np.full((k, k), np.inf)
-    scratch_keys = np.empty(TOP_MOVES + 1)
-    scratch_top = np.empty(TOP_MOVES + 1, dtype=np.int64)
+    scratch_keys = np.empty(m)
     scratch_rows = np.empty(m, dtype=np.int64)
+    for a in range(k):
+        for b in range(k):
+            if b != a:
+                _rescan_pair(
+                    a, b, cost, head, nxt, top_key, top_row, top_start, top_count, floor,
+                    scratch_keys, scratch_rows,
+                )  # fmt: skip
     excess = np.zeros(n_nodes, dtype=np.int64)
     dist = np.empty(n_nodes)
     pred = np.empty(n_nodes, dtype=np.int64)
@@ -265,37 +264,16 @@ def successive_shortest_paths(
         if balanced:
             return paths
         for a in range(k):
-            if not dirty[a]:
-                for b in range(k):
-                    if (
-                        b != a
-                        and floor[a, b] < np.inf
-                        and _cheapest_move(a, b, cand_labels, top_row, top_start, top_count) < 0
-                    ):
-                        dirty[a] = True
-                        break
-            if dirty[a]:
-                _rescan_cluster(
-                    a,
-                    cost,
-                    head,
-                    nxt,
-                    top_key,
-                    top_row,
-                    top_start,
-                    top_count,
-                    floor,
-                    scratch_keys,
-                    scratch_top,
-                    scratch_rows,
-                )
-                dirty[a] = False
             for b in range(k):
-                q = (
-                    -1
-                    if b == a
-                    else _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
-                )
+                if b == a:
+                    continue
+                q = _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
+                if q < 0 and floor[a, b] < np.inf:
+                    _rescan_pair(
+                        a, b, cost, head, nxt, top_key, top_row, top_start, top_count, floor,
+                        scratch_keys, scratch_rows,
+                    )  # fmt: skip
+                    q = _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
                 if q < 0:
                     edge[a, b] = np.inf
                     edge_row[a, b] = -1
@@ -386,20 +364,177 @@ def successive_shortest_paths(
                 cand_labels[s] = v
                 sizes[u] -= 1
                 sizes[v] += 1
-                if not dirty[v]:
-                    own = cost[s, v]
-                    for b in range(k):
-                        if b != v:
-                            _offer_move(
-                                v,
-                                b,
-                                cost[s, b] - own,
-                                s,
-                                top_key,
-                                top_row,
-                                top_start,
-                                top_count,
-                                floor,
-                            )
+                own = cost[s, v]
+                for b in range(k):
+                    if b != v:
+                        _offer_move(
+                            v, b, cost[s, b] - own, s, top_key, top_row, top_start, top_count,
+                            floor,
+                        )  # fmt: skip
         paths += 1
     return -1 - paths
+
+
+@njit(**JIT_OPTIONS)
+def _top_two(cost, prices, s, best, best_val, second, second_val):
+    """Row ``s``'s lowest and second-lowest reduced costs ``cost[s, j] - prices[j]``
+    (lowest index first on ties)."""
+    k = cost.shape[1]
+    b, v, c, w = -1, np.inf, -1, np.inf
+    for j in range(k):
+        r = cost[s, j] - prices[j]
+        if r < v:
+            c, w = b, v
+            b, v = j, r
+        elif r < w:
+            c, w = j, r
+    best[s] = b
+    best_val[s] = v
+    second[s] = c
+    second_val[s] = w
+
+
+@njit(**JIT_OPTIONS)
+def _imbalance_units(sizes, prices, lo, hi, n):
+    """Units of imbalance the shortest-path phase would start from with the sink arcs'
+    flows the prices allow (sink price 0)."""
+    k = sizes.shape[0]
+    span = hi - lo
+    total = 0
+    flow_sum = 0
+    for j in range(k):
+        f = min(max(sizes[j] - lo, 0), span)
+        if prices[j] > 0.0:
+            f = 0
+        elif prices[j] < 0.0:
+            f = span
+        flow_sum += f
+        total += abs(sizes[j] - lo - f)
+    total += abs(flow_sum - (n - k * lo))
+    return total // 2
+
+
+@njit(**JIT_OPTIONS)
+def bulk_price_ascent(
+    cost,  # IN (m, k) float64: squared distances of the candidate rows
+    cand_labels,  # IN/OUT (m,) int64: the candidates' clusters
+    sizes,  # IN/OUT (k,) int64: sizes over ALL rows
+    prices,  # IN/OUT (k,) float64: cluster prices, the sink's at 0
+    lo,  # IN int
+    hi,  # IN int
+    n,  # IN int: rows in all
+    max_sweeps,  # IN int
+    stop_units,  # IN int: stop once the imbalance is at most this many units
+):
+    """Coordinate ascent of the dual on the cluster prices, many rows moved per update.
+
+    A sweep visits the clusters in order and sets each one's price to the maximiser of
+    the dual in that price alone, the others fixed: 0 when the cluster's size at price 0
+    is within the bounds, else the price midway between the thresholds of the rows that
+    put its size at ``hi`` (too many) or ``lo`` (too few), a row's threshold being the
+    price at which it is indifferent between the cluster and its best other one. Every
+    candidate ends at its argmin under the new prices. Rows outside the candidates keep
+    their clusters (the caller's next full pass moves any that should move). Stops after
+    ``max_sweeps`` sweeps, when a sweep moves no row, or at ``stop_units`` imbalance.
+    Returns the sweeps run. The result need not be optimal: it is a start for the exact
+    shortest-path phase.
+    """
+    m, k = cost.shape
+    best = np.empty(m, dtype=np.int64)
+    best_val = np.empty(m)
+    second = np.empty(m, dtype=np.int64)
+    second_val = np.empty(m)
+    fixed = sizes.copy()
+    counts = np.zeros(k, dtype=np.int64)
+    for s in range(m):
+        fixed[cand_labels[s]] -= 1
+        _top_two(cost, prices, s, best, best_val, second, second_val)
+        counts[best[s]] += 1
+    theta = np.empty(m)
+    sweeps = 0
+    for sweep in range(max_sweeps):
+        for j in range(k):
+            sizes[j] = fixed[j] + counts[j]
+        if _imbalance_units(sizes, prices, lo, hi, n) <= stop_units:
+            break
+        sweeps = sweep + 1
+        moved = 0
+        for j in range(k):
+            below = 0
+            lowest = np.inf
+            highest = -np.inf
+            for s in range(m):
+                alt = second_val[s] if best[s] == j else best_val[s]
+                t = cost[s, j] - alt
+                theta[s] = t
+                if t < 0.0:
+                    below += 1
+                lowest = min(lowest, t)
+                highest = max(highest, t)
+            at_zero = fixed[j] + below
+            if lo <= at_zero <= hi:
+                q = 0.0
+            else:
+                r = (hi if at_zero > hi else lo) - fixed[j]
+                if r <= 0:
+                    q = lowest - 1e-3 * (abs(lowest) + 1.0)
+                elif r >= m:
+                    q = highest + 1e-3 * (abs(highest) + 1.0)
+                else:
+                    part = np.partition(theta, r)
+                    upper = part[r]
+                    lower = part[0]
+                    for s in range(r):
+                        lower = max(lower, part[s])
+                    q = 0.5 * (lower + upper)
+            if q == prices[j]:
+                continue
+            rising = q > prices[j]
+            prices[j] = q
+            for s in range(m):
+                r_new = cost[s, j] - q
+                b = best[s]
+                if b == j:
+                    if r_new <= second_val[s]:
+                        best_val[s] = r_new
+                        continue
+                elif second[s] == j:
+                    if r_new < best_val[s]:
+                        second[s] = b
+                        second_val[s] = best_val[s]
+                        best[s] = j
+                        best_val[s] = r_new
+                        counts[b] -= 1
+                        counts[j] += 1
+                        moved += 1
+                        continue
+                    if rising:
+                        second_val[s] = r_new
+                        continue
+                else:
+                    if not rising:
+                        continue
+                    if r_new < best_val[s]:
+                        second[s] = b
+                        second_val[s] = best_val[s]
+                        best[s] = j
+                        best_val[s] = r_new
+                        counts[b] -= 1
+                        counts[j] += 1
+                        moved += 1
+                    elif r_new < second_val[s]:
+                        second[s] = j
+                        second_val[s] = r_new
+                    continue
+                _top_two(cost, prices, s, best, best_val, second, second_val)
+                if best[s] != b:
+                    counts[b] -= 1
+                    counts[best[s]] += 1
+                    moved += 1
+        if moved == 0:
+            break
+    for j in range(k):
+        sizes[j] = fixed[j] + counts[j]
+    for s in range(m):
+        cand_labels[s] = best[s]
+    return sweeps

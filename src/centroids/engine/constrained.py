@@ -16,6 +16,9 @@ COLD_STRIDE = 8
 #: A warm start whose first pass leaves more imbalance than ``n / RESAMPLE_SHARE``
 #: candidate rows' worth re-solves from the stride sample first.
 RESAMPLE_SHARE = 4
+#: Cheapest moves kept per pair of clusters in the shortest-path phase between rescans
+#: of the pair (a rescan walks the source cluster's candidate rows).
+TOP_MOVES = 256
 #: Passes over the data before giving up (each is a certificate check; a handful suffice).
 MAX_ROUNDS = 60
 
@@ -184,7 +187,7 @@ def _solve(X, centers, weights, lo, hi, tol, prices):
         gather_costs.for_work(rows.shape[0] * k * X.shape[1])(X, centers, weights, rows, cost)
         cand = labels[rows]
         status = successive_shortest_paths(
-            cost, cand, sizes, flow, p, lo, hi, n - k * lo, 4 * n + 16
+            cost, cand, sizes, flow, p, lo, hi, n - k * lo, 4 * n + 16, TOP_MOVES
         )
         labels[rows] = cand
         if status < 0:
