@@ -193,6 +193,27 @@ def _offer_move(v, b, key, s, top_key, top_row, top_start, top_count, floor):
 
 
 @njit(**JIT_OPTIONS)
+def _refresh_arc(
+    a, b, cost, cand_labels, head, nxt, top_key, top_row, top_start, top_count, floor,
+    keys, rows, edge, edge_row,
+):  # fmt: skip
+    """``edge[a, b]``, ``edge_row[a, b]``: the cheapest move of one of ``a``'s candidate
+    rows to ``b`` (inf, -1 when none), rescanning the pair when its list ran out."""
+    q = _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
+    if q < 0 and floor[a, b] < np.inf:
+        _rescan_pair(
+            a, b, cost, head, nxt, top_key, top_row, top_start, top_count, floor, keys, rows
+        )
+        q = _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
+    if q < 0:
+        edge[a, b] = np.inf
+        edge_row[a, b] = -1
+    else:
+        edge[a, b] = top_key[a, b, q]
+        edge_row[a, b] = top_row[a, b, q]
+
+
+@njit(**JIT_OPTIONS)
 def successive_shortest_paths(
     cost,  # IN (m, k) float64: squared distances of the candidate rows
     cand_labels,  # IN/OUT (m,) int64: the candidates' clusters
@@ -263,23 +284,6 @@ def successive_shortest_paths(
             balanced = False
         if balanced:
             return paths
-        for a in range(k):
-            for b in range(k):
-                if b == a:
-                    continue
-                q = _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
-                if q < 0 and floor[a, b] < np.inf:
-                    _rescan_pair(
-                        a, b, cost, head, nxt, top_key, top_row, top_start, top_count, floor,
-                        scratch_keys, scratch_rows,
-                    )  # fmt: skip
-                    q = _cheapest_move(a, b, cand_labels, top_row, top_start, top_count)
-                if q < 0:
-                    edge[a, b] = np.inf
-                    edge_row[a, b] = -1
-                else:
-                    edge[a, b] = top_key[a, b, q]
-                    edge_row[a, b] = top_row[a, b, q]
         # Dijkstra from every node with excess, on reduced costs (clipped at 0 against
         # rounding), dense O(nodes²), ties to the lowest node.
         for v in range(n_nodes):
@@ -309,6 +313,13 @@ def successive_shortest_paths(
                             dist[v] = nd
                             pred[v] = u
             else:
+                # the arcs out of u, read now (the clusters never settled are not read)
+                for b in range(k):
+                    if b != u:
+                        _refresh_arc(
+                            u, b, cost, cand_labels, head, nxt, top_key, top_row, top_start,
+                            top_count, floor, scratch_keys, scratch_rows, edge, edge_row,
+                        )  # fmt: skip
                 for v in range(k):
                     if v == u or settled[v] or edge_row[u, v] < 0:
                         continue
@@ -373,168 +384,3 @@ def successive_shortest_paths(
                         )  # fmt: skip
         paths += 1
     return -1 - paths
-
-
-@njit(**JIT_OPTIONS)
-def _top_two(cost, prices, s, best, best_val, second, second_val):
-    """Row ``s``'s lowest and second-lowest reduced costs ``cost[s, j] - prices[j]``
-    (lowest index first on ties)."""
-    k = cost.shape[1]
-    b, v, c, w = -1, np.inf, -1, np.inf
-    for j in range(k):
-        r = cost[s, j] - prices[j]
-        if r < v:
-            c, w = b, v
-            b, v = j, r
-        elif r < w:
-            c, w = j, r
-    best[s] = b
-    best_val[s] = v
-    second[s] = c
-    second_val[s] = w
-
-
-@njit(**JIT_OPTIONS)
-def _imbalance_units(sizes, prices, lo, hi, n):
-    """Units of imbalance the shortest-path phase would start from with the sink arcs'
-    flows the prices allow (sink price 0)."""
-    k = sizes.shape[0]
-    span = hi - lo
-    total = 0
-    flow_sum = 0
-    for j in range(k):
-        f = min(max(sizes[j] - lo, 0), span)
-        if prices[j] > 0.0:
-            f = 0
-        elif prices[j] < 0.0:
-            f = span
-        flow_sum += f
-        total += abs(sizes[j] - lo - f)
-    total += abs(flow_sum - (n - k * lo))
-    return total // 2
-
-
-@njit(**JIT_OPTIONS)
-def bulk_price_ascent(
-    cost,  # IN (m, k) float64: squared distances of the candidate rows
-    cand_labels,  # IN/OUT (m,) int64: the candidates' clusters
-    sizes,  # IN/OUT (k,) int64: sizes over ALL rows
-    prices,  # IN/OUT (k,) float64: cluster prices, the sink's at 0
-    lo,  # IN int
-    hi,  # IN int
-    n,  # IN int: rows in all
-    max_sweeps,  # IN int
-    stop_units,  # IN int: stop once the imbalance is at most this many units
-):
-    """Coordinate ascent of the dual on the cluster prices, many rows moved per update.
-
-    A sweep visits the clusters in order and sets each one's price to the maximiser of
-    the dual in that price alone, the others fixed: 0 when the cluster's size at price 0
-    is within the bounds, else the price midway between the thresholds of the rows that
-    put its size at ``hi`` (too many) or ``lo`` (too few), a row's threshold being the
-    price at which it is indifferent between the cluster and its best other one. Every
-    candidate ends at its argmin under the new prices. Rows outside the candidates keep
-    their clusters (the caller's next full pass moves any that should move). Stops after
-    ``max_sweeps`` sweeps, when a sweep moves no row, or at ``stop_units`` imbalance.
-    Returns the sweeps run. The result need not be optimal: it is a start for the exact
-    shortest-path phase.
-    """
-    m, k = cost.shape
-    best = np.empty(m, dtype=np.int64)
-    best_val = np.empty(m)
-    second = np.empty(m, dtype=np.int64)
-    second_val = np.empty(m)
-    fixed = sizes.copy()
-    counts = np.zeros(k, dtype=np.int64)
-    for s in range(m):
-        fixed[cand_labels[s]] -= 1
-        _top_two(cost, prices, s, best, best_val, second, second_val)
-        counts[best[s]] += 1
-    theta = np.empty(m)
-    sweeps = 0
-    for sweep in range(max_sweeps):
-        for j in range(k):
-            sizes[j] = fixed[j] + counts[j]
-        if _imbalance_units(sizes, prices, lo, hi, n) <= stop_units:
-            break
-        sweeps = sweep + 1
-        moved = 0
-        for j in range(k):
-            below = 0
-            lowest = np.inf
-            highest = -np.inf
-            for s in range(m):
-                alt = second_val[s] if best[s] == j else best_val[s]
-                t = cost[s, j] - alt
-                theta[s] = t
-                if t < 0.0:
-                    below += 1
-                lowest = min(lowest, t)
-                highest = max(highest, t)
-            at_zero = fixed[j] + below
-            if lo <= at_zero <= hi:
-                q = 0.0
-            else:
-                r = (hi if at_zero > hi else lo) - fixed[j]
-                if r <= 0:
-                    q = lowest - 1e-3 * (abs(lowest) + 1.0)
-                elif r >= m:
-                    q = highest + 1e-3 * (abs(highest) + 1.0)
-                else:
-                    part = np.partition(theta, r)
-                    upper = part[r]
-                    lower = part[0]
-                    for s in range(r):
-                        lower = max(lower, part[s])
-                    q = 0.5 * (lower + upper)
-            if q == prices[j]:
-                continue
-            rising = q > prices[j]
-            prices[j] = q
-            for s in range(m):
-                r_new = cost[s, j] - q
-                b = best[s]
-                if b == j:
-                    if r_new <= second_val[s]:
-                        best_val[s] = r_new
-                        continue
-                elif second[s] == j:
-                    if r_new < best_val[s]:
-                        second[s] = b
-                        second_val[s] = best_val[s]
-                        best[s] = j
-                        best_val[s] = r_new
-                        counts[b] -= 1
-                        counts[j] += 1
-                        moved += 1
-                        continue
-                    if rising:
-                        second_val[s] = r_new
-                        continue
-                else:
-                    if not rising:
-                        continue
-                    if r_new < best_val[s]:
-                        second[s] = b
-                        second_val[s] = best_val[s]
-                        best[s] = j
-                        best_val[s] = r_new
-                        counts[b] -= 1
-                        counts[j] += 1
-                        moved += 1
-                    elif r_new < second_val[s]:
-                        second[s] = j
-                        second_val[s] = r_new
-                    continue
-                _top_two(cost, prices, s, best, best_val, second, second_val)
-                if best[s] != b:
-                    counts[b] -= 1
-                    counts[best[s]] += 1
-                    moved += 1
-        if moved == 0:
-            break
-    for j in range(k):
-        sizes[j] = fixed[j] + counts[j]
-    for s in range(m):
-        cand_labels[s] = best[s]
-    return sweeps

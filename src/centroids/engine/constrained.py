@@ -183,6 +183,9 @@ def _solve(X, centers, weights, lo, hi, tol, prices):
         else:
             tau = np.partition(margin, want - 1)[want - 1]
             rows = np.flatnonzero(margin <= tau)
+        # grouped by cluster, so that the shortest-path phase reads each cluster's rows
+        # from one block of the cost matrix
+        rows = rows[np.argsort(labels[rows], kind="stable")]
         cost = np.empty((rows.shape[0], k))
         gather_costs.for_work(rows.shape[0] * k * X.shape[1])(X, centers, weights, rows, cost)
         cand = labels[rows]
