@@ -124,6 +124,15 @@ def test_pruned_updates_and_candidate_deltas_match_reference(problem, data):
     assert expected[best] <= expected.min() + 1e-9 * max(current, 1.0)
 
 
+@pytest.fixture
+def small_data_kernels(monkeypatch):
+    """Let the seeding take its product filter and chunk boxes on the small arrays of these
+    tests: on so few rows a default fit skips them to keep a cold first fit's compiling
+    short (settings.SEEDING_PRODUCT_MIN_ROWS, SEEDING_CHUNK_BOXES_MIN_ROWS)."""
+    monkeypatch.setattr(seeding_engine, "SEEDING_PRODUCT_MIN_ROWS", 0)
+    monkeypatch.setattr(seeding_engine, "SEEDING_CHUNK_BOXES_MIN_ROWS", 0)
+
+
 def filtered_state(X, n_chosen, seed):
     """A seeding state over dense X (many features) with ``n_chosen`` random rows chosen."""
     state = _SeedingState(engine_data(X), n_chosen + 1)
@@ -154,6 +163,7 @@ def direct_deltas(state, w, candidates):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.usefixtures("small_data_kernels")
 def test_filtered_deltas_are_within_tight_bounds(dtype):
     X = clustered(3000, 32, 40, seed=11, dtype=dtype, spread=2.0)
     w = np.random.default_rng(11).uniform(0.5, 1.5, len(X))
@@ -177,6 +187,7 @@ def test_filtered_deltas_are_within_tight_bounds(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.usefixtures("small_data_kernels")
 def test_filtered_near_ties_are_decided_on_exact_deltas(dtype, monkeypatch):
     # Mirror-symmetric data: a row and its mirror image leave equal potentials, up to
     # the order of the sums; the product estimates cannot tell them apart.
@@ -420,6 +431,7 @@ def test_pruning_skips_most_distance_computations():
 
 
 @pytest.mark.parametrize("n_features", [2, 8])
+@pytest.mark.usefixtures("small_data_kernels")
 def test_chunks_out_of_reach_are_skipped_on_sorted_rows(n_features):
     # Rows sorted along one axis: a chunk's bounding box is narrow, and most chunks are
     # too far from a candidate for any of their rows to come closer. No row of a chunk
