@@ -347,3 +347,11 @@ def product_error_bound(dtype, n_features):
     scale = terms / (1.0 - terms) + (3 * n_features + 16) * 2.0**-53
     floor = 4.0 * (n_features + 1) * float(info.smallest_subnormal)
     return scale * (1.0 + 2.0**-20), floor
+
+
+def uniform_row_sample(data, sample_weight, n_rows, random_state):
+    """``n_rows`` rows of dense engine ``data`` drawn uniformly without replacement from
+    ``random_state`` (kept in their order), as engine data, with their weights."""
+    picked = np.sort(random_state.choice(data.n_rows, size=int(n_rows), replace=False))
+    sample = engine_data(np.ascontiguousarray(data.X[picked]))
+    return sample, np.ascontiguousarray(sample_weight[picked])

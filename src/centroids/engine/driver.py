@@ -95,6 +95,22 @@ def blas_limited_to_one_thread():
     return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
+def _refined_sample_start(
+    data, n_clusters, sample_weight, random_state, n_rows, iterate, refine, max_iter, tol
+):
+    """Centers of a run started on the refinement's subsample of ``n_rows`` rows:
+    seeding, iterations and swaps there (:func:`centroids.engine.seeding.sample_start`,
+    then :func:`centroids.engine.refine.refine_fit` on every sampled row), so the caller
+    converges on every row once from them (not twice)."""
+    sample, sample_w, start = sample_start(
+        data, n_clusters, sample_weight, random_state, n_rows, iterate, max_iter, tol
+    )
+    start = refine_fit(
+        "all", refine, sample, sample_w, start, iterate, random_state, max_iter=max_iter, tol=tol
+    )
+    return start.centers
+
+
 def fit_kmeans(
     X,
     sample_weight,
@@ -146,25 +162,10 @@ def fit_kmeans(
         for _ in range(n_init):
             run_mode = mode
             if start_rows:
-                # The refinement's subsample is the start's: seeding, iterations and
-                # swaps there, then one convergence on every row below (not two).
-                sample, sample_w, start = sample_start(
+                centers = _refined_sample_start(
                     data, n_clusters, sample_weight, random_state, start_rows, iterate,
-                    max_iter, tol,
+                    refine, max_iter, tol,
                 )  # fmt: skip
-                start = refine_fit(
-                    "all",
-                    refine,
-                    sample,
-                    sample_w,
-                    start,
-                    iterate,
-                    random_state,
-                    max_iter=max_iter,
-                    tol=tol,
-                )
-                del sample, sample_w
-                centers = start.centers
                 run_mode = None
             else:
                 centers = initial_centers(data, X, n_clusters, init, sample_weight, random_state)

@@ -42,7 +42,7 @@ from ..settings import (
     REFINE_SWAP_NEIGHBOURS,
     REFINE_SWAP_TRIALS_PER_CLUSTER,
 )
-from .data import CSRData, engine_data, gemm_centers
+from .data import CSRData, engine_data, gemm_centers, uniform_row_sample
 from .lloyd import KMeansRun
 
 #: The ways :func:`refine` can rank the centers to delete.
@@ -535,9 +535,7 @@ def random_swap_on_sample(
             tol=tol,
             work_budget=budget,
         )
-    picked = np.sort(random_state.choice(n, size=int(n_rows), replace=False))
-    sample = engine_data(np.ascontiguousarray(data.X[picked]))
-    sample_w = np.ascontiguousarray(sample_weight[picked])
+    sample, sample_w = uniform_row_sample(data, sample_weight, n_rows, random_state)
     labels, _, inertia = sample.assign_labels(sample_w, run.centers)
     sample_run = KMeansRun(run.centers, labels, float(inertia), 0)
     swapped = random_swap(

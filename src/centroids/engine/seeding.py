@@ -22,7 +22,7 @@ from ..settings import (
     SEEDING_Z_ORDER_MIN_ROWS,
     SEEDING_Z_ORDER_MIN_SPREAD,
 )
-from .data import engine_data, product_error_bound
+from .data import product_error_bound, uniform_row_sample
 from .lloyd import KMeansRun
 
 #: The names ``initial_centers`` accepts for ``init``.
@@ -624,9 +624,7 @@ def sample_start(data, n_clusters, sample_weight, random_state, n_rows, iterate,
     Returns ``(sample, sample_weight, run)``: the sample as engine data, its weights and
     the converged :class:`~centroids.engine.lloyd.KMeansRun` on it.
     """
-    picked = np.sort(random_state.choice(data.n_rows, size=int(n_rows), replace=False))
-    sample = engine_data(np.ascontiguousarray(data.X[picked]))
-    sample_w = np.ascontiguousarray(sample_weight[picked])
+    sample, sample_w = uniform_row_sample(data, sample_weight, n_rows, random_state)
     centers, _ = kmeans_plusplus_centers(sample, n_clusters, sample_w, random_state)
     run = iterate(sample, sample_w, centers, max_iter, tol)
     return sample, sample_w, KMeansRun(run.centers, run.labels, run.inertia, 0)
