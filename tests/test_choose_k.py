@@ -1,6 +1,7 @@
 """choose_k: known K on blobs, no structure on noise, iris, the table, reproducibility, input."""
 
 import importlib
+import os
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ COLUMNS = [
     "gap",
     "gap_se",
     "stability",
+    "separation",
 ]
 
 
@@ -352,3 +354,87 @@ def test_smaller_reference_sets_give_the_gap_of_full_size_ones(seed, monkeypatch
     assert small.gap_k == full.gap_k == 4
     assert not np.allclose(small.table["gap"], full.table["gap"], atol=1e-9, rtol=0)
     np.testing.assert_allclose(small.table["gap"], full.table["gap"], atol=0.03)
+
+
+def separated_blobs(k, n, d, separation, seed):
+    """Blobs of uneven sizes and spreads whose closest pair is ``separation`` times the
+    sum of the two spreads apart (every other pair further): the truth is k, clearly."""
+    rng = np.random.default_rng(seed)
+    spreads = rng.uniform(0.5, 1.5, size=k)
+    weights = np.maximum(rng.dirichlet(np.full(k, 3.0)), 0.25 / k)
+    sizes = np.floor(weights / weights.sum() * n).astype(int)
+    sizes[np.argmax(sizes)] += n - sizes.sum()
+    centers = rng.uniform(-1.0, 1.0, size=(k, d))
+    gaps = np.sqrt(((centers[:, None] - centers[None]) ** 2).sum(axis=2))
+    ratio = gaps / (spreads[:, None] + spreads[None]) + np.diag(np.full(k, np.inf))
+    centers *= separation / ratio.min()
+    labels = np.repeat(np.arange(k), sizes)
+    X = centers[labels] + rng.normal(size=(n, d)) * spreads[labels, None]
+    X = X[rng.permutation(n)]
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+#: (true K, rows, features, separation of the closest pair, seed): K from 2 to 12, 2 to 16
+#: features; in 2-d the random centers leave some pairs far closer than the rest (where
+#: the silhouette and Davies-Bouldin prefer merging them).
+FAMILY = [
+    (2, 3_000, 2, 3.0, 0),
+    (3, 4_000, 16, 3.2, 1),
+    (4, 3_000, 9, 3.1, 0),
+    (5, 5_000, 5, 3.0, 2),
+    (7, 6_000, 3, 4.0, 3),
+    (9, 6_000, 12, 3.2, 4),
+    (10, 8_000, 2, 4.0, 5),
+    (12, 8_000, 8, 3.3, 6),
+]
+
+
+@pytest.mark.parametrize(("k", "n", "d", "separation", "seed"), FAMILY)
+def test_generated_family_gets_the_true_k(k, n, d, separation, seed):
+    X = separated_blobs(k, n, d, separation, seed)
+    result = choose_k(X, range(2, 13), n_stability=0, random_state=seed)
+    assert result.has_structure
+    assert result.k == k, result.summary()
+    assert result.votes["separation"] == k
+    # K + 1 cuts a blob in two: its worst pair is far closer than K's.
+    if k < 12:
+        assert result.table.at[k + 1, "separation"] < 2.0 < result.table.at[k, "separation"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "n", "d", "seed"),
+    [("box", 5_000, 6, 0), ("ball", 4_000, 12, 1), ("gaussian", 5_000, 3, 2)],
+)
+def test_generated_structureless_data_get_no_k(shape, n, d, seed):
+    rng = np.random.default_rng(seed)
+    if shape == "box":
+        X = rng.uniform(size=(n, d))
+    else:
+        X = rng.normal(size=(n, d))
+        if shape == "ball":
+            X /= np.linalg.norm(X, axis=1, keepdims=True)
+            X *= rng.uniform(size=(n, 1)) ** (1.0 / d)
+    result = choose_k(X, range(2, 13), n_stability=0, random_state=seed)
+    assert result.k is None and not result.has_structure, result.summary()
+    assert result.votes["separation"] is None
+    assert result.table["separation"].max() < 2.0
+
+
+def test_a_local_optimum_at_the_true_k_is_mended_from_the_neighbours():
+    # One fit per K: on these 12 blobs the default fit at K = 12 of some seeds holds two
+    # blobs under one center and cuts another in two; the split of K = 11's fit mends it.
+    X = separated_blobs(12, 6_000, 13, 3.3, 11)
+    inertias = [KMeans(12, random_state=seed).fit(X).inertia_ for seed in range(6)]
+    result = choose_k(X, range(10, 13), n_references=2, n_stability=0, random_state=0)
+    assert result.table.at[12, "inertia"] <= min(inertias) * (1 + 1e-9)
+    assert result.k == 12
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("CENTROIDS_SLOW_TESTS"), reason="set CENTROIDS_SLOW_TESTS=1 to run"
+)
+def test_large_generated_blobs_get_the_true_k():
+    X = separated_blobs(6, 300_000, 8, 3.0, 7)
+    result = choose_k(X, range(2, 13), random_state=0)
+    assert result.k == 6, result.summary()

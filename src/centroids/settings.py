@@ -331,3 +331,22 @@ CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER = 1_000
 #: for now only below GEMM_MIN_FEATURES (8), where both sum direct distances alike.
 LOWD_MAX_FEATURES = 7
 LOWD_MAX_CLUSTERS = 256
+
+# -- choose_k (centroids.evaluate.choose_k) ----------------------------------------------
+
+#: A partition whose every pair of clusters is this far apart (medians' distance over the
+#: sum of the two spreads along the pair's discriminant direction) has cut no cluster in
+#: two: uniform, Gaussian and skewed data cut by k-means score 1.1-1.85 (2-64 features,
+#: k up to 20), blobs three spreads apart 2.7-3.0 (uneven sizes and spreads, standardised).
+CHOOSE_K_SEPARATION_MIN = 2.5
+
+#: Fewest rows of every cluster for a partition's separation to be measured (NaN below):
+#: the spread of a handful of rows says too little.
+CHOOSE_K_SEPARATION_MIN_ROWS = 20
+
+#: Rows (a sample of every cluster, at least 200 each) the pair separations are measured on.
+CHOOSE_K_SEPARATION_ROWS = 20_000
+
+#: Rows of the sample on which starts from the neighbouring K's fits are polished before
+#: one pass over all rows says whether they beat the fit in hand.
+CHOOSE_K_NEIGHBOUR_SAMPLE_ROWS = 20_000

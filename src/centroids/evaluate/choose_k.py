@@ -27,6 +27,12 @@ from sklearn.utils import check_random_state
 from .._utils.validation import check_sample_weight
 from ..engine import blas_limited_to_one_thread
 from ..models.kmeans import KMeans
+from ..settings import (
+    CHOOSE_K_NEIGHBOUR_SAMPLE_ROWS,
+    CHOOSE_K_SEPARATION_MIN,
+    CHOOSE_K_SEPARATION_MIN_ROWS,
+    CHOOSE_K_SEPARATION_ROWS,
+)
 from .gap import (
     _SEED_BOUND,
     ReferenceSampler,
@@ -48,6 +54,8 @@ from .metrics import (
     silhouette_score,
     weighted_label_scores,
 )
+from .neighbour_starts import NeighbourStarts
+from .separation import sampled_rows_per_cluster, worst_pair_separation
 
 __all__ = ["ChooseKResult", "choose_k"]
 
@@ -59,6 +67,7 @@ TABLE_COLUMNS = (
     "gap",
     "gap_se",
     "stability",
+    "separation",
 )
 
 #: Up to this many rows the silhouette is exact; above, estimated from a sample of rows.
@@ -93,6 +102,8 @@ SILHOUETTE_EXCESS_MARGIN = 0.05
 
 #: The criteria that vote for a K, in the order that breaks ties.
 CRITERIA = ("silhouette", "gap", "calinski_harabasz", "davies_bouldin", "elbow")
+#: Fewest rows of every cluster in the sample the pair separations are measured on.
+SEPARATION_MIN_PER_CLUSTER = 200
 
 
 @dataclass
@@ -185,6 +196,7 @@ _CRITERION_LABELS = {
     "calinski_harabasz": "ch",
     "davies_bouldin": "db",
     "elbow": "elbow",
+    "separation": "sep",
 }
 
 
@@ -434,6 +446,7 @@ class _ChooseKWork:
         reference_rows = min(n_samples, GAP_REFERENCE_MAX_ROWS)
         self.reference_shift = float(np.log(n_samples / reference_rows))
         self.sampler = ReferenceSampler(X, n_references, reference, reference_seed, reference_rows)
+        self.neighbour_seed = int(rng.randint(_SEED_BOUND))
 
     def fit_data(self, j):
         """The data: one fit per k; its labels serve every measure."""
@@ -491,10 +504,31 @@ class _ChooseKWork:
                 for k in self.stability_k
                 for repeat in range(self.n_stability)
             }
-            data_fits = [unit.result() for unit in data_units]
+            data_fits = self.improve_data_fits([unit.result() for unit in data_units])
             reference_fits = [unit.result() for unit in reference_units]
             agreements = {key: unit.result() for key, unit in split_units.items()}
         return data_fits, reference_fits, agreements
+
+    def improve_data_fits(self, data_fits):
+        """The data fits, each replaced by a fit from a split of k - 1's or a merge of
+        k + 1's when that has lower inertia (its measures taken again)."""
+        models = {k: model for k, model, _ in data_fits}
+        starts = NeighbourStarts(
+            self.X,
+            self.sample_weight,
+            self.kmeans_params,
+            CHOOSE_K_NEIGHBOUR_SAMPLE_ROWS,
+            self.neighbour_seed,
+        )
+        changed = starts.improve(models)
+        improved = []
+        for j, (k, model, measures) in enumerate(data_fits):
+            if k in changed:
+                model = models[k]
+                seed = int(self.metric_seeds[j])
+                measures = _label_measures(self.X, model, seed, self.sample_weight)
+            improved.append((k, model, measures))
+        return improved
 
     def total_dispersion(self):
         """``W_1``: the (weighted) total dispersion of the data."""
@@ -616,11 +650,13 @@ def _two_stage_silhouette(X, labels, sample_rows, seed):
 
 
 def _label_measures(X, model, seed, sample_weight=None):
-    """Inertia, silhouette, Davies-Bouldin and Calinski-Harabasz of one fit's labels."""
+    """Inertia, silhouette, Davies-Bouldin, Calinski-Harabasz and the worst pair's
+    separation of one fit's labels."""
+    separation = _separation(X, model, seed, sample_weight)
     if sample_weight is not None:
         size = None if X.shape[0] <= EXACT_SILHOUETTE_MAX_ROWS else SILHOUETTE_SAMPLE_ROWS
         scores = weighted_label_scores(X, model.labels_, sample_weight, size, seed)
-        return {"inertia": float(model.inertia_), **scores}
+        return {"inertia": float(model.inertia_), **scores, "separation": separation}
     labels = model.labels_
     n_labels = np.unique(labels).shape[0]
     measures = {"inertia": float(model.inertia_)}
@@ -631,7 +667,24 @@ def _label_measures(X, model, seed, sample_weight=None):
             measures["silhouette"] = _estimated_silhouette(X, labels, SILHOUETTE_SAMPLE_ROWS, seed)
         measures["davies_bouldin"] = davies_bouldin_score(X, labels)
         measures["calinski_harabasz"] = calinski_harabasz_score(X, labels)
+    measures["separation"] = separation
     return measures
+
+
+def _separation(X, model, seed, sample_weight):
+    """The worst pair separation of the fit's clusters, on a sample of every cluster."""
+    k = model.cluster_centers_.shape[0]
+    rows = sampled_rows_per_cluster(
+        model.labels_,
+        k,
+        CHOOSE_K_SEPARATION_ROWS,
+        SEPARATION_MIN_PER_CLUSTER,
+        np.random.RandomState(seed),
+    )
+    weights = None if sample_weight is None else sample_weight[rows]
+    if np.bincount(model.labels_, minlength=k).min() < CHOOSE_K_SEPARATION_MIN_ROWS:
+        return np.nan
+    return worst_pair_separation(X[rows], model.labels_[rows], model.cluster_centers_, weights)
 
 
 @dataclass
@@ -669,6 +722,7 @@ def _decide(table, references, gap_k):
         "calinski_harabasz": _best(table["calinski_harabasz"]),
         "davies_bouldin": _best(table["davies_bouldin"], largest=False),
         "elbow": elbow,
+        "separation": _separated_k(table["separation"]),
     }
 
     excess = table["silhouette"] - references["reference_silhouette"].reindex(table.index)
@@ -680,8 +734,10 @@ def _decide(table, references, gap_k):
     # its word counts only with a silhouette at least half the margin above the
     # references'.
     gap_sees_structure = gap_k != 1
-    has_structure = silhouette_beats_reference or (
-        gap_sees_structure and bool(best_excess > SILHOUETTE_EXCESS_MARGIN / 2)
+    has_structure = (
+        silhouette_beats_reference
+        or (gap_sees_structure and bool(best_excess > SILHOUETTE_EXCESS_MARGIN / 2))
+        or votes["separation"] is not None
     )
 
     if not has_structure:
@@ -710,7 +766,11 @@ def _decide(table, references, gap_k):
         k = votes[criterion]
         if k is not None:
             counts.setdefault(k, []).append(criterion)
-    if not counts:
+    if votes["separation"] is not None:
+        # Clusters all clearly apart: the finest such partition, whatever the others say
+        # (the silhouette and Davies-Bouldin prefer merging two close clusters of many).
+        k = votes["separation"]
+    elif not counts:
         k = best_excess_k
     else:
         most = max(len(c) for c in counts.values())
@@ -746,6 +806,12 @@ def _decide(table, references, gap_k):
     return _Decision(k, reason, True, verdict, votes)
 
 
+def _separated_k(separation):
+    """The largest k whose every pair of clusters is CHOOSE_K_SEPARATION_MIN apart."""
+    separated = separation.index[separation.to_numpy() >= CHOOSE_K_SEPARATION_MIN]
+    return int(separated.max()) if len(separated) else None
+
+
 def _evidence_text(table, votes, k, gap_k):
     """One line: the k, then what each criterion says about it."""
     parts = []
@@ -773,6 +839,13 @@ def _evidence_text(table, votes, k, gap_k):
         parts.append(f"{name} agrees" if pick == k else f"{name} picks {pick}")
     elbow = votes["elbow"]
     parts.append(f"elbow at {elbow}" if elbow is not None else "no elbow")
+    sep_k = votes.get("separation")
+    if sep_k is not None:
+        worst = table.at[sep_k, "separation"]
+        if sep_k == k:
+            parts.append(f"every pair of clusters apart (worst pair {worst:.1f} spreads)")
+        else:
+            parts.append(f"every pair of clusters apart up to k={sep_k}")
     if k is not None and not np.isnan(table.at[k, "stability"]):
         parts.append(f"stability {table.at[k, 'stability']:.2f}")
     head = f"k={k}: " if k is not None else ""
