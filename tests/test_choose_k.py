@@ -438,3 +438,37 @@ def test_large_generated_blobs_get_the_true_k():
     X = separated_blobs(6, 300_000, 8, 3.0, 7)
     result = choose_k(X, range(2, 13), random_state=0)
     assert result.k == 6, result.summary()
+
+
+def test_discrete_columns_are_found_on_the_sampled_rows():
+    from centroids.evaluate.separation import has_discrete_columns
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5_000, 4))
+    assert not has_discrete_columns(X, 16, 1_000, np.random.RandomState(0))
+    coded = np.column_stack([X, rng.integers(0, 3, size=5_000)])  # a coded column
+    assert has_discrete_columns(coded, 16, 1_000, np.random.RandomState(0))
+    # Fewer rows than the threshold say nothing: every column has few values there.
+    assert not has_discrete_columns(X[:10], 16, 1_000, np.random.RandomState(0))
+
+
+def test_with_discrete_columns_the_separation_only_votes():
+    # The customer table's case: the other criteria agree on 5, the separation says 7.
+    ks = range(2, 9)
+    table = pd.DataFrame(
+        {
+            "inertia": [100.0, 60, 35, 20, 12, 9, 8],
+            "silhouette": [0.3, 0.4, 0.5, 0.7, 0.6, 0.55, 0.5],
+            "davies_bouldin": [1.2, 1.0, 0.9, 0.5, 0.7, 0.8, 0.9],
+            "calinski_harabasz": [100.0, 150, 200, 400, 300, 250, 200],
+            "gap": [0.1, 0.2, 0.3, 0.6, 0.5, 0.5, 0.5],
+            "gap_se": [0.01] * 7,
+            "stability": [np.nan] * 7,
+            "separation": [3.0, 2.8, 2.9, 3.1, 2.7, 2.6, 1.2],
+        },
+        index=pd.Index(ks, name="k"),
+    )
+    references = pd.DataFrame({"reference_silhouette": [0.3] * 7}, index=table.index)
+    decide = importlib.import_module("centroids.evaluate.choose_k")._decide
+    assert decide(table, references, 5, separation_decides=False).k == 5
+    assert decide(table, references, 5, separation_decides=True).k == 7

@@ -344,6 +344,11 @@ CHOOSE_K_SEPARATION_MIN = 2.5
 #: the spread of a handful of rows says too little.
 CHOOSE_K_SEPARATION_MIN_ROWS = 20
 
+#: A column with at most this many distinct values (on CHOOSE_K_SEPARATION_ROWS sampled
+#: rows) is discrete (one-hot, coded): clusters split by its values are apart by
+#: construction, so there the separation only votes (test_cli's customer table: 7, not 5).
+CHOOSE_K_DISCRETE_MAX_VALUES = 16
+
 #: Rows (a sample of every cluster, at least 200 each) the pair separations are measured on.
 CHOOSE_K_SEPARATION_ROWS = 20_000
 

@@ -28,6 +28,7 @@ from .._utils.validation import check_sample_weight
 from ..engine import blas_limited_to_one_thread
 from ..models.kmeans import KMeans
 from ..settings import (
+    CHOOSE_K_DISCRETE_MAX_VALUES,
     CHOOSE_K_NEIGHBOUR_SAMPLE_ROWS,
     CHOOSE_K_SEPARATION_MIN,
     CHOOSE_K_SEPARATION_MIN_ROWS,
@@ -55,7 +56,7 @@ from .metrics import (
     weighted_label_scores,
 )
 from .neighbour_starts import NeighbourStarts
-from .separation import sampled_rows_per_cluster, worst_pair_separation
+from .separation import has_discrete_columns, sampled_rows_per_cluster, worst_pair_separation
 
 __all__ = ["ChooseKResult", "choose_k"]
 
@@ -101,7 +102,7 @@ STABILITY_MAX_ROWS = 200_000
 SILHOUETTE_EXCESS_MARGIN = 0.05
 
 #: The criteria that vote for a K, in the order that breaks ties.
-CRITERIA = ("silhouette", "gap", "calinski_harabasz", "davies_bouldin", "elbow")
+CRITERIA = ("silhouette", "gap", "calinski_harabasz", "davies_bouldin", "elbow", "separation")
 #: Fewest rows of every cluster in the sample the pair separations are measured on.
 SEPARATION_MIN_PER_CLUSTER = 200
 
@@ -325,7 +326,13 @@ def choose_k(
     )
     data_fits, reference_fits, agreements = work.run(n_threads)
     table, references, gap_k, models = work.tables(data_fits, reference_fits, agreements)
-    decision = _decide(table, references, gap_k)
+    separation_decides = not has_discrete_columns(
+        X,
+        CHOOSE_K_DISCRETE_MAX_VALUES,
+        CHOOSE_K_SEPARATION_ROWS,
+        np.random.RandomState(work.neighbour_seed),
+    )
+    decision = _decide(table, references, gap_k, separation_decides)
     if keep_models == "recommended":
         models = {decision.k: models[decision.k]} if decision.k in models else {}
     return ChooseKResult(
@@ -703,8 +710,13 @@ def _best(series, largest=True):
     return int(series.idxmax() if largest else series.idxmin())
 
 
-def _decide(table, references, gap_k):
-    """The vote of the criteria and the verdict on structure, with their one-line reasons."""
+def _decide(table, references, gap_k, separation_decides=True):
+    """The vote of the criteria and the verdict on structure, with their one-line reasons.
+
+    Where every pair of clusters of some k is clearly apart (``separation``), the largest
+    such k is the answer, unless ``separation_decides`` is false (X has discrete columns,
+    see :func:`has_discrete_columns`): then it is one more vote, the last to break ties.
+    """
     k_values = table.index.to_numpy()
     elbow = None
     if len(k_values) >= 3:
@@ -734,10 +746,11 @@ def _decide(table, references, gap_k):
     # its word counts only with a silhouette at least half the margin above the
     # references'.
     gap_sees_structure = gap_k != 1
+    separated_k = votes["separation"] if separation_decides else None
     has_structure = (
         silhouette_beats_reference
         or (gap_sees_structure and bool(best_excess > SILHOUETTE_EXCESS_MARGIN / 2))
-        or votes["separation"] is not None
+        or separated_k is not None
     )
 
     if not has_structure:
@@ -766,10 +779,10 @@ def _decide(table, references, gap_k):
         k = votes[criterion]
         if k is not None:
             counts.setdefault(k, []).append(criterion)
-    if votes["separation"] is not None:
+    if separated_k is not None:
         # Clusters all clearly apart: the finest such partition, whatever the others say
         # (the silhouette and Davies-Bouldin prefer merging two close clusters of many).
-        k = votes["separation"]
+        k = separated_k
     elif not counts:
         k = best_excess_k
     else:

@@ -18,6 +18,19 @@ import numpy as np
 MAD_TO_SD = 1.482602218505602
 
 
+def has_discrete_columns(X, max_values, sample_rows, rng):
+    """Whether some column of ``X`` takes at most ``max_values`` distinct values on a
+    uniform sample of ``sample_rows`` rows (all rows of a smaller X) that has more rows
+    than that: a one-hot or coded column, along which clusters split by value are apart
+    by construction, so a partition's separation says nothing about its K there."""
+    n = X.shape[0]
+    rows = np.sort(rng.choice(n, sample_rows, replace=False)) if n > sample_rows else slice(None)
+    sample = np.asarray(X[rows])
+    if sample.shape[0] <= max_values:
+        return False
+    return any(np.unique(column).size <= max_values for column in sample.T)
+
+
 def sampled_rows_per_cluster(labels, n_clusters, rows, min_per_cluster, rng):
     """Sorted rows: a uniform sample of every cluster, its share of ``rows`` but at least
     ``min_per_cluster`` (all rows of a smaller cluster); every row where that is all."""
