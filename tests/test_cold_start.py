@@ -72,7 +72,7 @@ _CHUNK_HELPER_PROBE = """
 import numpy as np
 from centroids import KMeans
 from centroids._kernels import dense
-X = np.random.default_rng(0).normal(size=(10_000, 8))
+X = np.random.default_rng(0).normal(size=(10_000, 16))  # above LOWD_MAX_FEATURES
 KMeans(n_clusters=8, random_state=0).fit(X)
 print(sorted({str(signature[-1]) for signature in dense.gemm_assign_chunk.signatures}))
 """
@@ -114,7 +114,7 @@ def compiled():
         and o.signatures
     }
 
-X = np.random.default_rng(0).normal(size=(10_000, 8))
+X = np.random.default_rng(0).normal(size=(10_000, 16))  # above LOWD_MAX_FEATURES
 KMeans(random_state=0).fit(X)
 after_float64 = compiled()
 KMeans(random_state=0).fit(X.astype(np.float32))

@@ -34,7 +34,13 @@ import numpy as np
 from .._kernels import bounded as kernels
 from ..settings import BOUNDS_MEMORY_BUDGET
 from .data import CSRData, product_error_bound, uses_gemm
-from .lloyd import KMeansRun, centers_from_sums, relocate_empty_clusters, stopping_rule
+from .lloyd import (
+    KMeansRun,
+    assign_and_sum,
+    centers_from_sums,
+    relocate_empty_clusters,
+    stopping_rule,
+)
 
 __all__ = [
     "elkan",
@@ -283,8 +289,9 @@ def _iterate(state, data, sample_weight, centers_init, max_iter, tol, verbose, d
         labels = state.labels.copy()
         inertia = data.labelled_inertia(sample_weight, centers, labels)
     else:
-        # Lloyd's own final assignment, so labels and inertia are exactly Lloyd's.
-        labels, _, inertia = data.assign_labels(sample_weight, centers)
+        # Lloyd's own final assignment (the kernel Lloyd's passes choose, whose distances
+        # are direct or product ones), so labels and inertia are exactly Lloyd's.
+        labels, _, inertia, _, _ = assign_and_sum(data, sample_weight, centers)
         if distance_counts is not None:
             distance_counts.append(data.n_rows * n_clusters)
     return KMeansRun(centers=centers, labels=labels, inertia=inertia, n_iter=iteration + 1)
