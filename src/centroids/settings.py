@@ -59,6 +59,17 @@ CLUSTER_SUMS_SCRATCH = 1 << 21
 #: product wins from d = 8 on (1.1-2.3× at d = 8, 1.5-4.6× at d = 64, float32 more).
 GEMM_MIN_FEATURES = 8
 
+#: The product assignment (``centroids._kernels.dense.gemm_assign_chunk``) finds a
+#: row's nearest and second-nearest center in one pass over its products, without
+#: storing its float64 scores, from this many centers on; below, it stores the row's
+#: scores (in L1), takes their argmin and counts the centers within the product's
+#: reach of it, three short passes with no unpredictable branch. Same labels either
+#: way. Measured 2026-12-07 on overlapping blobs, per product: the one pass costs
+#: 2.0-2.1× the three at k = 32-64, 1.3× at 128, ties at 256, 0.86× at 512, 0.58× at
+#: 1,208 (on products in random order it is faster at every k, so the crossover is
+#: set by structured data).
+GEMM_ONE_PASS_MIN_CLUSTERS = 256
+
 #: The direct assignment (fewer than ``GEMM_MIN_FEATURES`` features) leaves out, per
 #: chunk of rows, the centers the chunk's bounding box proves farther for every row
 #: (``centroids._kernels.dense.direct_assign_rows``) from this many clusters on, for
