@@ -25,6 +25,7 @@ from centroids.settings import (
     CHUNK_ROWS,
     CLUSTER_SUMS_BLOCKS,
     CLUSTER_SUMS_SCRATCH,
+    GEMM_ONE_PASS_MIN_CLUSTERS,
     REDUCTION_BLOCKS,
 )
 
@@ -276,6 +277,24 @@ def test_assign_labels_ties_go_to_the_lowest_center_index(layout, dtype, d):
     assert np.all(np.abs(min_sq_dist - expected_sq_dist) <= allowed)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_ties_go_to_the_lowest_center_index_with_many_centers(dtype):
+    # The one-pass search of the two nearest centers (from GEMM_ONE_PASS_MIN_CLUSTERS
+    # on): every center twice, at c and c + m, the copies tie exactly for every row.
+    m = (GEMM_ONE_PASS_MIN_CLUSTERS + 1) // 2 + 1
+    X, sample_weight, centers = random_problem(dtype, n=2 * CHUNK_ROWS + 7, d=40, k=m, seed=2)
+    doubled = np.ascontiguousarray(np.concatenate([centers, centers]))
+    assert len(doubled) >= GEMM_ONE_PASS_MIN_CLUSTERS
+    out_labels, min_sq_dist, _ = Kernels("gemm", X).assign_labels(sample_weight, doubled)
+    expected, expected_sq_dist = naive.nearest_centers(X, centers)
+    assert np.all(out_labels < m)
+    clear = _clear_margin(X, centers)
+    assert np.mean(clear) > 0.9
+    np.testing.assert_array_equal(out_labels[clear], expected[clear])
+    allowed = distance_tolerance(X, centers)[np.arange(len(X)), expected]
+    assert np.all(np.abs(min_sq_dist - expected_sq_dist) <= allowed)
+
+
 def _clear_margin(X, centers):
     """Rows whose nearest center is nearer than the runner-up by more than rounding."""
     D = naive.sq_distances(X, centers)
@@ -283,28 +302,40 @@ def _clear_margin(X, centers):
     return two[:, 1] - two[:, 0] > 2 * distance_tolerance(X, centers).max(axis=1)
 
 
+#: Far centers added to the near-tie problems so that the product assignment takes its
+#: one-pass search of the two nearest centers (``GEMM_ONE_PASS_MIN_CLUSTERS``).
+ONE_PASS_DECOYS = GEMM_ONE_PASS_MIN_CLUSTERS + 1
+
+
+@pytest.mark.parametrize("n_far", [1, ONE_PASS_DECOYS])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gemm_labels_are_the_exact_nearest_centers_at_near_ties(dtype):
+def test_gemm_labels_are_the_exact_nearest_centers_at_near_ties(dtype, n_far):
     # Rows a hair off the bisector of two centers, far from the origin: the product's
     # rounding (float32 above all) is larger than the rows' distance gap, so its argmin
     # alone would pick the farther center for some; the kernel resolves them exactly.
+    # With n_far far centers, listed around the pair; from GEMM_ONE_PASS_MIN_CLUSTERS
+    # centers on the kernel finds the two nearest in one pass.
     rng = np.random.default_rng(5)
     n, d = 3000, 64
     base = rng.normal(size=d) * 50
     step = rng.normal(size=d)
-    centers = np.stack([base - step, base + step, base + 40 * rng.normal(size=d)])
-    centers = centers.astype(dtype)
+    far = base + 40 * rng.normal(size=(n_far, d))
+    centers = np.concatenate([far[: n_far // 2], [base - step, base + step], far[n_far // 2 :]])
+    centers = np.ascontiguousarray(centers.astype(dtype))
+    first = n_far // 2
     c64 = centers.astype(np.float64)
-    direction = (c64[1] - c64[0]) / np.linalg.norm(c64[1] - c64[0])
+    low, high = c64[first], c64[first + 1]
+    direction = (high - low) / np.linalg.norm(high - low)
     along = rng.normal(size=(n, d))
     along -= np.outer(along @ direction, direction)  # on the bisector's plane
     offset = rng.uniform(-1, 1, n) * (1e-4 if dtype == np.float32 else 1e-11)
-    X = ((c64[0] + c64[1]) / 2 + along + offset[:, None] * direction).astype(dtype)
+    X = ((low + high) / 2 + along + offset[:, None] * direction).astype(dtype)
     X = np.ascontiguousarray(X)
     exact = naive.sq_distances(X.astype(np.float64), c64)
     expected = np.argmin(exact, axis=1)  # lowest index on exact ties
-    gap = np.abs(exact[:, 0] - exact[:, 1])
-    assert np.mean(gap < 1e-2 * np.sqrt(exact[:, 0])) > 0.5  # mostly near-ties
+    assert set(np.unique(expected)) == {first, first + 1}
+    gap = np.abs(exact[:, first] - exact[:, first + 1])
+    assert np.mean(gap < 1e-2 * np.sqrt(exact[:, first])) > 0.5  # mostly near-ties
     labels, min_sq_dist, _ = Kernels("gemm", X).assign_labels(np.ones(n, dtype=dtype), centers)
     np.testing.assert_array_equal(labels, expected)
     scale, floor = product_error_bound(dtype, d)

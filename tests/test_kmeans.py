@@ -534,8 +534,8 @@ def test_auto_algorithm_choice():
 
     rng = np.random.RandomState(0)
     plane = engine_data(rng.normal(size=(50, 2)))
-    some_features = engine_data(rng.normal(size=(50, 8)))
-    many_features = engine_data(rng.normal(size=(50, 300)))
+    some_features = engine_data(rng.normal(size=(50_000, 8)))
+    many_features = engine_data(rng.normal(size=(6_000, 300)))
     sparse = engine_data(sp.random(50, 30, density=0.1, format="csr", random_state=0))
     assert choose_algorithm(some_features, 2) == "lloyd"
     assert choose_algorithm(some_features, 16) == "lloyd"
@@ -546,3 +546,15 @@ def test_auto_algorithm_choice():
     assert choose_algorithm(many_features, 128) == "hamerly"
     assert choose_algorithm(sparse, 20) == "lloyd"
     assert choose_algorithm(sparse, 100) == "elkan"
+
+
+def test_auto_algorithm_takes_lloyd_with_few_rows_per_cluster():
+    # Below AUTO_HAMERLY_MIN_ROWS_PER_CLUSTER rows a cluster most rows fail Hamerly's
+    # bounds: Lloyd's pass is cheaper. At the threshold Hamerly again.
+    from centroids.engine import choose_algorithm, engine_data
+    from centroids.settings import AUTO_HAMERLY_MIN_ROWS_PER_CLUSTER as per_cluster
+
+    data = engine_data(np.random.RandomState(0).normal(size=(per_cluster * 100, 10)))
+    assert choose_algorithm(data, 100) == "hamerly"
+    assert choose_algorithm(data, 101) == "lloyd"
+    assert choose_algorithm(data, 1_000) == "lloyd"

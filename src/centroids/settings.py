@@ -59,6 +59,17 @@ CLUSTER_SUMS_SCRATCH = 1 << 21
 #: product wins from d = 8 on (1.1-2.3× at d = 8, 1.5-4.6× at d = 64, float32 more).
 GEMM_MIN_FEATURES = 8
 
+#: The product assignment (``centroids._kernels.dense.gemm_assign_chunk``) finds a
+#: row's nearest and second-nearest center in one pass over its products, without
+#: storing its float64 scores, from this many centers on; below, it stores the row's
+#: scores (in L1), takes their argmin and counts the centers within the product's
+#: reach of it, three short passes with no unpredictable branch. Same labels either
+#: way. Measured 2026-12-07 on overlapping blobs, per product: the one pass costs
+#: 2.0-2.1× the three at k = 32-64, 1.3× at 128, ties at 256, 0.86× at 512, 0.58× at
+#: 1,208 (on products in random order it is faster at every k, so the crossover is
+#: set by structured data).
+GEMM_ONE_PASS_MIN_CLUSTERS = 256
+
 #: The direct assignment (fewer than ``GEMM_MIN_FEATURES`` features) leaves out, per
 #: chunk of rows, the centers the chunk's bounding box proves farther for every row
 #: (``centroids._kernels.dense.direct_assign_rows``) from this many clusters on, for
@@ -198,6 +209,15 @@ SMALL_FIT_MAX_RESTARTS = 20
 AUTO_LLOYD_MAX_CLUSTERS = 2
 AUTO_LLOYD_MAX_FEATURES = 2
 AUTO_HAMERLY_MIN_CLUSTERS = 32
+#: ... and Lloyd on dense data with fewer than this many rows per cluster (n < 40 k).
+#: Measured 2026-12-07 (20 passes from the same rows as centers, 2 threads, Lloyd
+#: ms per pass / Hamerly's): 16,556 × 10, k = 1,208 (14 rows a cluster) 0.59
+#: overlapping and 0.77 separated; 20,000 × 32, k = 1,000 (20) 0.95 separated; 10,000 ×
+#: 64, k = 300 (33) 0.83 separated; 10,000 × 290, k = 689 (15) 0.51 (4 passes); from 40 rows a
+#: cluster on Hamerly wins on separated blobs (40,000 × 32, k = 1,000: 1.21; 64,000 ×
+#: 16, k = 1,000: 1.50; 30,000 × 64, k = 300: 1.34) and loses on overlapping ones
+#: (0.66, 0.76), which n, d and k do not tell apart.
+AUTO_HAMERLY_MIN_ROWS_PER_CLUSTER = 40
 AUTO_SPARSE_ELKAN_MIN_CLUSTERS = 64
 
 #: Mini-batch steps (``centroids._kernels.minibatch``): below this much work per batch

@@ -15,6 +15,7 @@ from ..settings import (
     CHUNK_ROWS,
     CLUSTER_SUMS_BLOCKS,
     CLUSTER_SUMS_SCRATCH,
+    GEMM_ONE_PASS_MIN_CLUSTERS,
     JIT_OPTIONS,
     REDUCTION_BLOCKS,
 )
@@ -225,7 +226,12 @@ def gemm_assign_chunk(
     """One chunk of :func:`assign_labels_gemm` (same arguments, plus the chunk's index).
 
     The matrix product always covers the whole chunk: BLAS may round a row differently
-    in a product of another height, so every caller multiplies exactly these rows.
+    in a product of another height, so every caller multiplies exactly these rows. The
+    products are then read row by row, once each: a row's float64 scores are made in
+    a (k,) buffer that stays in L1 (a (chunk, k) block of them would not fit in L2 for
+    a thousand centers), and from ``GEMM_ONE_PASS_MIN_CLUSTERS`` centers on only the
+    rows whose two nearest centers are within the product's reach get that buffer at
+    all (see :func:`nearest_two_scores`). Either way the label is the same.
     """
     centers, neg2_centers_T, c_sq_norms, tie_slack = product_centers
     n = X.shape[0]
@@ -235,29 +241,66 @@ def gemm_assign_chunk(
     products = np.dot(X[start:stop], neg2_centers_T)
     slack_scale, slack_floor, c_sq_max = tie_slack
     rows = (X, x_sq_norms)
-    # ||c||² - 2 x·c in float64: the squared distances less ||x||², which does not
-    # change their order or differences.
-    scores = np.empty((stop - start, k))
-    for r in range(stop - start):
-        for c in range(k):
-            scores[r, c] = np.float64(products[r, c]) + c_sq_norms[c]
+    one_pass = k >= GEMM_ONE_PASS_MIN_CLUSTERS
+    scores = np.empty((1, k))
     partial = 0.0
     for r in range(stop - start):
         i = start + r
-        best_c, best = argmin_of_row(scores, r)
         slack = slack_scale * (x_sq_norms[i] + c_sq_max) + slack_floor
-        reach = best + 2.0 * slack
-        n_near = 0
-        for c in range(k):
-            n_near += 1 if scores[r, c] <= reach else 0
-        if n_near > 1:
-            best_c = exact_label(rows, i, centers, c_sq_norms, scores[r], slack)
-            best = scores[r, best_c]
+        if one_pass:
+            best_c, best, second = nearest_two_scores(products, r, c_sq_norms)
+            near = second <= best + 2.0 * slack
+            if near:
+                row_scores(products, r, c_sq_norms, scores)
+        else:
+            row_scores(products, r, c_sq_norms, scores)
+            best_c, best = argmin_of_row(scores, 0)
+            reach = best + 2.0 * slack
+            n_near = 0
+            for c in range(k):
+                n_near += 1 if scores[0, c] <= reach else 0
+            near = n_near > 1
+        if near:
+            best_c = exact_label(rows, i, centers, c_sq_norms, scores[0], slack)
+            best = scores[0, best_c]
         dist = max(x_sq_norms[i] + best, 0.0)
         labels[i] = best_c
         min_sq_dist[i] = dist
         partial += sample_weight[i] * dist
     chunk_inertia[chunk] = partial
+
+
+@njit(**JIT_OPTIONS)
+def row_scores(products, r, c_sq_norms, scores):
+    """``scores[0, c] = products[r, c] + c_sq_norms[c]`` in float64: ``||c||² - 2 x·c``,
+    the squared distances less ||x||², which does not change their order or
+    differences. scores : (1, k) float64 OUT."""
+    for c in range(products.shape[1]):
+        scores[0, c] = np.float64(products[r, c]) + c_sq_norms[c]
+
+
+@njit(**JIT_OPTIONS)
+def nearest_two_scores(products, r, c_sq_norms):
+    """(lowest index of the least score of row r, that score, the least score of the
+    other centers; inf when k = 1), the scores as :func:`row_scores` makes them, in one
+    pass and without storing them. The second is within twice the product's slack of
+    the least exactly when more than one center is, so the rows the exact check takes
+    are the same as by counting the centers in that reach. Its branches are rarely
+    taken once a few hundred centers have been seen; with fewer centers they are
+    mispredicted often enough that the stored scores are faster."""
+    best = np.inf
+    second = np.inf
+    best_c = 0
+    for c in range(products.shape[1]):
+        score = np.float64(products[r, c]) + c_sq_norms[c]
+        if score < second:
+            if score < best:
+                second = best
+                best = score
+                best_c = c
+            else:
+                second = score
+    return best_c, best, second
 
 
 @chunked_kernel

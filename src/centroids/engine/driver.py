@@ -15,6 +15,7 @@ from threadpoolctl import ThreadpoolController
 from .._kernels.labels import count_distinct_labels
 from ..settings import (
     AUTO_HAMERLY_MIN_CLUSTERS,
+    AUTO_HAMERLY_MIN_ROWS_PER_CLUSTER,
     AUTO_LLOYD_MAX_CLUSTERS,
     AUTO_LLOYD_MAX_FEATURES,
     AUTO_SPARSE_ELKAN_MIN_CLUSTERS,
@@ -51,7 +52,10 @@ def choose_algorithm(data, n_clusters):
     bounds take their distances through one matrix product, so a pass never costs
     much more than Lloyd's); Lloyd below that (with few clusters too many rows sit
     near a boundary and fail) and for 1 or 2 features (a direct distance costs about
-    what checking a bound does). Sparse data: Elkan's bounds from
+    what checking a bound does), and with fewer than
+    ``AUTO_HAMERLY_MIN_ROWS_PER_CLUSTER`` rows per cluster (most rows then sit near a
+    boundary and fail their bounds, and the k² distances between centers that every
+    pass needs are a larger share of it). Sparse data: Elkan's bounds from
     ``AUTO_SPARSE_ELKAN_MIN_CLUSTERS`` clusters on, Lloyd below (one pass over the
     non-zeros beats single sparse distances). Lloyd for 2 clusters or fewer. The
     thresholds and their measurements are in :mod:`centroids.settings`.
@@ -61,6 +65,8 @@ def choose_algorithm(data, n_clusters):
     if isinstance(data, CSRData):
         return "elkan" if n_clusters >= AUTO_SPARSE_ELKAN_MIN_CLUSTERS else "lloyd"
     if data.n_features <= AUTO_LLOYD_MAX_FEATURES:
+        return "lloyd"
+    if data.n_rows < AUTO_HAMERLY_MIN_ROWS_PER_CLUSTER * n_clusters:
         return "lloyd"
     return "hamerly" if n_clusters >= AUTO_HAMERLY_MIN_CLUSTERS else "lloyd"
 
