@@ -13,8 +13,13 @@ are the same (float64: they should be; float32 rows follow exact arithmetic, skl
 float32 products may pick others). The first call of ours compiles (excluded: one
 untimed warm-up call per shape).
 
-Usage: ``python benchmarks/seeding_family.py [seed] [shapes] [repeats]`` (default 0,
-12, 3).
+Both sides run on ``threads`` threads (numba's and BLAS's; default 1): on the shared
+2-core machine a parallel pass of a millisecond waits for a scheduler slice whenever
+another process holds a core, which swamps the comparison (measured 2026-12-07: one
+candidate pass of 87,271 x 9 took 1.1 ms on one thread, 6.7 ms on two under load).
+
+Usage: ``python benchmarks/seeding_family.py [seed] [shapes] [repeats] [threads]``
+(default 0, 12, 3, 1).
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ from grid import Draw, make_data
 from centroids.engine import engine_data
 from centroids.engine.seeding import kmeans_plusplus_centers
 
-#: Largest n·d·k of a draw (one sklearn seeding of ~2e9 is a couple of seconds).
-WORK_CAP = 2e9
+#: Largest n·d·k of a draw (a seeding of 5e8 takes about a second on one thread).
+WORK_CAP = 5e8
 
 
 def draw_shapes(seed: int, count: int) -> list[Draw]:
@@ -79,7 +84,16 @@ def time_pair(X, k, repeats):
     return best, rows
 
 
-def main(seed=0, count=12, repeats=3):
+def main(seed=0, count=12, repeats=3, threads=1):
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    numba.set_num_threads(threads)
+    with threadpool_limits(threads):
+        _compare(seed, count, repeats)
+
+
+def _compare(seed, count, repeats):
     ratios = []
     print(f"{'shape':<48} {'ours s':>8} {'sklearn s':>9} {'ratio':>6} same rows")
     for shape in draw_shapes(seed, count):
