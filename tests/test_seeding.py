@@ -401,6 +401,29 @@ def test_pruned_kmeans_plusplus_picks_sklearn_rows(seed, dataset):
     np.testing.assert_array_equal(indices, expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_few_rows_with_much_seeding_work_take_the_product_filter(dtype, monkeypatch):
+    # Fewer rows than SEEDING_PRODUCT_MIN_ROWS, but n d k above SEEDING_PRODUCT_MIN_WORK:
+    # the candidate distances come from the product, and the rows are those of float64
+    # arithmetic (sklearn's on X upcast), as on the direct path.
+    X = np.random.default_rng(5).uniform(-10, 10, size=(3000, 40)).astype(dtype)
+    k = 60
+    monkeypatch.setattr(seeding_engine, "SEEDING_PRODUCT_MIN_WORK", X.size * k)
+    assert len(X) < seeding_engine.SEEDING_PRODUCT_MIN_ROWS
+    assert _SeedingState(engine_data(X), k).filtered
+    assert not _SeedingState(engine_data(X), k - 1).filtered
+    calls = []
+    kernel = kernels.dense_candidate_deltas_filtered
+    for form in ("serial", "parallel"):
+        original = getattr(kernel, form)
+        monkeypatch.setattr(kernel, form, lambda *a, f=original: calls.append(1) or f(*a))
+    w = np.ones(len(X))
+    _, indices = kmeans_plusplus_centers(engine_data(X), k, w, np.random.RandomState(3))
+    assert len(calls) == k - 1
+    _, expected = sklearn_kmeans_plusplus(X.astype(np.float64), k, random_state=3)
+    np.testing.assert_array_equal(indices, expected)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_float32_kmeans_plusplus_picks_the_rows_of_exact_arithmetic(seed):
     # Many features: candidate distances from float32 products, yet the choices are those

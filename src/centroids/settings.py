@@ -118,6 +118,13 @@ SEEDING_PRODUCT_MIN_SHARE = 0.125
 #: first fit's compile seconds at 10,000 × 8).
 SEEDING_PRODUCT_MIN_ROWS = 1 << 15
 
+#: ... or, on fewer rows, from this much seeding work on (rows × features × clusters):
+#: there the direct candidate distances, a pair at a time, cost 1.6-2.4× scikit-learn's
+#: ``kmeans_plusplus`` (10,000 × 112, k = 178; 15,833 × 109, k = 125; 16,556 × 10,
+#: k = 1208), the product about half of that (issue 16, docs/benchmarks.md "Seeding on
+#: a generated family"). A small first fit (10,000 × 8, k = 8: 6.4e5) stays direct.
+SEEDING_PRODUCT_MIN_WORK = 1 << 26
+
 #: Greedy k-means++ rules chunks of rows out by their bounding boxes (``chunks_in_reach``)
 #: only from this many rows on; below, every chunk is taken as in reach (always valid:
 #: the same centers). On so few rows (at most 64 chunks) a seeding takes milliseconds

@@ -18,6 +18,7 @@ from ..settings import (
     SEEDING_GEMM_MIN_FEATURES,
     SEEDING_PRODUCT_MIN_ROWS,
     SEEDING_PRODUCT_MIN_SHARE,
+    SEEDING_PRODUCT_MIN_WORK,
     SEEDING_Z_ORDER_MAX_FEATURES,
     SEEDING_Z_ORDER_MIN_ROWS,
     SEEDING_Z_ORDER_MIN_SPREAD,
@@ -51,7 +52,8 @@ class _SeedingState:
     ``distance_count`` counts the point-to-center distances computed over X.
 
     Dense X with ``SEEDING_GEMM_MIN_FEATURES`` features or more (and
-    ``SEEDING_PRODUCT_MIN_ROWS`` rows) is *filtered*: the
+    ``SEEDING_PRODUCT_MIN_ROWS`` rows, or ``SEEDING_PRODUCT_MIN_WORK`` rows × features
+    × capacity) is *filtered*: the
     candidate distances of busy chunks come from a matrix product in X's dtype (float32
     for float32 X), whose error against the direct float64 distance is bounded. The
     product only decides which rows a candidate may bring closer and estimates the
@@ -79,7 +81,11 @@ class _SeedingState:
         self.filtered = False
         if self.candidate_gemm:
             self.error_scale, self.error_floor = product_error_bound(data.dtype, data.n_features)
-            self.filtered = self.error_scale < 1e-3 and n >= SEEDING_PRODUCT_MIN_ROWS
+            # Work of the whole seeding: ``capacity`` candidate passes over X.
+            large = n >= SEEDING_PRODUCT_MIN_ROWS or data.row_work * capacity >= (
+                SEEDING_PRODUCT_MIN_WORK
+            )
+            self.filtered = self.error_scale < 1e-3 and large
         self.closest_sq_dist = np.full(n, np.inf)
         self.closest_center = np.zeros(n, dtype=np.int32)
         self.centers = np.empty((capacity, data.n_features), dtype=data.dtype)
