@@ -364,6 +364,7 @@ def successive_shortest_paths(
     path_rows = np.empty(n_nodes, dtype=np.int64)
     path_from = np.empty(n_nodes, dtype=np.int64)
     path_to = np.empty(n_nodes, dtype=np.int64)
+    stale = np.ones(k, dtype=np.bool_)
     paths = 0
     while paths < max_paths:
         total_flow = 0
@@ -408,12 +409,15 @@ def successive_shortest_paths(
                             pred[v] = u
             else:
                 # the arcs out of u, read now (the clusters never settled are not read)
+                # and only when a row left or joined u since they were read (the moves'
+                # costs do not depend on the prices)
                 for b in range(k):
-                    if b != u:
+                    if b != u and stale[u]:
                         _refresh_arc(
                             u, b, cost, cand_labels, head, nxt, top_key, top_row, top_start,
                             top_count, floor, scratch_keys, scratch_rows, edge, edge_row,
                         )  # fmt: skip
+                stale[u] = False
                 for v in range(k):
                     if v == u or settled[v] or edge_row[u, v] < 0:
                         continue
@@ -467,6 +471,8 @@ def successive_shortest_paths(
                     prv[head[v]] = s
                 head[v] = s
                 cand_labels[s] = v
+                stale[u] = True
+                stale[v] = True
                 sizes[u] -= 1
                 sizes[v] += 1
                 own = cost[s, v]
