@@ -304,3 +304,34 @@ def test_infeasible_tight_bounds_name_the_problem(where):
             assign_with_size_bounds(X, X[:4], 25, 25)
         else:
             SizeConstrainedKMeans(4, size_min=25, size_max=25).fit(X)
+
+
+def test_sample_start_runs_a_ladder_of_samples(monkeypatch):
+    """The sample start's own run starts from a sample SAMPLE_LADDER times smaller, down to
+    SAMPLE_LADDER_MIN_PER_CLUSTER rows per cluster; the fit on all rows still ends at a
+    fixed point under the bounds."""
+    from centroids.models import constrained as model_module
+
+    monkeypatch.setattr(model_module, "CONSTRAINED_SAMPLE_START_MIN_ROWS", 1_000)
+    monkeypatch.setattr(model_module, "CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER", 500)
+    monkeypatch.setattr(model_module, "SAMPLE_LADDER", 5)
+    monkeypatch.setattr(model_module, "SAMPLE_LADDER_MIN_PER_CLUSTER", 100)
+    runs = []
+    original = model_module._constrained_lloyd
+
+    def recording(X, *args, **kwargs):
+        runs.append(X.shape[0])
+        return original(X, *args, **kwargs)
+
+    monkeypatch.setattr(model_module, "_constrained_lloyd", recording)
+    rng = np.random.default_rng(4)
+    X = np.concatenate(
+        [rng.normal(c, 0.8, size=(s, 3)) for c, s in ((0, 3000), (5, 2000), (9, 1000))]
+    )
+    k, lo, hi = 4, 1400, 1600
+    model = SizeConstrainedKMeans(k, size_min=lo, size_max=hi, n_init=1, random_state=0).fit(X)
+    assert runs == [400, 2_000, 6_000]  # 100 rows per cluster, then 500, then all rows
+    sizes = np.bincount(model.labels_, minlength=k)
+    assert sizes.min() >= lo and sizes.max() <= hi
+    labels, _ = assign_with_size_bounds(X, model.cluster_centers_, lo, hi)
+    np.testing.assert_array_equal(labels, model.labels_)
