@@ -31,6 +31,11 @@ last condition true and drives the imbalances to zero:
 The caller (:func:`centroids.engine.constrained.assign_with_size_bounds`) alternates the
 two until a full pass finds every row at its argmin with no imbalance left: that pass is
 the certificate, over all rows, not only the candidates.
+
+Before them the caller runs a price phase (damped Newton on the dual, in the engine) on
+:func:`top_two_pass`, which reports each row's best and second cluster, their gap and its
+lowest reduced cost. Every pass exists twice: on X (distances recomputed) and ``_on_costs``
+on the n x k matrix :func:`cost_matrix` computes once per assignment (same values).
 """
 
 import numpy as np
