@@ -246,3 +246,92 @@ def test_large_fit_starts_from_a_constrained_fit_on_a_sample(monkeypatch):
     np.testing.assert_allclose(model.cluster_centers_, means, atol=0.1)
     again = SizeConstrainedKMeans(k, size_min=lo, size_max=hi, n_init=2, random_state=0).fit(X)
     np.testing.assert_array_equal(again.cluster_centers_, model.cluster_centers_)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_distances_recomputed_per_pass_match_lp_optimum(monkeypatch, seed):
+    # above MAX_COST_ENTRIES the passes recompute the distances from X instead of reading
+    # the cost matrix: the same optimum
+    from centroids.engine import constrained as engine
+
+    monkeypatch.setattr(engine, "MAX_COST_ENTRIES", 0)
+    X, centers, lo, hi = random_problem(seed)
+    labels, objective = assign_with_size_bounds(X, centers, lo, hi)
+    sizes = np.bincount(labels, minlength=len(centers))
+    assert sizes.min() >= lo and sizes.max() <= hi
+    assert objective == pytest.approx(lp_optimum(X, centers, lo, hi), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tight_bounds_many_clusters_warm_and_cold_match_lp_optimum(seed):
+    # size_min == size_max with k = 8: the price phase and the paths must meet every
+    # size exactly, from zero prices and from another problem's prices
+    rng = np.random.default_rng(40 + seed)
+    n, k = 2_400, 8
+    X = rng.normal(size=(n, 3))
+    X[: n // 2] *= 0.3  # one dense core that the bounds must cut
+    centers = X[rng.choice(n, k, replace=False)].copy()
+    lo = hi = n // k
+    labels, objective, prices = assign_with_size_bounds(X, centers, lo, hi, return_prices=True)
+    assert np.bincount(labels, minlength=k).tolist() == [lo] * k
+    assert objective == pytest.approx(sparse_lp_optimum(X, centers, lo, hi), rel=1e-7)
+    moved = centers + rng.normal(scale=0.3, size=centers.shape)
+    warm, objective = assign_with_size_bounds(X, moved, lo, hi, prices=prices)
+    assert np.bincount(warm, minlength=k).tolist() == [lo] * k
+    assert objective == pytest.approx(sparse_lp_optimum(X, moved, lo, hi), rel=1e-7)
+
+
+def test_many_exact_ties_are_split_at_the_optimum():
+    # duplicated rows, each equally far from two centers: the price phase cannot split a
+    # tie by a price, the paths must (and the result is still the LP's optimum)
+    rng = np.random.default_rng(9)
+    base = np.array([[0.0, 0.0], [0.0, 2.0], [3.0, 1.0], [3.0, -1.0]])
+    X = np.repeat(base, 150, axis=0) + 0.0
+    X = X[rng.permutation(len(X))]
+    centers = np.array([[-1.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.0, 1.0]])
+    for lo, hi in ((150, 150), (100, 200), (0, 160)):
+        labels, objective = assign_with_size_bounds(X, centers, lo, hi)
+        sizes = np.bincount(labels, minlength=4)
+        assert sizes.min() >= lo and sizes.max() <= hi
+        assert objective == pytest.approx(sparse_lp_optimum(X, centers, lo, hi), rel=1e-9)
+
+
+@pytest.mark.parametrize("where", ["assign", "fit"])
+def test_infeasible_tight_bounds_name_the_problem(where):
+    X = np.random.default_rng(3).normal(size=(101, 2))
+    with pytest.raises(BadParameterError, match="infeasible"):
+        if where == "assign":
+            assign_with_size_bounds(X, X[:4], 25, 25)
+        else:
+            SizeConstrainedKMeans(4, size_min=25, size_max=25).fit(X)
+
+
+def test_sample_start_runs_a_ladder_of_samples(monkeypatch):
+    """The sample start's own run starts from a sample SAMPLE_LADDER times smaller, down to
+    SAMPLE_LADDER_MIN_PER_CLUSTER rows per cluster; the fit on all rows still ends at a
+    fixed point under the bounds."""
+    from centroids.models import constrained as model_module
+
+    monkeypatch.setattr(model_module, "CONSTRAINED_SAMPLE_START_MIN_ROWS", 1_000)
+    monkeypatch.setattr(model_module, "CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER", 500)
+    monkeypatch.setattr(model_module, "SAMPLE_LADDER", 5)
+    monkeypatch.setattr(model_module, "SAMPLE_LADDER_MIN_PER_CLUSTER", 100)
+    runs = []
+    original = model_module._constrained_lloyd
+
+    def recording(X, *args, **kwargs):
+        runs.append(X.shape[0])
+        return original(X, *args, **kwargs)
+
+    monkeypatch.setattr(model_module, "_constrained_lloyd", recording)
+    rng = np.random.default_rng(4)
+    X = np.concatenate(
+        [rng.normal(c, 0.8, size=(s, 3)) for c, s in ((0, 3000), (5, 2000), (9, 1000))]
+    )
+    k, lo, hi = 4, 1400, 1600
+    model = SizeConstrainedKMeans(k, size_min=lo, size_max=hi, n_init=1, random_state=0).fit(X)
+    assert runs == [400, 2_000, 6_000]  # 100 rows per cluster, then 500, then all rows
+    sizes = np.bincount(model.labels_, minlength=k)
+    assert sizes.min() >= lo and sizes.max() <= hi
+    labels, _ = assign_with_size_bounds(X, model.cluster_centers_, lo, hi)
+    np.testing.assert_array_equal(labels, model.labels_)

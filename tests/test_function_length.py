@@ -32,10 +32,9 @@ ALLOWED_LONG = {
     ("engine/dask.py", "_Fit.kmeans_parallel"): 78,
     ("engine/torch_backend.py", "MiniBatchData.minibatch_steps"): 64,
     ("engine/missing.py", "fit_kpod"): 62,
-    # grown by the 2026-12-07 merges (the subsample start; the path phase's lazy arcs):
+    # grown by the 2026-12-07 merges (the subsample start):
     # to be split into named steps next
     ("engine/driver.py", "fit_kmeans"): 83,
-    ("engine/constrained.py", "_solve"): 63,
     # evaluate/choose_k.py: the decision among the candidate K
     ("evaluate/choose_k.py", "_decide"): 93,
 }

@@ -31,6 +31,11 @@ last condition true and drives the imbalances to zero:
 The caller (:func:`centroids.engine.constrained.assign_with_size_bounds`) alternates the
 two until a full pass finds every row at its argmin with no imbalance left: that pass is
 the certificate, over all rows, not only the candidates.
+
+Before them the caller runs a price phase (damped Newton on the dual, in the engine) on
+:func:`top_two_pass`, which reports each row's best and second cluster, their gap and its
+lowest reduced cost. Every pass exists twice: on X (distances recomputed) and ``_on_costs``
+on the n x k matrix :func:`cost_matrix` computes once per assignment (same values).
 """
 
 import numpy as np
@@ -39,6 +44,42 @@ from numba import njit, prange
 from ..settings import CHUNK_ROWS, JIT_OPTIONS
 from ._compile import chunked_kernel
 from .dense import row_sq_dist
+
+
+@njit(**JIT_OPTIONS)
+def _settle_row(i, costs, prices, tol, labels, margin, own_sq_dist, moved):
+    """Keep or move row ``i`` (its costs to the k clusters in ``costs``) to an argmin of
+    its reduced cost: :func:`reduced_cost_pass`'s step for one row."""
+    k = costs.shape[0]
+    own = labels[i]
+    best = np.inf
+    second = np.inf
+    best_j = 0
+    best_d = 0.0
+    own_r = np.inf
+    own_d = 0.0
+    for j in range(k):
+        d = costs[j]
+        r = d - prices[j]
+        if j == own:
+            own_r = r
+            own_d = d
+        if r < best:
+            second = best
+            best = r
+            best_j = j
+            best_d = d
+        elif r < second:
+            second = r
+    if own >= 0 and own_r <= best + tol:
+        margin[i] = (second - own_r) if own == best_j else (best - own_r)
+        own_sq_dist[i] = own_d
+        moved[i] = 0
+    else:
+        moved[i] = 1 if own >= 0 else 0
+        labels[i] = best_j
+        margin[i] = second - best
+        own_sq_dist[i] = best_d
 
 
 @chunked_kernel
@@ -58,37 +99,95 @@ def reduced_cost_pass(
     k = centers.shape[0]
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     for c in prange(n_chunks):
+        costs = np.empty(k)
         for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
-            own = labels[i]
-            best = np.inf
-            second = np.inf
-            best_j = 0
-            best_d = 0.0
-            own_r = np.inf
-            own_d = 0.0
             w = weights[i]
             for j in range(k):
-                d = w * row_sq_dist(X, i, centers, j)
-                r = d - prices[j]
-                if j == own:
-                    own_r = r
-                    own_d = d
-                if r < best:
-                    second = best
-                    best = r
-                    best_j = j
-                    best_d = d
-                elif r < second:
-                    second = r
-            if own >= 0 and own_r <= best + tol:
-                margin[i] = (second - own_r) if own == best_j else (best - own_r)
-                own_sq_dist[i] = own_d
-                moved[i] = 0
-            else:
-                moved[i] = 1 if own >= 0 else 0
-                labels[i] = best_j
-                margin[i] = second - best
-                own_sq_dist[i] = best_d
+                costs[j] = w * row_sq_dist(X, i, centers, j)
+            _settle_row(i, costs, prices, tol, labels, margin, own_sq_dist, moved)
+
+
+@chunked_kernel
+def reduced_cost_pass_on_costs(
+    cost,  # IN (n, k) float64: every row's weighted squared distance to every cluster
+    prices,  # IN (k,) float64
+    tol,  # IN float
+    labels,  # IN/OUT (n,) int64
+    margin,  # OUT (n,) float64
+    own_sq_dist,  # OUT (n,) float64
+    moved,  # OUT (n,) int8
+):
+    """:func:`reduced_cost_pass` on a cost matrix computed once (same results)."""
+    n = cost.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    for c in prange(n_chunks):
+        for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
+            _settle_row(i, cost[i], prices, tol, labels, margin, own_sq_dist, moved)
+
+
+@njit(**JIT_OPTIONS)
+def _top_two_row(i, costs, prices, best, second, margin, low):
+    """Row ``i``'s argmin and second argmin of ``costs[j] - prices[j]`` (lowest index on
+    ties), the gap between the two and the lowest reduced cost."""
+    k = costs.shape[0]
+    b = -1
+    c = -1
+    v = np.inf
+    w = np.inf
+    for j in range(k):
+        r = costs[j] - prices[j]
+        if r < v:
+            c = b
+            w = v
+            b = j
+            v = r
+        elif r < w:
+            c = j
+            w = r
+    best[i] = b
+    second[i] = c if c >= 0 else b
+    margin[i] = w - v if c >= 0 else np.inf
+    low[i] = v
+
+
+@chunked_kernel
+def top_two_pass(X, centers, weights, prices, best, second, margin, low):
+    """Every row's best and second-best cluster under ``prices``, the margin between
+    them and its lowest reduced cost (the price phase's pass). best, second OUT (n,)
+    int64; margin, low OUT (n,) float64."""
+    n = X.shape[0]
+    k = centers.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    for c in prange(n_chunks):
+        costs = np.empty(k)
+        for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
+            w = weights[i]
+            for j in range(k):
+                costs[j] = w * row_sq_dist(X, i, centers, j)
+            _top_two_row(i, costs, prices, best, second, margin, low)
+
+
+@chunked_kernel
+def top_two_pass_on_costs(cost, prices, best, second, margin, low):
+    """:func:`top_two_pass` on a cost matrix computed once."""
+    n = cost.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    for c in prange(n_chunks):
+        for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
+            _top_two_row(i, cost[i], prices, best, second, margin, low)
+
+
+@chunked_kernel
+def cost_matrix(X, centers, weights, out):
+    """``out[i, j] = weights[i] * ||X[i] - centers[j]||²`` in float64. out OUT (n, k)."""
+    n = X.shape[0]
+    k = centers.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    for c in prange(n_chunks):
+        for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
+            w = weights[i]
+            for j in range(k):
+                out[i, j] = w * row_sq_dist(X, i, centers, j)
 
 
 @chunked_kernel
@@ -270,6 +369,7 @@ def successive_shortest_paths(
     path_rows = np.empty(n_nodes, dtype=np.int64)
     path_from = np.empty(n_nodes, dtype=np.int64)
     path_to = np.empty(n_nodes, dtype=np.int64)
+    stale = np.ones(k, dtype=np.bool_)
     paths = 0
     while paths < max_paths:
         total_flow = 0
@@ -314,12 +414,15 @@ def successive_shortest_paths(
                             pred[v] = u
             else:
                 # the arcs out of u, read now (the clusters never settled are not read)
+                # and only when a row left or joined u since they were read (the moves'
+                # costs do not depend on the prices)
                 for b in range(k):
-                    if b != u:
+                    if b != u and stale[u]:
                         _refresh_arc(
                             u, b, cost, cand_labels, head, nxt, top_key, top_row, top_start,
                             top_count, floor, scratch_keys, scratch_rows, edge, edge_row,
                         )  # fmt: skip
+                stale[u] = False
                 for v in range(k):
                     if v == u or settled[v] or edge_row[u, v] < 0:
                         continue
@@ -373,6 +476,8 @@ def successive_shortest_paths(
                     prv[head[v]] = s
                 head[v] = s
                 cand_labels[s] = v
+                stale[u] = True
+                stale[v] = True
                 sizes[u] -= 1
                 sizes[v] += 1
                 own = cost[s, v]

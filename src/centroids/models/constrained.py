@@ -204,7 +204,9 @@ class SizeConstrainedKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, BaseE
         return np.maximum(d, 0)
 
 
-def _sample_start(X, weights, sample_weight, k, size_min, size_max, max_iter, tol, rs):
+def _sample_start(
+    X, weights, sample_weight, k, size_min, size_max, max_iter, tol, rs, per_cluster=None
+):
     """The start of one run: k-means++ centers, and on large X those centers first taken
     to a constrained fixed point on a uniform sample of the rows.
 
@@ -216,17 +218,35 @@ def _sample_start(X, weights, sample_weight, k, size_min, size_max, max_iter, to
     the carried prices, where from k-means++ centers they move most of them (the costly
     part of a large fit). The result is still a fixed point of the constrained Lloyd on
     all rows; only the start differs.
+
+    The sample's own run starts the same way, from a sample ``SAMPLE_LADDER`` times
+    smaller (``per_cluster`` rows per cluster, down to ``SAMPLE_LADDER_MIN_PER_CLUSTER``),
+    so that the first iterations after k-means++, whose exact assignments move the most
+    rows, run on the fewest rows.
     """
     n = X.shape[0]
-    m = CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER * k
-    if n < CONSTRAINED_SAMPLE_START_MIN_ROWS or m >= n:
+    top = per_cluster is None
+    per_cluster = CONSTRAINED_SAMPLE_START_ROWS_PER_CLUSTER if top else per_cluster
+    m = per_cluster * k
+    small = (
+        n < CONSTRAINED_SAMPLE_START_MIN_ROWS
+        if top
+        else per_cluster < SAMPLE_LADDER_MIN_PER_CLUSTER
+    )
+    if small or m >= n:
         return _kmeans_plusplus(X, k, weights, rs)
     rows = np.sort(rs.choice(n, size=m, replace=False))
     Xs, ws = X[rows], sample_weight[rows]
     if not ws.any():  # every sampled row has weight 0: seed on all rows instead
         return _kmeans_plusplus(X, k, weights, rs)
     lo, hi = scaled_size_bounds(size_min, size_max, m, n)
-    centers = _kmeans_plusplus(Xs, k, ws.astype(X.dtype), rs)
+    wsx = ws.astype(X.dtype)
+    if SAMPLE_LADDER > 1:
+        centers = _sample_start(
+            Xs, wsx, ws, k, lo, hi, max_iter, tol, rs, per_cluster // SAMPLE_LADDER
+        )
+    else:
+        centers = _kmeans_plusplus(Xs, k, wsx, rs)
     centers, _, _, _ = _constrained_lloyd(
         Xs,
         np.asarray(centers, dtype=X.dtype),
@@ -237,6 +257,12 @@ def _sample_start(X, weights, sample_weight, k, size_min, size_max, max_iter, to
         ws,
     )
     return centers
+
+
+#: Each sample start runs on a sample this many times smaller first (1: k-means++ only).
+SAMPLE_LADDER = 5
+#: The smallest sample of the ladder, in rows per cluster.
+SAMPLE_LADDER_MIN_PER_CLUSTER = 100
 
 
 def _kmeans_plusplus(X, k, weights, rs):
