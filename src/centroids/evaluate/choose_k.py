@@ -303,7 +303,7 @@ def choose_k(
     (4, True)
     >>> list(result.table.columns)  # doctest: +NORMALIZE_WHITESPACE
     ['inertia', 'silhouette', 'davies_bouldin', 'calinski_harabasz', 'gap', 'gap_se',
-     'stability']
+     'stability', 'separation']
     """
     X = check_dense_features(X, "choose_k")
     if sample_weight is not None:
