@@ -47,6 +47,13 @@ from .dense import row_sq_dist
 
 
 @njit(**JIT_OPTIONS)
+def _row_costs(X, i, centers, w, out):
+    """``out[j] = w * ||X[i] - centers[j]||²`` for every cluster j: one row's costs."""
+    for j in range(centers.shape[0]):
+        out[j] = w * row_sq_dist(X, i, centers, j)
+
+
+@njit(**JIT_OPTIONS)
 def _settle_row(i, costs, prices, tol, labels, margin, own_sq_dist, moved):
     """Keep or move row ``i`` (its costs to the k clusters in ``costs``) to an argmin of
     its reduced cost: :func:`reduced_cost_pass`'s step for one row."""
@@ -101,9 +108,7 @@ def reduced_cost_pass(
     for c in prange(n_chunks):
         costs = np.empty(k)
         for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
-            w = weights[i]
-            for j in range(k):
-                costs[j] = w * row_sq_dist(X, i, centers, j)
+            _row_costs(X, i, centers, weights[i], costs)
             _settle_row(i, costs, prices, tol, labels, margin, own_sq_dist, moved)
 
 
@@ -161,9 +166,7 @@ def top_two_pass(X, centers, weights, prices, best, second, margin, low):
     for c in prange(n_chunks):
         costs = np.empty(k)
         for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
-            w = weights[i]
-            for j in range(k):
-                costs[j] = w * row_sq_dist(X, i, centers, j)
+            _row_costs(X, i, centers, weights[i], costs)
             _top_two_row(i, costs, prices, best, second, margin, low)
 
 
@@ -181,13 +184,10 @@ def top_two_pass_on_costs(cost, prices, best, second, margin, low):
 def cost_matrix(X, centers, weights, out):
     """``out[i, j] = weights[i] * ||X[i] - centers[j]||²`` in float64. out OUT (n, k)."""
     n = X.shape[0]
-    k = centers.shape[0]
     n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
     for c in prange(n_chunks):
         for i in range(c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)):
-            w = weights[i]
-            for j in range(k):
-                out[i, j] = w * row_sq_dist(X, i, centers, j)
+            _row_costs(X, i, centers, weights[i], out[i])
 
 
 @chunked_kernel
@@ -195,12 +195,10 @@ def gather_costs(X, centers, weights, rows, out):
     """``out[s, j] = weights[rows[s]] * ||X[rows[s]] - centers[j]||²`` in float64.
     rows IN, out OUT (m, k)."""
     m = rows.shape[0]
-    k = centers.shape[0]
     n_chunks = (m + CHUNK_ROWS - 1) // CHUNK_ROWS
     for c in prange(n_chunks):
         for s in range(c * CHUNK_ROWS, min(m, (c + 1) * CHUNK_ROWS)):
-            for j in range(k):
-                out[s, j] = weights[rows[s]] * row_sq_dist(X, rows[s], centers, j)
+            _row_costs(X, rows[s], centers, weights[rows[s]], out[s])
 
 
 @njit(**JIT_OPTIONS)
