@@ -188,8 +188,88 @@ def test_refine_mode_resolves_the_option():
     assert refine_mode("auto", small, 8) == "all"
     assert refine_mode("auto", large, 8) == "sample"
     assert refine_mode(True, large, 8) == "all"
-    # a sample of more than half the rows (large k for n): no refinement by 'auto'
-    assert refine_mode("auto", large, 512) is None
+    # a sample of more than half the rows (large k for n): every row, budgeted locally
+    assert refine_mode("auto", large, 512) == "local"
     assert refine_mode(True, large, 512) == "all"
     assert refine_mode(False, small, 8) is None
     assert refine_mode("auto", engine_data(sp.csr_matrix(np.ones((300_000, 8)))), 8) is None
+
+
+def many_small_clusters(n, k, n_features, seed):
+    """k separated Gaussian blobs at uniform places in a (-10, 10) box, n / k rows each on
+    average, rows in random order (the generated grid's "separated" draws)."""
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(-10, 10, size=(k, n_features))
+    labels = rng.integers(k, size=n)
+    spread = 0.08 * 20.0 * k ** (-1.0 / n_features)
+    X = means[labels] + rng.standard_normal((n, n_features)) * spread
+    return np.ascontiguousarray(X)
+
+
+@pytest.mark.parametrize("data_seed", [1, 2])
+def test_default_refines_every_row_of_many_small_clusters(data_seed):
+    # 120 clusters of ~75 rows: the subsample would hold most rows, so 'auto' refines
+    # every row under the local budget (it used not to refine such fits at all).
+    k = 120
+    X = many_small_clusters(9_000, k, 24, data_seed)
+    assert refine_mode("auto", engine_data(X), k) == "local"
+    plain = KMeans(k, random_state=0, refine=False).fit(X)
+    model = KMeans(k, random_state=0).fit(X)
+    assert model.inertia_ < 0.97 * plain.inertia_
+    # A fixed point of Lloyd on all rows: one more pass changes nothing.
+    again = lloyd(engine_data(X), np.ones(len(X)), model.cluster_centers_, 300, 0.0)
+    np.testing.assert_array_equal(again.labels, model.labels_)
+    assert again.n_iter <= 1
+
+
+def test_local_refinement_is_deterministic_across_thread_counts():
+    X = many_small_clusters(9_000, 120, 24, 1).astype(np.float32)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            results.append(KMeans(120, random_state=3).fit(X))
+    finally:
+        numba.set_num_threads(before)
+    a, b = results
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.inertia_ == b.inertia_
+
+
+def test_local_refinement_trials_stay_within_a_share_of_the_fit(monkeypatch):
+    # The trials' work budget is bounded by the fit's own work (its seeding and its
+    # iterations, in assignment passes) and by the rows' values, and the kernel keeps to
+    # it (within the last trial, which may start just under the budget).
+    import centroids.engine.refine as refine_module
+    from centroids.settings import REFINE_LOCAL_FIT_SHARE, REFINE_LOCAL_ROW_WORK
+
+    k = 120
+    X = many_small_clusters(9_000, k, 24, 2)
+    seen = []
+    real_kernel = refine_module.swap_kernels.random_swap
+
+    def spy(*args):
+        out = real_kernel(*args)
+        seen.append((args[10], out[3]))  # work_budget, work spent
+        return out
+
+    real_swap = refine_module.random_swap
+    runs = []
+
+    def swap_spy(data, sample_weight, run, *args, **kwargs):
+        runs.append(run.n_iter)
+        return real_swap(data, sample_weight, run, *args, **kwargs)
+
+    monkeypatch.setattr(refine_module.swap_kernels, "random_swap", spy)
+    monkeypatch.setattr(refine_module, "random_swap", swap_spy)
+    KMeans(k, random_state=0, n_init=1).fit(X)
+    assert len(seen) == 1 and len(runs) == 1
+    budget, work = seen[0]
+    values = X.shape[0] * X.shape[1]
+    fit_passes = runs[0] + 2 + np.log(k)
+    assert budget <= REFINE_LOCAL_FIT_SHARE * fit_passes * values * k * (1 + 1e-12)
+    assert budget <= REFINE_LOCAL_ROW_WORK * values
+    trial_most = 2 * (3 * values / k * 8 * 8 + 1) * 24 * 3  # a generous one-trial bound
+    assert 0 < work <= budget + trial_most

@@ -175,10 +175,26 @@ REFINE_AUTO_WORK_PASSES = 10
 #: benchmarks/refine_quality.py reach scikit-learn's best of 10 on all 24 draws with both.
 REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER = 300
 #: ``refine='auto'`` refines a large dense fit on a sample only where the sample is at most
-#: this share of the rows; above it (large k for n) it does not refine: refining every row
-#: there cost 4x scikit-learn's time on the suite's W2 and W4 (200,000 x 64, k = 256;
-#: 300,000 x 32, k = 1,024), whose plain fits take 1/4 of it.
+#: this share of the rows; above it (large k for n) it refines every row under the budget
+#: below: refining every row with the sample's budget of 10 passes cost 4x scikit-learn's
+#: time on the suite's W2 and W4 (200,000 x 64, k = 256; 300,000 x 32, k = 1,024),
+#: whose plain fits take 1/4 of it.
 REFINE_SAMPLE_MAX_SHARE = 0.5
+#: Where that sample would be more than ``REFINE_SAMPLE_MAX_SHARE`` of the rows (many
+#: clusters for n, few rows each), ``refine='auto'`` runs random swap on every row with
+#: its trial work (rows x local centers x features x steps, summed) capped at the smaller
+#: of ``REFINE_LOCAL_ROW_WORK`` per value of X (n x d) and ``REFINE_LOCAL_FIT_SHARE`` of
+#: the fit's own work (its seeding's greedy k-means++ candidates, 2 + ln k passes, and
+#: its iterations, n x d x k each). A trial takes about 8 clusters' rows against 8 local
+#: centers for 2 steps, so 128 per value is about k trials where every local row fails
+#: its bound, more where rows keep their centers: a few trials per cluster whatever k,
+#: a cost that shrinks against the fit's (which grows with k). The fit's share binds at
+#: small k. A trial's term costs 13-70 times a term of the fit's iterations (one thread,
+#: scalar). Measured 2026-12-07 on the grid draw 10,000 x 108, k = 185 and the suite's
+#: W4 (300,000 x 32, k = 1,024): see docs/benchmarks.md, "Refinement of fits with many
+#: clusters for their rows".
+REFINE_LOCAL_ROW_WORK = 128
+REFINE_LOCAL_FIT_SHARE = 0.1
 #: ``refine='auto'`` on CSR X (guided swaps) lets the trials spend at most this share of
 #: the refined run's own iterations: uncapped, 3 rejected trials of up to 10 iterations each
 #: cost 4x a 5-iteration sparse fit for no gain (generated grid draw, 61,303 x 266, k = 4).

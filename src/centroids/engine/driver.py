@@ -25,7 +25,7 @@ from ..settings import (
 from .bounded import elkan, hamerly, yinyang
 from .data import CSRData, engine_data
 from .lloyd import absolute_tolerance, lloyd
-from .refine import refine_fit, refine_mode, sample_rows
+from .refine import refine_fit, refine_mode, sample_rows, seeding_passes
 from .seeding import initial_centers, sample_start, sample_start_rows
 
 __all__ = [
@@ -141,7 +141,9 @@ def fit_kmeans(
     :func:`centroids.engine.refine.refine_mode`) runs swap refinement after each run:
     random swap with local trials on dense X (:func:`centroids.engine.refine.random_swap`),
     on a subsample for large dense X with 'auto'
-    (:func:`centroids.engine.refine.random_swap_on_sample`), guided swaps on CSR X
+    (:func:`centroids.engine.refine.random_swap_on_sample`), on every row under a budget
+    bounded by the fit's own cost where that subsample would hold most rows
+    (:func:`centroids.engine.refine.local_work_budget`), guided swaps on CSR X
     (:func:`centroids.engine.refine.refine`). A k-means++ run that 'auto' refines on a
     subsample starts on that subsample (:func:`centroids.engine.seeding.sample_start`:
     seeding, iterations and swaps there), then iterates on every row to convergence.
@@ -189,6 +191,7 @@ def fit_kmeans(
                     random_state,
                     max_iter=max_iter,
                     tol=tol,
+                    seeding_passes=seeding_passes(init, n_clusters),
                 )
             if best is None or run.inertia < best.inertia:
                 best = run

@@ -33,6 +33,8 @@ from ..settings import (
     GEMM_MIN_FEATURES,
     REFINE_AUTO_MAX_WORK,
     REFINE_AUTO_WORK_PASSES,
+    REFINE_LOCAL_FIT_SHARE,
+    REFINE_LOCAL_ROW_WORK,
     REFINE_SAMPLE_MAX_SHARE,
     REFINE_SAMPLE_MIN_ROWS_PER_CLUSTER,
     REFINE_SAMPLE_WORK,
@@ -64,36 +66,51 @@ def refine_is_on(option, data, n_clusters):
 
 
 def refine_mode(option, data, n_clusters):
-    """How a fit is refined: ``"all"`` (every row), ``"sample"`` or ``None`` (not at all).
+    """How a fit is refined: ``"all"`` (every row), ``"sample"``, ``"local"`` or ``None``
+    (not at all).
 
     ``refine=True`` and small ``"auto"`` fits (:func:`refine_is_on`) refine on all rows;
     ``"auto"`` on larger dense fits runs random swap on a subsample
     (:func:`random_swap_on_sample`), whose cost is bounded by ``REFINE_SAMPLE_WORK``
     whatever n, where that sample is at most ``REFINE_SAMPLE_MAX_SHARE`` of the rows;
-    it does not refine larger fits whose sample would be more (large k for their n),
-    nor larger CSR fits.
+    where it would be more (many clusters for n, few rows each) random swap runs on
+    every row with its trials capped at a share of the fit's own work
+    (``"local"``, :func:`local_work_budget`). Larger CSR fits are not refined.
     """
     if refine_is_on(option, data, n_clusters):
         return "all"
     if option is False or isinstance(data, CSRData):
         return None
-    # A sample of more than half the rows saves little over refining every row, and
-    # refining every row of a large fit costs many Lloyd runs (W2 and W4 of the suite:
-    # 4x scikit-learn's time where the plain fit takes 1/4 of it): no refinement there.
+    # A sample of more than half the rows saves little over refining every row; there
+    # the trials are local (few rows a cluster) and budgeted against the fit's own cost.
     if REFINE_SAMPLE_MAX_SHARE * data.n_rows < sample_rows(data, n_clusters):
-        return None
+        return "local"
     return "sample"
 
 
-def refine_fit(mode, option, data, sample_weight, run, iterate, random_state, *, max_iter, tol):
-    """Refine the converged ``run`` as :func:`refine_mode` decided (``mode`` "all" or
-    "sample"; ``option`` the estimator's ``refine``).
+def refine_fit(
+    mode,
+    option,
+    data,
+    sample_weight,
+    run,
+    iterate,
+    random_state,
+    *,
+    max_iter,
+    tol,
+    seeding_passes=0.0,
+):
+    """Refine the converged ``run`` as :func:`refine_mode` decided (``mode`` "all",
+    "sample" or "local"; ``option`` the estimator's ``refine``).
 
     Dense X: random swap on every row ("all"; under 'auto' its trials capped at
     :func:`auto_work_budget`, under True uncapped) or on a subsample ("sample"), through
-    :func:`random_swap_on_sample`. CSR X ("all" only): guided swaps (:func:`refine`),
-    whose trials may spend at most ``REFINE_SPARSE_AUTO_TRIAL_SHARE`` of the run's own
-    iterations under 'auto'.
+    :func:`random_swap_on_sample`; "local": random swap on every row, its trials capped
+    at :func:`local_work_budget` of the fit (``seeding_passes``: what the run's seeding
+    cost, in assignment passes; :func:`seeding_passes`). CSR X ("all" only): guided
+    swaps (:func:`refine`), whose trials may spend at most
+    ``REFINE_SPARSE_AUTO_TRIAL_SHARE`` of the run's own iterations under 'auto'.
     """
     if isinstance(data, CSRData):
         budget = (
@@ -109,6 +126,18 @@ def refine_fit(mode, option, data, sample_weight, run, iterate, random_state, *,
             tol=tol,
             trial_iter_budget=budget,
         )
+    if mode == "local":
+        budget = local_work_budget(data, run.centers.shape[0], run.n_iter + seeding_passes)
+        return random_swap(
+            data,
+            sample_weight,
+            run,
+            iterate,
+            random_state,
+            max_iter=max_iter,
+            tol=tol,
+            work_budget=budget,
+        )
     return random_swap_on_sample(
         data,
         sample_weight,
@@ -120,6 +149,29 @@ def refine_fit(mode, option, data, sample_weight, run, iterate, random_state, *,
         n_rows=data.n_rows if mode == "all" else None,
         budgeted=option is not True,
     )
+
+
+def seeding_passes(init, n_clusters):
+    """What a fit's seeding costs, in assignment passes over X: greedy k-means++ weighs
+    ``2 + ln k`` candidates for each of the k centers over every row; 'random' and
+    given starts cost nothing."""
+    if isinstance(init, str) and init == "k-means++":
+        return 2.0 + float(np.log(max(int(n_clusters), 1)))
+    return 0.0
+
+
+def local_work_budget(data, n_clusters, fit_passes):
+    """The trial work ``refine='auto'`` gives random swap on every row of a fit with many
+    clusters for its rows (``"local"`` in :func:`refine_mode`): the smaller of
+    ``REFINE_LOCAL_ROW_WORK`` per value of X (a trial over 8 clusters of ``n/k`` rows
+    against 8 local centers for 2 steps costs about ``128 · n · d / k`` terms, so this
+    buys a few trials per cluster whatever k, a cost that shrinks against the fit's as
+    k grows) and ``REFINE_LOCAL_FIT_SHARE`` of the fit's own work, ``fit_passes``
+    assignment passes (rows × features × clusters each: its iterations and
+    :func:`seeding_passes`), which binds at small k."""
+    values = float(data.n_rows) * float(data.n_features)
+    fit_work = float(fit_passes) * values * float(n_clusters)
+    return min(REFINE_LOCAL_ROW_WORK * values, REFINE_LOCAL_FIT_SHARE * fit_work)
 
 
 def sample_rows(data, n_clusters):

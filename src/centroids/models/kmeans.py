@@ -116,12 +116,15 @@ class KMeans(
         centers, kept when the inertia on all rows drops: the typical bad start at
         small k (two centers in one group, one across two) is mended for a bounded
         cost whatever n, and the result stays a fixed point of Lloyd on all rows.
-        Where that sample would be more than half the rows (many clusters for n), and
-        on larger sparse fits, 'auto' does not refine; on small sparse fits the swap
-        trials spend at most the run's own iterations. A start given as an array or a
-        callable is left to plain iterations. True refines on all rows always, False
-        never. ``n_iter_`` then counts the refinement's iterations on all rows too.
-        backend='torch' does not refine ('auto' is off there).
+        Where that sample would be more than half the rows (many clusters for n, few
+        rows each), 'auto' runs random swap on every row with its trials' work capped
+        at about 128 distance terms per value of X and at most a share of the fit's
+        own work (seeding and iterations). On larger sparse fits 'auto' does not
+        refine; on small sparse fits the swap trials spend at most the run's own
+        iterations. A start given as an array or a callable is left to plain
+        iterations. True refines on all rows always, False never. ``n_iter_`` then
+        counts the refinement's iterations on all rows too. backend='torch' does not
+        refine ('auto' is off there).
     missing : {'error', 'kpod', 'masked'}, default='error'
         What a missing value (NaN) in dense X means. 'error': X must be finite (a
         ValueError names the first NaN). 'kpod': k-POD (Chi, Chi & Baraniuk, 2016),
